@@ -1,0 +1,802 @@
+// The x86 CPU: architectural state, memory access through segmentation and the software TLB,
+// instruction fetch, ModRM decoding, lazy flags and the run loop. Instruction semantics live in
+// ops/*.ts, rows in decode-table.ts; protected-mode transfers in segmentation.ts and
+// interrupts.ts; paging in paging.ts.
+import { IoBus } from '../platform/io-bus';
+import { PhysicalMemory, PageKind } from '../platform/memory';
+import { CpuFault, FAULT } from './fault';
+import { Cr0, Flag, Seg, Vector, ARITH_FLAGS } from './regs';
+import { CpuModel, P6_MODEL } from './model';
+import { Tlb, TlbBit } from './paging';
+import type { Fpu } from './fpu/fpu';
+
+/** Why `run` returned. */
+export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
+
+/** Something that raises maskable interrupts (the PIC / APIC, filled in by the platform). */
+export interface InterruptSource {
+  /** True when an unmasked interrupt is waiting. */
+  hasInterrupt(): boolean;
+  /** Acknowledges the interrupt and returns its vector. */
+  acknowledge(): number;
+}
+
+/** Lazy-flag operation kinds: how to derive CF/OF/AF from the saved operands. */
+export enum LazyKind { Add = 0, Sub = 1, Logic = 2 }
+
+const PARITY = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let p = 1;
+  for (let b = i; b !== 0; b >>= 1) p ^= b & 1;
+  PARITY[i] = p ? Flag.PF : 0;
+}
+
+export const SIZE_MASK = [0xff, 0xffff, 0xffffffff] as const;
+export const SIZE_SIGN = [0x80, 0x8000, 0x80000000 | 0] as const;
+
+export type OpHandler = (c: Cpu) => void;
+
+/** Set by decode-table.ts: one-byte and 0F-prefixed dispatch tables. */
+export const OPS: OpHandler[] = new Array(256);
+export const OPS_0F: OpHandler[] = new Array(256);
+
+/** Prefix bytes (SDM Vol. 2A §2.1.1). */
+const IS_PREFIX = new Uint8Array(256);
+for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
+
+export class Cpu {
+  readonly mem: PhysicalMemory;
+  readonly io: IoBus;
+  model: CpuModel;
+
+  // ---- General registers: 16 slots, low 32 bits here, 8/16-bit views over the same buffer.
+  readonly r32 = new Int32Array(16);
+  readonly r16 = new Uint16Array(this.r32.buffer);
+  readonly r8 = new Uint8Array(this.r32.buffer);
+  /** High halves of the 64-bit registers (long mode, later). */
+  readonly r32hi = new Int32Array(16);
+  eip = 0;
+
+  // ---- EFLAGS: `flags` holds every bit except those in `lazyMask`, derived on demand.
+  flags = 2;
+  lazyMask = 0;
+  lazyKind: LazyKind = LazyKind.Logic;
+  lazyA = 0;
+  lazyB = 0;
+  lazyRes = 0;
+  /** 0, 1, 2 for 8, 16, 32-bit results. */
+  lazySize = 0;
+
+  // ---- Segment registers and descriptor caches (ES CS SS DS FS GS LDTR TR).
+  readonly segSel = new Uint16Array(8);
+  readonly segBase = new Int32Array(8);
+  /** Raw limit (byte granular, expanded) and VMX-layout access rights. */
+  readonly segLimit = new Uint32Array(8);
+  readonly segAttr = new Int32Array(8);
+  /** Valid offsets for reads and for writes: [lo, hi]; lo > hi means none (null/unusable). */
+  readonly rdLo = new Uint32Array(8);
+  readonly rdHi = new Uint32Array(8);
+  readonly wrLo = new Uint32Array(8);
+  readonly wrHi = new Uint32Array(8);
+  gdtrBase = 0; gdtrLimit = 0xffff;
+  idtrBase = 0; idtrLimit = 0x3ff;
+
+  // ---- Control, debug and model-specific state.
+  cr0 = 0x60000010;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  efer = 0;
+  readonly dr = new Int32Array(8);
+  /** MSRs the core does not model individually: number -> [lo, hi]. */
+  readonly msrs = new Map<number, [number, number]>();
+  sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
+  /** Offset added to retired instructions to form the TSC (written by WRMSR 0x10). */
+  tscOffset = 0;
+
+  cpl = 0;
+  /** CS.D: default operand/address size of the current code segment. */
+  code32 = false;
+  /** SS.B: stack pointer width. */
+  stack32 = false;
+
+  // ---- Per-instruction decode state.
+  os32 = false;
+  as32 = false;
+  segOvr = -1;
+  /** 0 none, 0xF3 REP/REPE, 0xF2 REPNE. */
+  rep = 0;
+  lock = false;
+  instrStart = 0;
+  modrm = 0;
+  /** For memory operands: segment and offset of the effective address. */
+  eaSeg = 0;
+  eaOff = 0;
+
+  // ---- Execution state.
+  halted = false;
+  shutdown = false;
+  shutdownReason = '';
+  /** Retired instructions (virtual time is derived from this). */
+  icount = 0;
+  /** Interrupts are inhibited until this instruction count (MOV SS / POP SS / STI shadow). */
+  inhibitUntil = -1;
+  nmiPending = false;
+  nmiBlocked = false;
+  intr: InterruptSource | null = null;
+  /** Set when something between instructions needs attention (IRQ line, NMI, stop request). */
+  eventPending = false;
+  stopRequested = false;
+  /** Exception being delivered, for double-fault rules; -1 when none. */
+  delivering = -1;
+  /** Hook for HLT, INVD, ... intercepts; the VMX issue installs its exit checks here. */
+  fpu: Fpu | null = null;
+
+  readonly tlb: Tlb;
+  readonly cpuidOut = new Int32Array(4);
+
+  // Instruction fetch cache: eip in [fetchLo, fetchHi] reads u8[eip + fetchDelta].
+  fetchLo = 1;
+  fetchHi = 0;
+  fetchDelta = 0;
+
+  constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
+    this.mem = mem;
+    this.io = io;
+    this.model = model;
+    this.tlb = new Tlb(this);
+    this.reset();
+  }
+
+  /** Power-on / RESET state (SDM Vol. 3A §9.1.1, Table 9-1). */
+  reset(): void {
+    this.r32.fill(0); this.r32hi.fill(0);
+    this.r32[2] = (this.model.family << 8) | (this.model.model << 4) | this.model.stepping; // EDX = signature
+    this.eip = 0xfff0;
+    this.flags = 2; this.lazyMask = 0;
+    this.cr0 = 0x60000010; this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
+    this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
+    for (let s = 0; s < 6; s++) this.setSegReal(s, 0, 0xffff, 0x93);
+    this.setSegReal(Seg.CS, 0xf000, 0xffff, 0x9b);
+    this.segBase[Seg.CS] = 0xffff0000 | 0;
+    this.setSegReal(Seg.LDTR, 0, 0xffff, 0x82);
+    this.setSegReal(Seg.TR, 0, 0xffff, 0x8b);
+    this.gdtrBase = 0; this.gdtrLimit = 0xffff; this.idtrBase = 0; this.idtrLimit = 0xffff;
+    this.cpl = 0; this.code32 = false; this.stack32 = false;
+    this.halted = false; this.shutdown = false; this.shutdownReason = '';
+    this.inhibitUntil = -1; this.nmiPending = false; this.nmiBlocked = false;
+    this.delivering = -1; this.msrs.clear();
+    this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
+    this.fpu?.reset();
+    this.tlb.flushAll();
+    this.invalidateFetch();
+  }
+
+  /** Loads a descriptor cache directly (reset, real mode, tests). `attr` is the access byte. */
+  setSegReal(seg: number, sel: number, limit: number, attr: number): void {
+    this.segSel[seg] = sel;
+    this.segBase[seg] = sel << 4;
+    this.segLimit[seg] = limit >>> 0;
+    this.segAttr[seg] = attr;
+    this.updateSegLimits(seg);
+  }
+
+  /** Recomputes the read/write offset windows of a segment from its cache (SDM Vol. 3A §5.3). */
+  updateSegLimits(seg: number): void {
+    const attr = this.segAttr[seg];
+    const limit = this.segLimit[seg];
+    if ((attr & 0x10000) !== 0 || ((attr & 0x80) === 0 && this.protectedMode() && !this.v86())) {
+      // unusable (null selector): every access faults
+      this.rdLo[seg] = 1; this.rdHi[seg] = 0; this.wrLo[seg] = 1; this.wrHi[seg] = 0;
+      return;
+    }
+    let lo = 0, hi = limit;
+    const type = attr & 0xf;
+    const code = (type & 8) !== 0;
+    if (!code && (type & 4) !== 0) { // expand-down data segment
+      lo = (limit + 1) >>> 0;
+      hi = (attr & 0x4000) !== 0 ? 0xffffffff : 0xffff;
+    }
+    const realish = !this.protectedMode() || this.v86();
+    const readable = realish || !code || (type & 2) !== 0;
+    const writable = realish || (!code && (type & 2) !== 0);
+    if (readable) { this.rdLo[seg] = lo; this.rdHi[seg] = hi; } else { this.rdLo[seg] = 1; this.rdHi[seg] = 0; }
+    if (writable) { this.wrLo[seg] = lo; this.wrHi[seg] = hi; } else { this.wrLo[seg] = 1; this.wrHi[seg] = 0; }
+    if (seg === Seg.CS) { this.code32 = (attr & 0x4000) !== 0 && !realish; this.invalidateFetch(); }
+    else if (seg === Seg.SS) this.stack32 = (attr & 0x4000) !== 0 && !realish;
+  }
+
+  protectedMode(): boolean { return (this.cr0 & Cr0.PE) !== 0; }
+  v86(): boolean { return (this.flags & Flag.VM) !== 0; }
+  paging(): boolean { return (this.cr0 & Cr0.PG) !== 0; }
+
+  // ======================================================================================
+  // Faults
+  // ======================================================================================
+
+  /** Raises an exception without error code (fault semantics: EIP restored by the loop). */
+  raise(vector: number): never {
+    FAULT.vector = vector; FAULT.errorCode = 0; FAULT.hasErrorCode = false;
+    throw FAULT;
+  }
+  /** Raises an exception with an error code. */
+  raiseErr(vector: number, errorCode: number): never {
+    FAULT.vector = vector; FAULT.errorCode = errorCode; FAULT.hasErrorCode = true;
+    throw FAULT;
+  }
+  ud(): never { return this.raise(Vector.UD); }
+  gp(code: number): never { return this.raiseErr(Vector.GP, code); }
+  /** Segment-limit or type violation: #SS for the stack segment, #GP otherwise. */
+  segFault(seg: number): never {
+    return this.raiseErr(seg === Seg.SS ? Vector.SS : Vector.GP, 0);
+  }
+
+  // ======================================================================================
+  // Linear memory (through the TLB; paging off uses identity entries)
+  // ======================================================================================
+
+  readLin8(lin: number): number {
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needRead) === this.tlb.needRead) return this.mem.u8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.mem.read8(this.tlb.translate(lin, false));
+  }
+  readLin16(lin: number): number {
+    if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8(lin + 1) << 8);
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needRead) === this.tlb.needRead) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return (p & 1) === 0 ? this.mem.u16[p >>> 1] : this.mem.u8[p] | (this.mem.u8[p + 1] << 8);
+    }
+    return this.mem.read16(this.tlb.translate(lin, false));
+  }
+  readLin32(lin: number): number {
+    if ((lin & 0xfff) > 0xffc) return this.readLin16(lin) | (this.readLin16(lin + 2) << 16);
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needRead) === this.tlb.needRead) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) return this.mem.i32[p >>> 2];
+      const u = this.mem.u8;
+      return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
+    }
+    return this.mem.read32(this.tlb.translate(lin, false));
+  }
+  writeLin8(lin: number, v: number): void {
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needWrite) === this.tlb.needWrite) { this.mem.u8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
+    this.mem.write8(this.tlb.translate(lin, true), v);
+  }
+  writeLin16(lin: number, v: number): void {
+    if ((lin & 0xfff) === 0xfff) {
+      // Check both pages before writing either byte so a fault leaves memory unchanged.
+      this.tlb.probeWrite(lin); this.tlb.probeWrite(lin + 1);
+      this.writeLin8(lin, v); this.writeLin8(lin + 1, v >>> 8); return;
+    }
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needWrite) === this.tlb.needWrite) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      this.mem.u8[p] = v; this.mem.u8[p + 1] = v >>> 8; return;
+    }
+    this.mem.write16(this.tlb.translate(lin, true), v);
+  }
+  writeLin32(lin: number, v: number): void {
+    if ((lin & 0xfff) > 0xffc) {
+      this.tlb.probeWrite(lin); this.tlb.probeWrite(lin + 3);
+      this.writeLin16(lin, v); this.writeLin16(lin + 2, v >>> 16); return;
+    }
+    const e = this.tlb.entry[lin >>> 12];
+    if ((e & this.tlb.needWrite) === this.tlb.needWrite) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) { this.mem.i32[p >>> 2] = v; return; }
+      const u = this.mem.u8; u[p] = v; u[p + 1] = v >>> 8; u[p + 2] = v >>> 16; u[p + 3] = v >>> 24; return;
+    }
+    this.mem.write32(this.tlb.translate(lin, true), v);
+  }
+
+  /** Supervisor-mode implicit accesses (descriptor tables, TSS), regardless of CPL. */
+  readSys8(lin: number): number { const s = this.tlb.beginSys(); try { return this.readLin8(lin); } finally { this.tlb.endSys(s); } }
+  readSys16(lin: number): number { const s = this.tlb.beginSys(); try { return this.readLin16(lin); } finally { this.tlb.endSys(s); } }
+  readSys32(lin: number): number { const s = this.tlb.beginSys(); try { return this.readLin32(lin); } finally { this.tlb.endSys(s); } }
+  writeSys8(lin: number, v: number): void { const s = this.tlb.beginSys(); try { this.writeLin8(lin, v); } finally { this.tlb.endSys(s); } }
+  writeSys16(lin: number, v: number): void { const s = this.tlb.beginSys(); try { this.writeLin16(lin, v); } finally { this.tlb.endSys(s); } }
+  writeSys32(lin: number, v: number): void { const s = this.tlb.beginSys(); try { this.writeLin32(lin, v); } finally { this.tlb.endSys(s); } }
+
+  // ======================================================================================
+  // Segmented memory
+  // ======================================================================================
+
+  read8(seg: number, off: number): number {
+    off >>>= 0;
+    if (off < this.rdLo[seg] || off > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin8((this.segBase[seg] + off) | 0);
+  }
+  read16(seg: number, off: number): number {
+    off >>>= 0;
+    if (off < this.rdLo[seg] || off + 1 > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin16((this.segBase[seg] + off) | 0);
+  }
+  read32(seg: number, off: number): number {
+    off >>>= 0;
+    if (off < this.rdLo[seg] || off + 3 > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin32((this.segBase[seg] + off) | 0);
+  }
+  write8(seg: number, off: number, v: number): void {
+    off >>>= 0;
+    if (off < this.wrLo[seg] || off > this.wrHi[seg]) this.segFault(seg);
+    this.writeLin8((this.segBase[seg] + off) | 0, v);
+  }
+  write16(seg: number, off: number, v: number): void {
+    off >>>= 0;
+    if (off < this.wrLo[seg] || off + 1 > this.wrHi[seg]) this.segFault(seg);
+    this.writeLin16((this.segBase[seg] + off) | 0, v);
+  }
+  write32(seg: number, off: number, v: number): void {
+    off >>>= 0;
+    if (off < this.wrLo[seg] || off + 3 > this.wrHi[seg]) this.segFault(seg);
+    this.writeLin32((this.segBase[seg] + off) | 0, v);
+  }
+  /** Checks that [off, off+len) is writable in `seg` without writing (multi-part stores). */
+  checkWrite(seg: number, off: number, len: number): void {
+    off >>>= 0;
+    if (off < this.wrLo[seg] || off + len - 1 > this.wrHi[seg]) this.segFault(seg);
+    const lin = (this.segBase[seg] + off) | 0;
+    this.tlb.probeWrite(lin); this.tlb.probeWrite(lin + len - 1);
+  }
+  checkRead(seg: number, off: number, len: number): void {
+    off >>>= 0;
+    if (off < this.rdLo[seg] || off + len - 1 > this.rdHi[seg]) this.segFault(seg);
+  }
+
+  // ======================================================================================
+  // Instruction fetch
+  // ======================================================================================
+
+  invalidateFetch(): void { this.fetchLo = 1; this.fetchHi = 0; }
+
+  /** Refills the fetch window for the page holding CS:EIP, or faults. */
+  private refillFetch(): void {
+    const eip = this.eip;
+    if (eip > this.segLimit[Seg.CS]) this.raiseErr(Vector.GP, 0);
+    const lin = (this.segBase[Seg.CS] + eip) | 0;
+    const e = this.tlb.fetchEntry(lin); // faults on #PF
+    if ((e & TlbBit.Ram) === 0) { this.fetchLo = 1; this.fetchHi = 0; return; }
+    const pageOff = lin & 0xfff;
+    const lo = eip - pageOff;
+    let hi = eip + (0xfff - pageOff);
+    if (hi > this.segLimit[Seg.CS]) hi = this.segLimit[Seg.CS];
+    this.fetchLo = lo < 0 ? 0 : lo;
+    this.fetchHi = hi;
+    // phys = eip + fetchDelta for every eip in the window
+    this.fetchDelta = (((e & ~0xfff) >>> 0) + pageOff) - eip;
+  }
+
+  fetch8(): number {
+    const eip = this.eip;
+    if (eip >= this.fetchLo && eip <= this.fetchHi) {
+      this.eip = eip + 1;
+      return this.mem.u8[eip + this.fetchDelta];
+    }
+    return this.fetchSlow();
+  }
+  private fetchSlow(): number {
+    this.refillFetch();
+    const eip = this.eip;
+    if (eip >= this.fetchLo && eip <= this.fetchHi) {
+      this.eip = eip + 1;
+      return this.mem.u8[eip + this.fetchDelta];
+    }
+    // MMIO or ROM-less code page: slow physical read.
+    const lin = (this.segBase[Seg.CS] + eip) | 0;
+    const b = this.mem.read8(this.tlb.translateFetch(lin));
+    this.eip = (eip + 1) >>> 0;
+    return b;
+  }
+  fetch16(): number { const lo = this.fetch8(); return lo | (this.fetch8() << 8); }
+  fetch32(): number {
+    const eip = this.eip;
+    if (eip >= this.fetchLo && eip + 3 <= this.fetchHi) {
+      this.eip = eip + 4;
+      const p = eip + this.fetchDelta, u = this.mem.u8;
+      return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
+    }
+    const a = this.fetch16();
+    return a | (this.fetch16() << 16);
+  }
+  /** Immediate of the current operand size (16 or 32). */
+  fetchImmV(): number { return this.os32 ? this.fetch32() : this.fetch16(); }
+
+  // ======================================================================================
+  // ModRM / SIB effective addresses (SDM Vol. 2A §2.1.5, Tables 2-1..2-3)
+  // ======================================================================================
+
+  /** Reads the ModRM byte and, for memory forms, computes eaSeg/eaOff. */
+  decodeModrm(): void {
+    const m = this.fetch8();
+    this.modrm = m;
+    if (m >= 0xc0) return;
+    if (this.as32) this.ea32(m); else this.ea16(m);
+  }
+
+  private ea16(m: number): void {
+    const mod = m >> 6, rm = m & 7;
+    const r = this.r16;
+    let off = 0, seg = Seg.DS;
+    switch (rm) {
+      case 0: off = r[6] + r[12]; break; // BX+SI
+      case 1: off = r[6] + r[14]; break; // BX+DI
+      case 2: off = r[10] + r[12]; seg = Seg.SS; break; // BP+SI
+      case 3: off = r[10] + r[14]; seg = Seg.SS; break; // BP+DI
+      case 4: off = r[12]; break;
+      case 5: off = r[14]; break;
+      case 6: if (mod === 0) { off = this.fetch16(); } else { off = r[10]; seg = Seg.SS; } break;
+      case 7: off = r[6]; break;
+    }
+    if (mod === 1) off += (this.fetch8() << 24) >> 24;
+    else if (mod === 2) off += this.fetch16();
+    this.eaOff = off & 0xffff;
+    this.eaSeg = this.segOvr >= 0 ? this.segOvr : seg;
+  }
+
+  private ea32(m: number): void {
+    const mod = m >> 6, rm = m & 7;
+    let off = 0, seg = Seg.DS;
+    if (rm === 4) {
+      const sib = this.fetch8();
+      const base = sib & 7, idx = (sib >> 3) & 7, scale = sib >> 6;
+      if (base === 5 && mod === 0) off = this.fetch32();
+      else { off = this.r32[base]; if (base === 4 || base === 5) seg = Seg.SS; }
+      if (idx !== 4) off = (off + (this.r32[idx] << scale)) | 0;
+    } else if (rm === 5 && mod === 0) {
+      off = this.fetch32();
+    } else {
+      off = this.r32[rm];
+      if (rm === 5) seg = Seg.SS;
+    }
+    if (mod === 1) off = (off + ((this.fetch8() << 24) >> 24)) | 0;
+    else if (mod === 2) off = (off + this.fetch32()) | 0;
+    this.eaOff = off >>> 0;
+    this.eaSeg = this.segOvr >= 0 ? this.segOvr : seg;
+  }
+
+  /** Reads a moffs (A0-A3) address: a 16/32-bit offset in the DS (or override) segment. */
+  decodeMoffs(): void {
+    this.eaOff = this.as32 ? this.fetch32() >>> 0 : this.fetch16();
+    this.eaSeg = this.segOvr >= 0 ? this.segOvr : Seg.DS;
+  }
+
+  get modReg(): number { return (this.modrm >> 3) & 7; }
+
+  // r/m operand access after decodeModrm()
+  rmRead8(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) { const r = m & 7; return this.r8[((r & 3) << 2) | (r >> 2)]; }
+    return this.read8(this.eaSeg, this.eaOff);
+  }
+  rmRead16(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r16[(m & 7) << 1];
+    return this.read16(this.eaSeg, this.eaOff);
+  }
+  rmRead32(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r32[m & 7];
+    return this.read32(this.eaSeg, this.eaOff);
+  }
+  rmWrite8(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { const r = m & 7; this.r8[((r & 3) << 2) | (r >> 2)] = v; return; }
+    this.write8(this.eaSeg, this.eaOff, v);
+  }
+  rmWrite16(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { this.r16[(m & 7) << 1] = v; return; }
+    this.write16(this.eaSeg, this.eaOff, v);
+  }
+  rmWrite32(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { this.r32[m & 7] = v; return; }
+    this.write32(this.eaSeg, this.eaOff, v);
+  }
+  rmReadV(): number { return this.os32 ? this.rmRead32() : this.rmRead16(); }
+  rmWriteV(v: number): void { if (this.os32) this.rmWrite32(v); else this.rmWrite16(v); }
+
+  /** 8-bit register by x86 encoding (0-3 low bytes of EAX..EBX, 4-7 high bytes). */
+  getReg8(r: number): number { return this.r8[((r & 3) << 2) | (r >> 2)]; }
+  setReg8(r: number, v: number): void { this.r8[((r & 3) << 2) | (r >> 2)] = v; }
+  getRegV(r: number): number { return this.os32 ? this.r32[r] : this.r16[r << 1]; }
+  setRegV(r: number, v: number): void { if (this.os32) this.r32[r] = v; else this.r16[r << 1] = v; }
+
+  // ======================================================================================
+  // Flags (lazy: the last arithmetic result decides CF/PF/AF/ZF/SF/OF until read)
+  // ======================================================================================
+
+  /** Records a lazily evaluated result. `mask` says which arithmetic flags it defines. */
+  setLazy(kind: LazyKind, size: number, a: number, b: number, res: number, mask: number): void {
+    if ((this.lazyMask & ~mask) !== 0) this.materialize(this.lazyMask & ~mask);
+    this.lazyKind = kind; this.lazySize = size; this.lazyA = a; this.lazyB = b; this.lazyRes = res;
+    this.lazyMask = mask;
+  }
+
+  private materialize(bits: number): void {
+    let f = this.flags & ~bits;
+    if (bits & Flag.CF) f |= this.lazyCF();
+    if (bits & Flag.PF) f |= PARITY[this.lazyRes & 0xff];
+    if (bits & Flag.AF) f |= this.lazyAF();
+    if (bits & Flag.ZF) f |= this.lazyZF();
+    if (bits & Flag.SF) f |= (this.lazyRes & SIZE_SIGN[this.lazySize]) !== 0 ? Flag.SF : 0;
+    if (bits & Flag.OF) f |= this.lazyOF();
+    this.flags = f;
+    this.lazyMask &= ~bits;
+  }
+
+  private lazyCF(): number {
+    const m = SIZE_MASK[this.lazySize];
+    switch (this.lazyKind) {
+      case LazyKind.Add: return ((this.lazyRes & m) >>> 0) < ((this.lazyA & m) >>> 0) ? Flag.CF : 0;
+      case LazyKind.Sub: return ((this.lazyA & m) >>> 0) < ((this.lazyB & m) >>> 0) ? Flag.CF : 0;
+      default: return 0;
+    }
+  }
+  private lazyAF(): number {
+    return this.lazyKind === LazyKind.Logic ? 0 : (this.lazyA ^ this.lazyB ^ this.lazyRes) & Flag.AF;
+  }
+  private lazyZF(): number { return (this.lazyRes & SIZE_MASK[this.lazySize]) === 0 ? Flag.ZF : 0; }
+  private lazyOF(): number {
+    const s = SIZE_SIGN[this.lazySize], a = this.lazyA, b = this.lazyB, r = this.lazyRes;
+    switch (this.lazyKind) {
+      case LazyKind.Add: return ((a ^ r) & (b ^ r) & s) !== 0 ? Flag.OF : 0;
+      case LazyKind.Sub: return ((a ^ b) & (a ^ r) & s) !== 0 ? Flag.OF : 0;
+      default: return 0;
+    }
+  }
+
+  /** Full EFLAGS value. */
+  getFlags(): number {
+    if (this.lazyMask !== 0) this.materialize(this.lazyMask);
+    return this.flags;
+  }
+  /** Replaces EFLAGS bits selected by `mask` (no privilege rules; callers apply them). */
+  setFlags(v: number, mask: number): void {
+    const old = this.getFlags();
+    const nv = ((old & ~mask) | (v & mask) | 2) & ~(0x8 | 0x20 | 0x8000 | 0xffc00000);
+    this.flags = nv;
+    if (((old ^ nv) & Flag.VM) !== 0) this.modeChanged();
+    if ((nv & Flag.IF) !== 0 && (old & Flag.IF) === 0) this.eventPending = true;
+  }
+  /** Sets or clears arithmetic flag bits eagerly. */
+  setArith(bits: number, values: number): void {
+    if (this.lazyMask & bits) this.lazyMask &= ~bits;
+    this.flags = (this.flags & ~bits) | (values & bits);
+  }
+  /** Materializes all flags, so an eager update can follow. */
+  flushFlags(): void { if (this.lazyMask !== 0) this.materialize(this.lazyMask); }
+
+  cf(): number { return (this.lazyMask & Flag.CF) !== 0 ? (this.lazyCF() !== 0 ? 1 : 0) : this.flags & 1; }
+  zf(): boolean { return (this.lazyMask & Flag.ZF) !== 0 ? (this.lazyRes & SIZE_MASK[this.lazySize]) === 0 : (this.flags & Flag.ZF) !== 0; }
+  sf(): boolean { return (this.lazyMask & Flag.SF) !== 0 ? (this.lazyRes & SIZE_SIGN[this.lazySize]) !== 0 : (this.flags & Flag.SF) !== 0; }
+  of(): boolean { return (this.lazyMask & Flag.OF) !== 0 ? this.lazyOF() !== 0 : (this.flags & Flag.OF) !== 0; }
+  pf(): boolean { return (this.lazyMask & Flag.PF) !== 0 ? PARITY[this.lazyRes & 0xff] !== 0 : (this.flags & Flag.PF) !== 0; }
+  af(): boolean { return (this.lazyMask & Flag.AF) !== 0 ? this.lazyAF() !== 0 : (this.flags & Flag.AF) !== 0; }
+
+  /** Condition codes 0-15 as in Jcc/SETcc/CMOVcc (SDM Vol. 1 Appendix B). */
+  cond(cc: number): boolean {
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0: r = this.of(); break;
+      case 1: r = this.cf() !== 0; break;
+      case 2: r = this.zf(); break;
+      case 3: r = this.cf() !== 0 || this.zf(); break;
+      case 4: r = this.sf(); break;
+      case 5: r = this.pf(); break;
+      case 6: r = this.sf() !== this.of(); break;
+      default: r = this.zf() || this.sf() !== this.of(); break;
+    }
+    return (cc & 1) !== 0 ? !r : r;
+  }
+
+  static parity(v: number): number { return PARITY[v & 0xff]; }
+
+  // ======================================================================================
+  // Stack
+  // ======================================================================================
+
+  get sp(): number { return this.stack32 ? this.r32[4] >>> 0 : this.r16[8]; }
+  set sp(v: number) { if (this.stack32) this.r32[4] = v; else this.r16[8] = v; }
+
+  push16(v: number): void {
+    const sp = (this.sp - 2) & (this.stack32 ? -1 : 0xffff);
+    this.write16(Seg.SS, sp, v);
+    this.sp = sp;
+  }
+  push32(v: number): void {
+    const sp = (this.sp - 4) & (this.stack32 ? -1 : 0xffff);
+    this.write32(Seg.SS, sp, v);
+    this.sp = sp;
+  }
+  pushV(v: number): void { if (this.os32) this.push32(v); else this.push16(v); }
+  pop16(): number { const sp = this.sp; const v = this.read16(Seg.SS, sp); this.sp = sp + 2; return v; }
+  pop32(): number { const sp = this.sp; const v = this.read32(Seg.SS, sp); this.sp = sp + 4; return v; }
+  popV(): number { return this.os32 ? this.pop32() : this.pop16(); }
+  /** Reads the stack at SP+off without popping. */
+  peek16(off: number): number { return this.read16(Seg.SS, (this.sp + off) & (this.stack32 ? -1 : 0xffff)); }
+  peek32(off: number): number { return this.read32(Seg.SS, (this.sp + off) & (this.stack32 ? -1 : 0xffff)); }
+
+  // ======================================================================================
+  // Control flow helpers
+  // ======================================================================================
+
+  /** Near jump target within CS: truncated to the operand size, limit-checked. */
+  jumpNear(target: number): void {
+    target = this.os32 ? target >>> 0 : target & 0xffff;
+    if (target > this.segLimit[Seg.CS]) this.gp(0);
+    this.eip = target;
+  }
+
+  /** Called when CR0.PE/PG, EFLAGS.VM or CPL change: recompute derived state. */
+  modeChanged(): void {
+    for (let s = 0; s < 6; s++) this.updateSegLimits(s);
+    this.tlb.setCpl(this.cpl);
+    this.invalidateFetch();
+  }
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.tlb.setCpl(cpl);
+    this.invalidateFetch();
+  }
+
+  /** Current stack/IP width helpers for the interrupt and far-transfer code. */
+  ipMask(): number { return this.code32 ? -1 : 0xffff; }
+
+  // ======================================================================================
+  // I/O
+  // ======================================================================================
+
+  /** IOPL/TSS I/O permission check (SDM Vol. 1 §18.5); implemented in segmentation.ts. */
+  ioPermission: (c: Cpu, port: number, size: number) => void = () => {};
+
+  ioIn(port: number, size: number): number {
+    if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
+    return this.io.read(port, size);
+  }
+  ioOut(port: number, size: number, v: number): void {
+    if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
+    this.io.write(port, size, v);
+  }
+
+  // ======================================================================================
+  // Run loop
+  // ======================================================================================
+
+  /** Interrupt/exception delivery, installed by interrupts.ts. */
+  deliver: (c: Cpu, vector: number, kind: number, errorCode: number, hasErrorCode: boolean) => void = () => {
+    throw new Error('interrupt delivery not installed');
+  };
+
+  /** Executes one instruction (prefixes included). Faults propagate as FAULT. */
+  step(): void {
+    this.instrStart = this.eip;
+    const d = this.code32;
+    this.os32 = d; this.as32 = d; this.segOvr = -1; this.rep = 0; this.lock = false;
+    let op = this.fetch8();
+    while (IS_PREFIX[op] !== 0) {
+      switch (op) {
+        case 0x26: this.segOvr = Seg.ES; break;
+        case 0x2e: this.segOvr = Seg.CS; break;
+        case 0x36: this.segOvr = Seg.SS; break;
+        case 0x3e: this.segOvr = Seg.DS; break;
+        case 0x64: this.segOvr = Seg.FS; break;
+        case 0x65: this.segOvr = Seg.GS; break;
+        case 0x66: this.os32 = !d; break;
+        case 0x67: this.as32 = !d; break;
+        case 0xf0: this.lock = true; break;
+        default: this.rep = op; break;
+      }
+      // An instruction longer than 15 bytes raises #GP(0) (SDM Vol. 2A §2.3.11).
+      if (((this.eip - this.instrStart) & 0xffffffff) >= 15) this.gp(0);
+      op = this.fetch8();
+    }
+    OPS[op](this);
+  }
+
+  /**
+   * Runs up to `budget` instructions. Returns why it stopped. Never throws for guest
+   * behaviour: faults are delivered, a triple fault becomes StopReason.Shutdown.
+   */
+  run(budget: number): StopReason {
+    let left = budget;
+    while (left > 0) {
+      if (this.shutdown) return StopReason.Shutdown;
+      if (this.eventPending) {
+        const r = this.serviceEvents();
+        if (r !== StopReason.Budget) return r;
+      }
+      if (this.halted) return StopReason.Halted;
+      try {
+        while (left > 0) {
+          const tf = this.flags & Flag.TF;
+          this.step();
+          this.icount++;
+          left--;
+          if (tf !== 0) { this.singleStepTrap(); break; }
+          if (this.eventPending) break;
+        }
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        left--;
+        this.icount++;
+        this.eip = this.instrStart;
+        this.exception(FAULT);
+      }
+    }
+    return StopReason.Budget;
+  }
+
+  /** Delivers a fault caught by the run loop (or by a caller), applying double-fault rules. */
+  exception(f: CpuFault): void {
+    const vector = f.vector, err = f.errorCode, hasErr = f.hasErrorCode;
+    try {
+      this.deliver(this, vector, InterruptKind.Exception, err, hasErr);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      if (this.shutdown) return;
+      this.eip = this.instrStart;
+      this.exception(FAULT);
+    }
+  }
+
+  private singleStepTrap(): void {
+    this.dr[6] |= 0x4000; // DR6.BS
+    try {
+      this.deliver(this, Vector.DB, InterruptKind.Exception, 0, false);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.exception(FAULT);
+    }
+  }
+
+  /** Handles NMI, INTR and stop requests between instructions. */
+  private serviceEvents(): StopReason {
+    this.eventPending = false;
+    if (this.stopRequested) { this.stopRequested = false; return StopReason.Requested; }
+    if (this.icount < this.inhibitUntil) { this.eventPending = true; return StopReason.Budget; }
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false; this.nmiBlocked = true; this.halted = false;
+      this.interruptNow(Vector.NMI, InterruptKind.Nmi);
+    } else if ((this.flags & Flag.IF) !== 0 && this.intr !== null && this.intr.hasInterrupt()) {
+      const v = this.intr.acknowledge();
+      this.halted = false;
+      this.interruptNow(v, InterruptKind.External);
+    }
+    if (this.nmiPending || (this.intr !== null && this.intr.hasInterrupt())) this.eventPending = true;
+    return StopReason.Budget;
+  }
+
+  private interruptNow(vector: number, kind: number): void {
+    this.instrStart = this.eip;
+    try { this.deliver(this, vector, kind, 0, false); } catch (e) {
+      if (e !== FAULT) throw e;
+      this.exception(FAULT);
+    }
+  }
+
+  /** Blocks INTR/NMI until the next instruction has completed (MOV SS, POP SS, STI). */
+  inhibitInterrupts(): void { this.inhibitUntil = this.icount + 2; this.eventPending = true; }
+
+  /** Raises the interrupt-request line check (called by the PIC/APIC when its output changes). */
+  notifyInterrupt(): void { this.eventPending = true; }
+
+  /** Enters the shutdown state after a triple fault (SDM Vol. 3A §6.15, interrupt 8). */
+  triple(reason: string): void {
+    this.shutdown = true;
+    this.shutdownReason = reason;
+  }
+
+  /** Time-stamp counter derived from retired instructions (deterministic virtual time). */
+  tsc(): number { return this.icount + this.tscOffset; }
+}
+
+/** How an interrupt arrives, which decides privilege checks and what EIP is pushed. */
+export enum InterruptKind { External = 0, Nmi = 2, Exception = 3, Software = 4, SoftwareException = 6 }
+
+export { CpuFault };
+export { PageKind };
+export { ARITH_FLAGS };

@@ -1,0 +1,27 @@
+// The CPU core's public entry: importing this module fills the opcode table (each ops/ file
+// registers its rows) and `createCpu` wires interrupt delivery and the FPU.
+import './ops/alu';
+import './ops/move';
+import './ops/control';
+import './ops/string';
+import './ops/system';
+import './fpu/rows';
+import { Cpu } from './cpu';
+import { Fpu } from './fpu/fpu';
+import { installInterrupts } from './interrupts';
+import type { CpuModel } from './model';
+import type { PhysicalMemory } from '../platform/memory';
+import type { IoBus } from '../platform/io-bus';
+
+export function createCpu(mem: PhysicalMemory, io: IoBus, model?: CpuModel): Cpu {
+  const c = new Cpu(mem, io, model);
+  installInterrupts(c);
+  c.fpu = new Fpu();
+  c.fpu.reset();
+  return c;
+}
+
+export { Cpu, StopReason, InterruptKind } from './cpu';
+export type { InterruptSource } from './cpu';
+export { ALL_ROWS, ROW_BY_CODE } from './decode-table';
+export * from './regs';

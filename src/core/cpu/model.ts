@@ -1,0 +1,71 @@
+// A CPU model: the identity CPUID reports and the features the core implements. The VMX issue
+// extends this per generation (Merom, Nehalem, ...), in the manner of Bochs' cpudb/ files.
+
+/** CPUID.1:EDX feature bits (SDM Vol. 2A, CPUID, Table 3-11). */
+export enum Cpuid1Edx {
+  FPU = 1 << 0, VME = 1 << 1, DE = 1 << 2, PSE = 1 << 3, TSC = 1 << 4, MSR = 1 << 5, PAE = 1 << 6,
+  MCE = 1 << 7, CX8 = 1 << 8, APIC = 1 << 9, SEP = 1 << 11, MTRR = 1 << 12, PGE = 1 << 13,
+  MCA = 1 << 14, CMOV = 1 << 15, PAT = 1 << 16, PSE36 = 1 << 17, CLFSH = 1 << 19, MMX = 1 << 23,
+  FXSR = 1 << 24, SSE = 1 << 25, SSE2 = 1 << 26,
+}
+/** CPUID.1:ECX feature bits. */
+export enum Cpuid1Ecx { SSE3 = 1 << 0, MONITOR = 1 << 3, VMX = 1 << 5, HYPERVISOR = 1 << 31 }
+/** CPUID.80000001h:EDX bits. */
+export enum CpuidExtEdx { SYSCALL = 1 << 11, NX = 1 << 20, LM = 1 << 29 }
+
+export interface CpuModel {
+  readonly name: string;
+  readonly vendor: string; // 12 chars
+  readonly family: number;
+  readonly model: number;
+  readonly stepping: number;
+  readonly brand: string; // up to 48 chars
+  readonly leaf1Edx: number;
+  readonly leaf1Ecx: number;
+  readonly extEdx: number;
+  /** Guest frequency used to turn retired instructions into time (Hz). */
+  readonly tscHz: number;
+}
+
+/** A P6-class model carrying exactly what the interpreter implements today. */
+export const P6_MODEL: CpuModel = {
+  name: 'p6',
+  vendor: 'GenuineIntel',
+  family: 6, model: 15, stepping: 6,
+  brand: 'vmxlab virtual P6-class CPU',
+  leaf1Edx: Cpuid1Edx.FPU | Cpuid1Edx.VME | Cpuid1Edx.DE | Cpuid1Edx.PSE | Cpuid1Edx.TSC |
+    Cpuid1Edx.MSR | Cpuid1Edx.PAE | Cpuid1Edx.CX8 | Cpuid1Edx.SEP | Cpuid1Edx.PGE | Cpuid1Edx.CMOV,
+  leaf1Ecx: 0,
+  extEdx: CpuidExtEdx.NX,
+  tscHz: 1_000_000_000,
+};
+
+function str4(s: string, i: number): number {
+  let v = 0;
+  for (let k = 0; k < 4; k++) v |= (s.charCodeAt(i + k) & 0xff) << (8 * k);
+  return v >>> 0;
+}
+
+/** CPUID leaf results as [eax, ebx, ecx, edx] (SDM Vol. 2A, CPUID). */
+export function cpuidLeaf(m: CpuModel, leaf: number, _sub: number, out: Int32Array): void {
+  leaf >>>= 0;
+  out[0] = out[1] = out[2] = out[3] = 0;
+  if (leaf === 0) {
+    out[0] = 1; out[1] = str4(m.vendor, 0); out[3] = str4(m.vendor, 4); out[2] = str4(m.vendor, 8);
+  } else if (leaf === 1) {
+    const fam = m.family > 15 ? 15 : m.family, extFam = m.family > 15 ? m.family - 15 : 0;
+    out[0] = (extFam << 20) | (((m.model >> 4) & 0xf) << 16) | (fam << 8) | ((m.model & 0xf) << 4) | m.stepping;
+    out[1] = 0; out[2] = m.leaf1Ecx; out[3] = m.leaf1Edx;
+  } else if (leaf === 0x80000000) {
+    out[0] = 0x80000004 | 0;
+  } else if (leaf === 0x80000001) {
+    out[3] = m.extEdx;
+  } else if (leaf >= 0x80000002 && leaf <= 0x80000004) {
+    const b = m.brand.padEnd(48, '\0');
+    const base = (leaf - 0x80000002) * 16;
+    for (let k = 0; k < 4; k++) out[k] = str4(b, base + 4 * k);
+  } else if (leaf > 1 && leaf < 0x80000000) {
+    // Above the maximum basic leaf, Intel CPUs answer the highest basic leaf (SDM: CPUID).
+    cpuidLeaf(m, 1, 0, out);
+  }
+}

@@ -1,0 +1,109 @@
+// String instructions with REP/REPE/REPNE (SDM Vol. 2 MOVS, CMPS, SCAS, LODS, STOS, INS, OUTS,
+// REP prefix). The source is DS:(E)SI (segment override allowed), the destination ES:(E)DI.
+// A long REP runs in chunks: after REP_CHUNK iterations EIP is rewound to the instruction so
+// interrupts and device time can advance, exactly as an interrupted REP resumes on hardware.
+import { Cpu, OpHandler } from '../cpu';
+import { OpRow, registerRows } from '../decode-table';
+import { Flag, Seg } from '../regs';
+import { AluOp, alu } from './arith';
+
+const rows: OpRow[] = [];
+const row = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec }); };
+
+const REP_CHUNK = 4096;
+
+/** Kinds of string operation. */
+enum Str { Movs, Cmps, Stos, Lods, Scas, Ins, Outs }
+
+function strOp(kind: Str, size: number): OpHandler {
+  const bytes = 1 << size;
+  const usesSrc = kind === Str.Movs || kind === Str.Cmps || kind === Str.Lods || kind === Str.Outs;
+  const usesDst = kind === Str.Movs || kind === Str.Cmps || kind === Str.Stos || kind === Str.Scas || kind === Str.Ins;
+  const conditional = kind === Str.Cmps || kind === Str.Scas;
+  return (c: Cpu) => {
+    let sz = size;
+    if (sz === 2 && !c.os32) sz = 1;
+    const step = (c.flags & Flag.DF) !== 0 ? -(1 << sz) : 1 << sz;
+    const srcSeg = c.segOvr >= 0 ? c.segOvr : Seg.DS;
+    const a32 = c.as32;
+    const rep = c.rep;
+    let n = rep !== 0 ? (a32 ? c.r32[1] >>> 0 : c.r16[2]) : 1;
+    if (n === 0) return;
+    let iter = 0;
+    for (;;) {
+      const si = a32 ? c.r32[6] >>> 0 : c.r16[12];
+      const di = a32 ? c.r32[7] >>> 0 : c.r16[14];
+      let a = 0, b = 0;
+      if (kind === Str.Ins || kind === Str.Outs) {
+        const port = c.r16[4];
+        if (kind === Str.Ins) {
+          // Check the destination before the port read so a fault does not lose device data.
+          c.checkWrite(Seg.ES, di, 1 << sz);
+          const v = c.ioIn(port, 1 << sz);
+          writeSz(c, Seg.ES, di, v, sz);
+        } else {
+          c.ioOut(port, 1 << sz, readSz(c, srcSeg, si, sz));
+        }
+      } else {
+        if (usesSrc) a = readSz(c, srcSeg, si, sz);
+        switch (kind) {
+          case Str.Movs: writeSz(c, Seg.ES, di, a, sz); break;
+          case Str.Cmps: b = readSz(c, Seg.ES, di, sz); alu(c, AluOp.Cmp, a, b, sz); break;
+          case Str.Stos: writeSz(c, Seg.ES, di, sz === 0 ? c.r8[0] : sz === 1 ? c.r16[0] : c.r32[0], sz); break;
+          case Str.Lods: if (sz === 0) c.r8[0] = a; else if (sz === 1) c.r16[0] = a; else c.r32[0] = a; break;
+          case Str.Scas: b = readSz(c, Seg.ES, di, sz); alu(c, AluOp.Cmp, sz === 0 ? c.r8[0] : sz === 1 ? c.r16[0] : c.r32[0], b, sz); break;
+        }
+      }
+      if (usesSrc) { if (a32) c.r32[6] = si + step; else c.r16[12] = si + step; }
+      if (usesDst) { if (a32) c.r32[7] = di + step; else c.r16[14] = di + step; }
+      if (rep === 0) return;
+      n--;
+      if (a32) c.r32[1] = n; else c.r16[2] = n;
+      if (n === 0) return;
+      if (conditional) {
+        const z = c.zf();
+        if (rep === 0xf3 ? !z : z) return;
+      }
+      if (++iter >= REP_CHUNK) { c.eip = c.instrStart; return; }
+    }
+  };
+}
+
+function readSz(c: Cpu, seg: number, off: number, sz: number): number {
+  return sz === 0 ? c.read8(seg, off) : sz === 1 ? c.read16(seg, off) : c.read32(seg, off);
+}
+function writeSz(c: Cpu, seg: number, off: number, v: number, sz: number): void {
+  if (sz === 0) c.write8(seg, off, v); else if (sz === 1) c.write16(seg, off, v); else c.write32(seg, off, v);
+}
+
+row(0xa4, 'MOVSB', strOp(Str.Movs, 0));
+row(0xa5, 'MOVSW/D', strOp(Str.Movs, 2));
+row(0xa6, 'CMPSB', strOp(Str.Cmps, 0));
+row(0xa7, 'CMPSW/D', strOp(Str.Cmps, 2));
+row(0xaa, 'STOSB', strOp(Str.Stos, 0));
+row(0xab, 'STOSW/D', strOp(Str.Stos, 2));
+row(0xac, 'LODSB', strOp(Str.Lods, 0));
+row(0xad, 'LODSW/D', strOp(Str.Lods, 2));
+row(0xae, 'SCASB', strOp(Str.Scas, 0));
+row(0xaf, 'SCASW/D', strOp(Str.Scas, 2));
+row(0x6c, 'INSB', strOp(Str.Ins, 0));
+row(0x6d, 'INSW/D', strOp(Str.Ins, 2));
+row(0x6e, 'OUTSB', strOp(Str.Outs, 0));
+row(0x6f, 'OUTSW/D', strOp(Str.Outs, 2));
+
+// ---- IN / OUT ----
+row(0xe4, 'IN AL,Ib', (c) => { c.r8[0] = c.ioIn(c.fetch8(), 1); });
+row(0xe5, 'IN eAX,Ib', (c) => { const p = c.fetch8(); if (c.os32) c.r32[0] = c.ioIn(p, 4); else c.r16[0] = c.ioIn(p, 2); });
+row(0xe6, 'OUT Ib,AL', (c) => { c.ioOut(c.fetch8(), 1, c.r8[0]); });
+row(0xe7, 'OUT Ib,eAX', (c) => { const p = c.fetch8(); if (c.os32) c.ioOut(p, 4, c.r32[0] >>> 0); else c.ioOut(p, 2, c.r16[0]); });
+row(0xec, 'IN AL,DX', (c) => { c.r8[0] = c.ioIn(c.r16[4], 1); });
+row(0xed, 'IN eAX,DX', (c) => { if (c.os32) c.r32[0] = c.ioIn(c.r16[4], 4); else c.r16[0] = c.ioIn(c.r16[4], 2); });
+row(0xee, 'OUT DX,AL', (c) => { c.ioOut(c.r16[4], 1, c.r8[0]); });
+row(0xef, 'OUT DX,eAX', (c) => { if (c.os32) c.ioOut(c.r16[4], 4, c.r32[0] >>> 0); else c.ioOut(c.r16[4], 2, c.r16[0]); });
+
+// ---- Multi-byte NOP (0F 1F /0, P6 family) and hint NOPs 0F 19-1E ----
+for (let k = 0x19; k <= 0x1f; k++) {
+  row(0x0f00 | k, k === 0x1f ? 'NOP Ev' : `NOP Ev (hint 0F ${k.toString(16)})`, (c) => { c.decodeModrm(); });
+}
+
+registerRows(rows);
