@@ -16,7 +16,6 @@ const REP_CHUNK = 4096;
 enum Str { Movs, Cmps, Stos, Lods, Scas, Ins, Outs }
 
 function strOp(kind: Str, size: number): OpHandler {
-  const bytes = 1 << size;
   const usesSrc = kind === Str.Movs || kind === Str.Cmps || kind === Str.Lods || kind === Str.Outs;
   const usesDst = kind === Str.Movs || kind === Str.Cmps || kind === Str.Stos || kind === Str.Scas || kind === Str.Ins;
   const conditional = kind === Str.Cmps || kind === Str.Scas;

@@ -1,0 +1,7 @@
+// The command table. To add a command: write src/cli/commands/<name>.ts exporting a
+// `Command`, import it here and add it to the list (the order is the order in `vmxlab help`).
+import type { Command } from '../types';
+import { help } from './help';
+import { version } from './version';
+
+export const commands: readonly Command[] = [help, version];
