@@ -5,7 +5,7 @@ import { listTestFiles, loadMetadata, metadataDirFor, runFile, SingleStepMachine
 
 const args = process.argv.slice(2);
 const verbose = args.includes('--verbose');
-const target = resolve(args.find((a) => !a.startsWith('--')) ?? resolve(__dirname, '../../../shared/testdata/singlestep-80286'));
+const target = resolve(args.find((a) => !a.startsWith('--')) ?? resolve(process.cwd(), '../shared/testdata/singlestep-80286'));
 const meta = loadMetadata(metadataDirFor(target));
 const machine = new SingleStepMachine();
 let passed = 0, failed = 0, excluded = 0, skippedFiles = 0;

@@ -2,6 +2,7 @@
 // `Command`, import it here and add it to the list (the order is the order in `vmxlab help`).
 import type { Command } from '../types';
 import { help } from './help';
+import { run } from './run';
 import { version } from './version';
 
-export const commands: readonly Command[] = [help, version];
+export const commands: readonly Command[] = [run, help, version];

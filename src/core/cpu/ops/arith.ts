@@ -130,7 +130,9 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       if (count < bits) { r = a >>> count; cf = (a >>> (count - 1)) & 1; }
       else { r = 0; cf = count === bits ? (a >>> (bits - 1)) & 1 : 0; }
       logicFlags(c, r, size);
-      c.setArith(Flag.CF | Flag.OF, cf | ((a & sign) !== 0 ? Flag.OF : 0));
+      // OF = MSB(result) XOR next bit: the original MSB for a 1-bit shift (the only defined
+      // case, SDM SAL/SAR/SHL/SHR); for longer counts this is what the 286 and Bochs report.
+      c.setArith(Flag.CF | Flag.OF, cf | ((((r << 1) ^ r) & sign) !== 0 ? Flag.OF : 0));
       return r;
     }
     default: { // SAR

@@ -123,24 +123,24 @@ row(0x0fa1, 'POP FS', (c) => popSeg(c, Seg.FS));
 row(0x0fa8, 'PUSH GS', (c) => pushSeg(c, Seg.GS));
 row(0x0fa9, 'POP GS', (c) => popSeg(c, Seg.GS));
 
+// PUSHA/POPA: each slot is checked like a PUSH/POP (a 16-bit SP wraps within the segment,
+// SDM real-address-mode exceptions); on a fault SP is restored so the instruction restarts.
 row(0x60, 'PUSHA/PUSHAD', (c) => {
-  const n = c.os32 ? 4 : 2;
-  const start = c.sp;
-  c.checkWrite(Seg.SS, (start - 8 * n) & (c.stack32 ? -1 : 0xffff), 8 * n);
+  const oldSp = c.r32[4];
   const sp0 = c.os32 ? c.r32[4] : c.r16[8];
-  for (let r = 0; r < 8; r++) {
-    const v = r === 4 ? sp0 : (c.os32 ? c.r32[r] : c.r16[r << 1]);
-    c.pushV(v);
-  }
+  try {
+    for (let r = 0; r < 8; r++) c.pushV(r === 4 ? sp0 : (c.os32 ? c.r32[r] : c.r16[r << 1]));
+  } catch (e) { c.r32[4] = oldSp; throw e; }
 });
 row(0x61, 'POPA/POPAD', (c) => {
-  const n = c.os32 ? 4 : 2;
-  c.checkRead(Seg.SS, c.sp, 8 * n);
-  for (let r = 7; r >= 0; r--) {
-    const v = c.popV();
-    if (r !== 4) c.setRegV(r, v);
-  }
+  const oldSp = c.r32[4];
+  const vals = popaBuf;
+  try {
+    for (let r = 7; r >= 0; r--) vals[r] = c.popV();
+  } catch (e) { c.r32[4] = oldSp; throw e; }
+  for (let r = 7; r >= 0; r--) if (r !== 4) c.setRegV(r, vals[r]);
 });
+const popaBuf = new Int32Array(8);
 
 // ---- PUSHF / POPF (SDM Vol. 2B; IOPL rules in Vol. 3A §20.2.7 for V86 mode) ----
 row(0x9c, 'PUSHF/PUSHFD', (c) => {

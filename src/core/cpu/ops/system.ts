@@ -1,0 +1,463 @@
+// System instructions (SDM Vol. 2 instruction pages; Vol. 3A ch. 2 system registers, ch. 5
+// protection): descriptor-table and task registers, access-rights queries, control and debug
+// registers, MSRs, TSC/PMC, CPUID, SYSENTER/SYSEXIT, ARPL.
+import type { Cpu } from '../cpu';
+import { OpRow, registerRows } from '../decode-table';
+import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../regs';
+import { cpuidLeaf, CpuidExtEdx } from '../model';
+import {
+  Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
+} from '../descriptor';
+
+const D = new Desc();
+
+/** #UD outside protected mode proper (real and virtual-8086 mode). */
+function needPm(c: Cpu): void {
+  if (!c.protectedMode() || c.v86()) c.ud();
+}
+/** #GP(0) unless CPL 0 (real mode is CPL 0; V86 is CPL 3). */
+function needCpl0(c: Cpu): void {
+  if (c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
+}
+function setZf(c: Cpu, on: boolean): void { c.setArith(Flag.ZF, on ? Flag.ZF : 0); }
+
+/** SLDT/STR/SMSW store: 16 bits to memory; a register gets the value zero-extended with o32. */
+function storeSel(c: Cpu, v: number): void {
+  if (c.modrm >= 0xc0 && c.os32) c.r32[c.modrm & 7] = v;
+  else c.rmWrite16(v & 0xffff);
+}
+
+// ======================================================================================
+// 0F 00: SLDT STR LLDT LTR VERR VERW
+// ======================================================================================
+
+function group6(c: Cpu): void {
+  c.decodeModrm();
+  switch (c.modReg) {
+    case 0: needPm(c); storeSel(c, c.segSel[Seg.LDTR]); return;
+    case 1: needPm(c); storeSel(c, c.segSel[Seg.TR]); return;
+    case 2: needPm(c); needCpl0(c); lldt(c, c.rmRead16()); return;
+    case 3: needPm(c); needCpl0(c); ltr(c, c.rmRead16()); return;
+    case 4: needPm(c); verify(c, false); return;
+    case 5: needPm(c); verify(c, true); return;
+    default: c.ud();
+  }
+}
+
+/** LLDT (SDM Vol. 2A): null makes LDTR unusable; else a present LDT descriptor from the GDT. */
+function lldt(c: Cpu, sel: number): void {
+  if ((sel & 0xfffc) === 0) { loadNull(c, Seg.LDTR, sel); return; }
+  fetchGdtDesc(c, sel, D, Vector.GP);
+  if (D.sysType !== SysType.Ldt) c.gp(selErr(sel));
+  if (!D.present) notPresent(c, sel, false);
+  loadCache(c, Seg.LDTR, sel, D);
+}
+
+/** LTR (SDM Vol. 2A): an available TSS in the GDT, which becomes busy. */
+function ltr(c: Cpu, sel: number): void {
+  if ((sel & 0xfffc) === 0) c.gp(0);
+  fetchGdtDesc(c, sel, D, Vector.GP);
+  if (D.sysType !== SysType.Tss16Avail && D.sysType !== SysType.Tss32Avail) c.gp(selErr(sel));
+  if (!D.present) notPresent(c, sel, false);
+  setBusy(c, D, true);
+  loadCache(c, Seg.TR, sel, D);
+}
+
+/** VERR / VERW: ZF=1 if the segment is readable / writable at max(CPL, RPL); no faults. */
+function verify(c: Cpu, write: boolean): void {
+  const sel = c.rmRead16();
+  let ok = false;
+  if ((sel & 0xfffc) !== 0 && tryFetchDesc(c, sel, D) && D.s) {
+    const dplOk = D.dpl >= c.cpl && D.dpl >= (sel & 3);
+    if (write) ok = D.writableData && dplOk;
+    else ok = (D.isData || D.readableCode) && (D.conforming || dplOk);
+  }
+  setZf(c, ok);
+}
+
+// System types LAR accepts (SDM Vol. 2A LAR table): TSSs, LDT, call and task gates.
+const LAR_OK = [0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0];
+// LSL: only types that have a limit (TSSs, LDT).
+const LSL_OK = [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0];
+
+/** Fetches the LAR/LSL operand descriptor into D; false (ZF=0) if not visible at CPL/RPL. */
+function queryDesc(c: Cpu, sel: number, okTypes: readonly number[]): boolean {
+  if ((sel & 0xfffc) === 0 || !tryFetchDesc(c, sel, D)) return false;
+  if (!D.s && okTypes[D.type] === 0) return false;
+  return D.conforming || (D.dpl >= c.cpl && D.dpl >= (sel & 3));
+}
+
+/** 0F 02 LAR Gv,Ew: access rights (bytes 5-6 of the descriptor, masked). */
+function lar(c: Cpu): void {
+  needPm(c);
+  c.decodeModrm();
+  const ok = queryDesc(c, c.rmRead16(), LAR_OK);
+  if (ok) c.setRegV(c.modReg, c.os32 ? D.hi & 0x00f0ff00 : D.hi & 0xff00);
+  setZf(c, ok);
+}
+
+/** 0F 03 LSL Gv,Ew: byte-granular segment limit. */
+function lsl(c: Cpu): void {
+  needPm(c);
+  c.decodeModrm();
+  const ok = queryDesc(c, c.rmRead16(), LSL_OK);
+  if (ok) c.setRegV(c.modReg, D.limit | 0);
+  setZf(c, ok);
+}
+
+// ======================================================================================
+// 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG
+// ======================================================================================
+
+function group7(c: Cpu): void {
+  c.decodeModrm();
+  const r = c.modReg, reg = c.modrm >= 0xc0;
+  switch (r) {
+    case 0: case 1: {
+      if (reg) c.ud();
+      const limit = r === 0 ? c.gdtrLimit : c.idtrLimit;
+      let base = r === 0 ? c.gdtrBase : c.idtrBase;
+      // With a 16-bit operand the sixth byte is stored as zero (24-bit base).
+      if (!c.os32) base &= 0xffffff;
+      const seg = c.eaSeg, off = c.eaOff;
+      c.checkWrite(seg, off, 6);
+      c.write16(seg, off, limit);
+      c.write32(seg, next(c, off, 2), base);
+      return;
+    }
+    case 2: case 3: {
+      if (reg) c.ud();
+      needCpl0(c);
+      const seg = c.eaSeg, off = c.eaOff;
+      const limit = c.read16(seg, off);
+      let base = c.read32(seg, next(c, off, 2));
+      // 16-bit operand size loads a 24-bit base.
+      if (!c.os32) base &= 0xffffff;
+      if (r === 2) { c.gdtrLimit = limit; c.gdtrBase = base; } else { c.idtrLimit = limit; c.idtrBase = base; }
+      return;
+    }
+    case 4: storeSel(c, c.cr0); return;
+    case 6: {
+      needCpl0(c);
+      // LMSW writes PE, MP, EM, TS; it can set PE but not clear it.
+      const v = c.rmRead16();
+      const old = c.cr0;
+      c.cr0 = (old & ~0xe) | (v & 0xf) | (old & Cr0.PE);
+      if (((old ^ c.cr0) & Cr0.PE) !== 0) { c.tlb.flushAll(); c.modeChanged(); }
+      return;
+    }
+    case 7: {
+      if (reg) c.ud();
+      needCpl0(c);
+      invlpg(c, (c.segBase[c.eaSeg] + c.eaOff) | 0);
+      return;
+    }
+    default: c.ud();
+  }
+}
+
+/** Offset `k` bytes after `off` in the address size. */
+function next(c: Cpu, off: number, k: number): number {
+  return c.as32 ? (off + k) >>> 0 : (off + k) & 0xffff;
+}
+
+/**
+ * INVLPG. The TLB holds 4 KB entries even for large pages, so with PSE or PAE on, all entries of
+ * the enclosing 4 MB (2 MB) region go too: INVLPG must drop the whole large-page translation.
+ */
+function invlpg(c: Cpu, lin: number): void {
+  c.tlb.invalidatePage(lin);
+  if ((c.cr4 & (Cr4.PSE | Cr4.PAE)) === 0) return;
+  const span = (c.cr4 & Cr4.PAE) !== 0 ? 512 : 1024;
+  const first = (lin >>> 12) & ~(span - 1);
+  const e = c.tlb.entry;
+  for (let p = first; p < first + span; p++) if (e[p] !== 0) e[p] = 0;
+}
+
+// ======================================================================================
+// Control and debug registers
+// ======================================================================================
+
+const CR0_BITS = Cr0.PE | Cr0.MP | Cr0.EM | Cr0.TS | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.AM | Cr0.NW | Cr0.CD | Cr0.PG;
+/** CR4 bits this model implements (CPUID.1:EDX VME, DE, PSE, TSC, PAE, PGE; PVI and PCE). */
+const CR4_BITS = Cr4.VME | Cr4.PVI | Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.PCE;
+
+/** MOV CR / MOV DR: the ModRM byte always names registers (mod is ignored, SDM Vol. 2B). */
+function crDrPrivilege(c: Cpu): void {
+  if (c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
+}
+
+/** 0F 20 MOV Rd,Cd. */
+function movFromCr(c: Cpu): void {
+  const m = c.fetch8();
+  const cr = (m >> 3) & 7;
+  if (cr === 1 || cr > 4) c.ud();
+  crDrPrivilege(c);
+  c.r32[m & 7] = cr === 0 ? c.cr0 : cr === 2 ? c.cr2 : cr === 3 ? c.cr3 : c.cr4;
+}
+
+/** 0F 22 MOV Cd,Rd. */
+function movToCr(c: Cpu): void {
+  const m = c.fetch8();
+  const cr = (m >> 3) & 7;
+  if (cr === 1 || cr > 4) c.ud();
+  crDrPrivilege(c);
+  const v = c.r32[m & 7];
+  switch (cr) {
+    case 0: writeCr0(c, v); break;
+    case 2: c.cr2 = v >>> 0; break;
+    case 3: c.cr3 = v >>> 0; c.tlb.flushNonGlobal(); break;
+    default: writeCr4(c, v); break;
+  }
+}
+
+/** CR0 write (SDM Vol. 3A §2.5): PG without PE or NW without CD -> #GP(0); ET is fixed at 1. */
+export function writeCr0(c: Cpu, v: number): void {
+  v = (v & CR0_BITS) | Cr0.ET;
+  if ((v & Cr0.PG) !== 0 && (v & Cr0.PE) === 0) c.gp(0);
+  if ((v & Cr0.NW) !== 0 && (v & Cr0.CD) === 0) c.gp(0);
+  const old = c.cr0;
+  c.cr0 = v;
+  const changed = old ^ v;
+  if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.tlb.flushAll();
+  if ((changed & Cr0.PE) !== 0) c.modeChanged();
+}
+
+/** CR4 write: unimplemented bits -> #GP(0); paging-mode bits flush the TLB (SDM §4.10.4.1). */
+export function writeCr4(c: Cpu, v: number): void {
+  if ((v & ~CR4_BITS) !== 0) c.gp(0);
+  const changed = c.cr4 ^ v;
+  c.cr4 = v;
+  if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
+}
+
+/** DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); DR7.GD makes any access #DB (SDM §17.2.4). */
+function debugReg(c: Cpu, dr: number): number {
+  if (dr === 4 || dr === 5) {
+    if ((c.cr4 & Cr4.DE) !== 0) c.ud();
+    dr += 2;
+  }
+  if ((c.dr[7] & 0x2000) !== 0) {
+    c.dr[6] |= 0x2000; // DR6.BD
+    c.dr[7] &= ~0x2000; // GD is cleared so the handler can use the debug registers
+    c.raise(Vector.DB);
+  }
+  return dr;
+}
+
+/** 0F 21 MOV Rd,Dd. */
+function movFromDr(c: Cpu): void {
+  const m = c.fetch8();
+  crDrPrivilege(c);
+  const dr = debugReg(c, (m >> 3) & 7);
+  c.r32[m & 7] = c.dr[dr];
+}
+
+/** 0F 23 MOV Dd,Rd: DR6/DR7 keep their fixed bits (P6 layout). */
+function movToDr(c: Cpu): void {
+  const m = c.fetch8();
+  crDrPrivilege(c);
+  const dr = debugReg(c, (m >> 3) & 7);
+  const v = c.r32[m & 7];
+  if (dr === 6) c.dr[6] = (v & 0xe00f) | 0xffff0ff0;
+  else if (dr === 7) c.dr[7] = (v & 0xffff23ff) | 0x400;
+  else c.dr[dr] = v;
+}
+
+// ======================================================================================
+// MSRs
+// ======================================================================================
+
+export const enum Msr {
+  TSC = 0x10, PLATFORM_ID = 0x17, APIC_BASE = 0x1b, FEATURE_CONTROL = 0x3a, BIOS_UPDT_TRIG = 0x79,
+  BIOS_SIGN_ID = 0x8b, MTRRCAP = 0xfe, SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176,
+  MISC_ENABLE = 0x1a0, PAT = 0x277, MTRR_DEF_TYPE = 0x2ff, EFER = 0xc0000080,
+}
+
+/** MTRR and PAT MSRs kept as plain storage (no memory typing is modelled). */
+function isStoredMsr(n: number): boolean {
+  return (n >= 0x200 && n <= 0x20f) || n === 0x250 || n === 0x258 || n === 0x259 ||
+    (n >= 0x268 && n <= 0x26f) || n === Msr.PAT || n === Msr.MTRR_DEF_TYPE ||
+    n === Msr.MISC_ENABLE || n === Msr.FEATURE_CONTROL || n === Msr.BIOS_SIGN_ID || n === Msr.APIC_BASE;
+}
+
+/** Power-on values of stored MSRs: [lo, hi]. */
+function msrDefault(n: number, hi: boolean): number {
+  switch (n) {
+    case Msr.APIC_BASE: return hi ? 0 : 0xfee00900 | 0; // base FEE00000h, enabled, BSP
+    case Msr.PAT: return hi ? 0x00070406 : 0x00070406; // WB, WT, UC-, UC (SDM Vol. 3A §11.12.4)
+    case Msr.MISC_ENABLE: return hi ? 0 : 1; // fast strings enabled
+    default: return 0;
+  }
+}
+
+let msrLo = 0, msrHi = 0;
+
+/** Reads MSR `n` into msrLo/msrHi; false if the MSR does not exist. */
+export function readMsr(c: Cpu, n: number): boolean {
+  switch (n) {
+    case Msr.TSC: { const t = c.tsc(); msrLo = t % 4294967296 | 0; msrHi = Math.floor(t / 4294967296) | 0; return true; }
+    case Msr.PLATFORM_ID: msrLo = 0; msrHi = 0; return true;
+    case Msr.MTRRCAP: msrLo = 0x508; msrHi = 0; return true; // 8 variable ranges, fixed ranges, WC
+    case Msr.SYSENTER_CS: msrLo = c.sysenterCs; msrHi = 0; return true;
+    case Msr.SYSENTER_ESP: msrLo = c.sysenterEsp; msrHi = 0; return true;
+    case Msr.SYSENTER_EIP: msrLo = c.sysenterEip; msrHi = 0; return true;
+    case Msr.EFER: msrLo = c.efer; msrHi = 0; return true;
+  }
+  if (!isStoredMsr(n)) return false;
+  const e = c.msrs.get(n);
+  msrLo = e ? e[0] : msrDefault(n, false);
+  msrHi = e ? e[1] : msrDefault(n, true);
+  return true;
+}
+
+/** Writes MSR `n`; false (-> #GP(0)) for unknown MSRs and reserved-bit violations. */
+export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
+  switch (n) {
+    case Msr.TSC: c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - c.icount; return true;
+    case Msr.BIOS_UPDT_TRIG: return true; // no microcode to load
+    case Msr.SYSENTER_CS: c.sysenterCs = lo & 0xffff; return true;
+    case Msr.SYSENTER_ESP: c.sysenterEsp = lo; return true;
+    case Msr.SYSENTER_EIP: c.sysenterEip = lo; return true;
+    case Msr.EFER: {
+      // NXE only when the model reports NX; LME (long mode) is not implemented yet; LMA is
+      // read-only (SDM Vol. 3A §2.2.1).
+      const allowed = (c.model.extEdx & CpuidExtEdx.NX) !== 0 ? Efer.NXE : 0;
+      if (hi !== 0 || (lo & ~(allowed | Efer.LMA)) !== 0) return false;
+      const v = (lo & allowed) | (c.efer & Efer.LMA);
+      if (((v ^ c.efer) & Efer.NXE) !== 0) c.tlb.flushAll();
+      c.efer = v;
+      return true;
+    }
+    case Msr.APIC_BASE:
+      // Bits 8 (BSP, read-only), 11 (enable), 35:12 (base, 36-bit physical addresses).
+      if ((lo & 0x6ff) !== 0 || (hi & ~0xf) !== 0) return false;
+      lo = (lo & ~0x100) | 0x100;
+      break;
+    case Msr.FEATURE_CONTROL: {
+      const e = c.msrs.get(n);
+      if (e && (e[0] & 1) !== 0) return false; // locked until reset
+      if ((lo & ~7) !== 0 || hi !== 0) return false;
+      break;
+    }
+    default:
+      if (!isStoredMsr(n)) return false;
+  }
+  const e = c.msrs.get(n);
+  if (e) { e[0] = lo; e[1] = hi; } else c.msrs.set(n, [lo, hi]);
+  return true;
+}
+
+/** 0F 32 RDMSR. */
+function rdmsr(c: Cpu): void {
+  needCpl0(c);
+  if (!readMsr(c, c.r32[1] >>> 0)) c.gp(0);
+  c.r32[0] = msrLo; c.r32[2] = msrHi;
+}
+/** 0F 30 WRMSR. */
+function wrmsr(c: Cpu): void {
+  needCpl0(c);
+  if (!writeMsr(c, c.r32[1] >>> 0, c.r32[0], c.r32[2])) c.gp(0);
+}
+
+/** 0F 31 RDTSC: CR4.TSD restricts it to CPL 0. */
+function rdtsc(c: Cpu): void {
+  if ((c.cr4 & Cr4.TSD) !== 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
+  const t = c.tsc();
+  c.r32[0] = t % 4294967296 | 0;
+  c.r32[2] = Math.floor(t / 4294967296) | 0;
+}
+
+/** 0F 33 RDPMC: CPL 0 or CR4.PCE; two counters (P6), which count nothing here. */
+function rdpmc(c: Cpu): void {
+  if ((c.cr4 & Cr4.PCE) === 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
+  if ((c.r32[1] >>> 0) > 1) c.gp(0);
+  c.r32[0] = 0; c.r32[2] = 0;
+}
+
+/** 0F A2 CPUID. */
+function cpuid(c: Cpu): void {
+  const o = c.cpuidOut;
+  cpuidLeaf(c.model, c.r32[0], c.r32[1], o);
+  c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
+}
+
+// ======================================================================================
+// SYSENTER / SYSEXIT (SDM Vol. 2B; flat segments derived from IA32_SYSENTER_CS)
+// ======================================================================================
+
+function flatSeg(c: Cpu, seg: number, sel: number, attr: number): void {
+  c.segSel[seg] = sel;
+  c.segBase[seg] = 0;
+  c.segLimit[seg] = 0xffffffff;
+  c.segAttr[seg] = attr;
+  c.updateSegLimits(seg);
+}
+
+/** 0F 34 SYSENTER: ring 0, CS = SYSENTER_CS, SS = CS + 8, flat 32-bit; clears VM, IF, RF. */
+function sysenter(c: Cpu): void {
+  if (!c.protectedMode()) c.gp(0);
+  const cs = c.sysenterCs & 0xfffc;
+  if (cs === 0) c.gp(0);
+  c.setFlags(0, Flag.VM | Flag.IF | Flag.RF);
+  c.setCpl(0);
+  flatSeg(c, Seg.CS, cs, 0xc09b); // G, D, P, DPL 0, code execute/read accessed
+  flatSeg(c, Seg.SS, cs + 8, 0xc093); // G, B, P, DPL 0, data read/write accessed
+  c.r32[4] = c.sysenterEsp;
+  c.eip = c.sysenterEip >>> 0;
+  c.modeChanged();
+}
+
+/** 0F 35 SYSEXIT: ring 3, CS = SYSENTER_CS + 16, SS = + 24, EIP = EDX, ESP = ECX. */
+function sysexit(c: Cpu): void {
+  const cs = c.sysenterCs & 0xfffc;
+  if (!c.protectedMode() || c.v86() || c.cpl !== 0 || cs === 0) c.gp(0);
+  c.setCpl(3);
+  flatSeg(c, Seg.CS, (cs + 16) | 3, 0xc0fb);
+  flatSeg(c, Seg.SS, (cs + 24) | 3, 0xc0f3);
+  c.r32[4] = c.r32[1];
+  c.eip = c.r32[2] >>> 0;
+}
+
+// ======================================================================================
+// Misc
+// ======================================================================================
+
+/** 63 ARPL Ew,Gw: raise the destination RPL to the source's (ZF=1 when changed). */
+function arpl(c: Cpu): void {
+  needPm(c);
+  c.decodeModrm();
+  const dst = c.rmRead16();
+  const src = c.r16[c.modReg << 1];
+  if ((dst & 3) < (src & 3)) { c.rmWrite16((dst & ~3) | (src & 3)); setZf(c, true); }
+  else setZf(c, false);
+}
+
+function clts(c: Cpu): void { needCpl0(c); c.cr0 &= ~Cr0.TS; }
+/** INVD / WBINVD: no caches are modelled. */
+function cacheFlush(c: Cpu): void { needCpl0(c); }
+
+export const SYSTEM_ROWS: readonly OpRow[] = [
+  { code: 0x63, name: 'ARPL Ew,Gw', exec: arpl },
+  { code: 0x0f00, name: 'GRP6 (SLDT STR LLDT LTR VERR VERW) Ew', exec: group6 },
+  { code: 0x0f01, name: 'GRP7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG)', exec: group7 },
+  { code: 0x0f02, name: 'LAR Gv,Ew', exec: lar },
+  { code: 0x0f03, name: 'LSL Gv,Ew', exec: lsl },
+  { code: 0x0f06, name: 'CLTS', exec: clts },
+  { code: 0x0f08, name: 'INVD', exec: cacheFlush },
+  { code: 0x0f09, name: 'WBINVD', exec: cacheFlush },
+  { code: 0x0f0b, name: 'UD2', exec: (c: Cpu) => c.ud() },
+  { code: 0x0f20, name: 'MOV Rd,Cd', exec: movFromCr },
+  { code: 0x0f21, name: 'MOV Rd,Dd', exec: movFromDr },
+  { code: 0x0f22, name: 'MOV Cd,Rd', exec: movToCr },
+  { code: 0x0f23, name: 'MOV Dd,Rd', exec: movToDr },
+  { code: 0x0f30, name: 'WRMSR', exec: wrmsr },
+  { code: 0x0f31, name: 'RDTSC', exec: rdtsc },
+  { code: 0x0f32, name: 'RDMSR', exec: rdmsr },
+  { code: 0x0f33, name: 'RDPMC', exec: rdpmc },
+  { code: 0x0f34, name: 'SYSENTER', exec: sysenter },
+  { code: 0x0f35, name: 'SYSEXIT', exec: sysexit },
+  { code: 0x0fa2, name: 'CPUID', exec: cpuid },
+];
+
+registerRows(SYSTEM_ROWS);
