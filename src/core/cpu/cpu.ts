@@ -133,6 +133,14 @@ export class Cpu {
   fpu: Fpu | null = null;
 
   readonly tlb: Tlb;
+  // Hot-path copies (one property load instead of two): guest RAM views, TLB entries and the
+  // permission bits a TLB hit needs at the current privilege (kept in sync by Tlb.setCpl).
+  readonly ram8: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly tlbE: Int32Array;
+  tlbNeedR = 0;
+  tlbNeedW = 0;
   readonly cpuidOut = new Int32Array(4);
 
   // Instruction fetch cache: eip in [fetchLo, fetchHi] reads u8[eip + fetchDelta].
@@ -144,7 +152,9 @@ export class Cpu {
     this.mem = mem;
     this.io = io;
     this.model = model;
+    this.ram8 = mem.u8; this.ram16 = mem.u16; this.ram32 = mem.i32;
     this.tlb = new Tlb(this);
+    this.tlbE = this.tlb.entry;
     this.reset();
   }
 
@@ -236,33 +246,33 @@ export class Cpu {
   // ======================================================================================
 
   readLin8(lin: number): number {
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needRead) === this.tlb.needRead) return this.mem.u8[(e & ~0xfff) | (lin & 0xfff)];
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedR) === this.tlbNeedR) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
     return this.mem.read8(this.tlb.translate(lin, false));
   }
   readLin16(lin: number): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8(lin + 1) << 8);
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needRead) === this.tlb.needRead) {
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedR) === this.tlbNeedR) {
       const p = (e & ~0xfff) | (lin & 0xfff);
-      return (p & 1) === 0 ? this.mem.u16[p >>> 1] : this.mem.u8[p] | (this.mem.u8[p + 1] << 8);
+      return (p & 1) === 0 ? this.ram16[p >>> 1] : this.ram8[p] | (this.ram8[p + 1] << 8);
     }
     return this.mem.read16(this.tlb.translate(lin, false));
   }
   readLin32(lin: number): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin) | (this.readLin16(lin + 2) << 16);
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needRead) === this.tlb.needRead) {
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedR) === this.tlbNeedR) {
       const p = (e & ~0xfff) | (lin & 0xfff);
-      if ((p & 3) === 0) return this.mem.i32[p >>> 2];
-      const u = this.mem.u8;
+      if ((p & 3) === 0) return this.ram32[p >>> 2];
+      const u = this.ram8;
       return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
     }
     return this.mem.read32(this.tlb.translate(lin, false));
   }
   writeLin8(lin: number, v: number): void {
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needWrite) === this.tlb.needWrite) { this.mem.u8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedW) === this.tlbNeedW) { this.ram8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
     this.mem.write8(this.tlb.translate(lin, true), v);
   }
   writeLin16(lin: number, v: number): void {
@@ -271,10 +281,10 @@ export class Cpu {
       this.tlb.probeWrite(lin); this.tlb.probeWrite(lin + 1);
       this.writeLin8(lin, v); this.writeLin8(lin + 1, v >>> 8); return;
     }
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needWrite) === this.tlb.needWrite) {
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedW) === this.tlbNeedW) {
       const p = (e & ~0xfff) | (lin & 0xfff);
-      this.mem.u8[p] = v; this.mem.u8[p + 1] = v >>> 8; return;
+      this.ram8[p] = v; this.ram8[p + 1] = v >>> 8; return;
     }
     this.mem.write16(this.tlb.translate(lin, true), v);
   }
@@ -283,11 +293,11 @@ export class Cpu {
       this.tlb.probeWrite(lin); this.tlb.probeWrite(lin + 3);
       this.writeLin16(lin, v); this.writeLin16(lin + 2, v >>> 16); return;
     }
-    const e = this.tlb.entry[lin >>> 12];
-    if ((e & this.tlb.needWrite) === this.tlb.needWrite) {
+    const e = this.tlbE[lin >>> 12];
+    if ((e & this.tlbNeedW) === this.tlbNeedW) {
       const p = (e & ~0xfff) | (lin & 0xfff);
-      if ((p & 3) === 0) { this.mem.i32[p >>> 2] = v; return; }
-      const u = this.mem.u8; u[p] = v; u[p + 1] = v >>> 8; u[p + 2] = v >>> 16; u[p + 3] = v >>> 24; return;
+      if ((p & 3) === 0) { this.ram32[p >>> 2] = v; return; }
+      const u = this.ram8; u[p] = v; u[p + 1] = v >>> 8; u[p + 2] = v >>> 16; u[p + 3] = v >>> 24; return;
     }
     this.mem.write32(this.tlb.translate(lin, true), v);
   }
@@ -373,7 +383,7 @@ export class Cpu {
     const eip = this.eip;
     if (eip >= this.fetchLo && eip <= this.fetchHi) {
       this.eip = eip + 1;
-      return this.mem.u8[eip + this.fetchDelta];
+      return this.ram8[eip + this.fetchDelta];
     }
     return this.fetchSlow();
   }
@@ -382,7 +392,7 @@ export class Cpu {
     const eip = this.eip;
     if (eip >= this.fetchLo && eip <= this.fetchHi) {
       this.eip = eip + 1;
-      return this.mem.u8[eip + this.fetchDelta];
+      return this.ram8[eip + this.fetchDelta];
     }
     // MMIO or ROM-less code page: slow physical read.
     const lin = (this.segBase[Seg.CS] + eip) | 0;
@@ -395,7 +405,7 @@ export class Cpu {
     const eip = this.eip;
     if (eip >= this.fetchLo && eip + 3 <= this.fetchHi) {
       this.eip = eip + 4;
-      const p = eip + this.fetchDelta, u = this.mem.u8;
+      const p = eip + this.fetchDelta, u = this.ram8;
       return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
     }
     const a = this.fetch16();
@@ -745,6 +755,7 @@ export class Cpu {
 
   private singleStepTrap(): void {
     this.dr[6] |= 0x4000; // DR6.BS
+    this.instrStart = this.eip; // a trap: a fault while delivering it restarts here, not the last instruction
     try {
       this.deliver(this, Vector.DB, InterruptKind.Exception, 0, false);
     } catch (e) {

@@ -37,12 +37,14 @@ export class Tlb {
   /** Page walks performed (for statistics and tests). */
   walks = 0;
 
-  constructor(private readonly cpu: Cpu) {}
+  constructor(private readonly cpu: Cpu) { this.setCpl(0); }
 
   setCpl(cpl: number): void {
     this.user = cpl === 3;
     this.needRead = TlbBit.Valid | TlbBit.Ram | (this.user ? TlbBit.ReadUser : 0);
     this.needWrite = TlbBit.Valid | TlbBit.RamW | (this.user ? TlbBit.WriteUser : TlbBit.WriteSup);
+    this.cpu.tlbNeedR = this.needRead;
+    this.cpu.tlbNeedW = this.needWrite;
   }
 
   /** Switches to supervisor permissions for an implicit system access; returns a token. */
