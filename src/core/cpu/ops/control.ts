@@ -110,9 +110,8 @@ row(0xe3, 'JCXZ/JECXZ Jb', (c) => {
 });
 
 // ---- Software interrupts ----
-/** INT n in V86 mode with IOPL < 3 is #GP(0) (SDM Vol. 3A §20.3.3, without VME). */
+/** INT n / INT3 / INTO: delivery (interrupts.ts) applies the V86 IOPL and CR4.VME rules. */
 function softInt(c: Cpu, vector: number, kind: InterruptKind): void {
-  if (c.v86() && ((c.flags >> 12) & 3) < 3 && kind === InterruptKind.Software) c.gp(0);
   c.deliver(c, vector, kind, 0, false);
 }
 row(0xcc, 'INT3', (c) => softInt(c, Vector.BP, InterruptKind.SoftwareException));
