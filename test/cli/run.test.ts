@@ -1,0 +1,81 @@
+// `vmxlab run` end to end through the CLI dispatcher: a real guest, and bad input that must
+// produce a clear error without a stack trace.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commands } from '../../src/cli/commands';
+import { main } from '../../src/cli/main';
+import type { CliContext } from '../../src/cli/types';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const ctx: CliContext = { out: (t) => void (out += t), err: (t) => void (err += t), version: 'test', commands };
+  const code = await main(argv, ctx);
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vmxlab-run-'));
+
+function nasm(src: string): string {
+  const asm = join(dir, `g${Math.random().toString(36).slice(2)}.asm`);
+  writeFileSync(asm, src);
+  const img = asm.replace(/\.asm$/, '.img');
+  execFileSync('nasm', ['-f', 'bin', asm, '-o', img]);
+  return img;
+}
+
+describe('vmxlab run', () => {
+  it('boots a boot sector, prints its serial output and returns the exit-port code', async () => {
+    const img = nasm(`bits 16
+org 0x7c00
+  mov si, msg
+.next: lodsb
+  test al, al
+  jz .done
+  mov dx, 0x3f8
+  out dx, al
+  jmp .next
+.done: mov al, 0
+  out 0xf4, al
+  hlt
+msg: db "hello from the guest", 10, 0
+times 510-($-$$) db 0
+dw 0xaa55
+`);
+    const r = await cli('run', img);
+    expect(r.out).toBe('hello from the guest\n');
+    expect(r.err).toMatch(/instructions in .* stopped: exit port, code 0/);
+    expect(r.code).toBe(0);
+  });
+
+  it('reports a guest triple fault as a shutdown with exit code 3', async () => {
+    const img = nasm(`bits 16
+org 0x7c00
+  lidt [idt]
+  int 0x80
+idt: dw 0
+  dd 0
+times 510-($-$$) db 0
+dw 0xaa55
+`);
+    const r = await cli('run', img);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/stopped: shutdown \(triple fault/);
+  });
+
+  it('rejects a truncated image and a missing file with a clear message', async () => {
+    const short = join(dir, 'short.img');
+    writeFileSync(short, new Uint8Array(100));
+    let r = await cli('run', short);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/short\.img: boot image is 100 bytes; a boot sector is 512/);
+    r = await cli('run', join(dir, 'nope.img'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot read .*nope\.img/);
+    r = await cli('run');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/missing <image>/);
+  });
+});
