@@ -28,7 +28,7 @@ describe('random opcode streams', () => {
       c.eip = 0;
       const deliver = c.deliver;
       c.deliver = (cc, v, k, e, h) => { if (k === 3) exceptions++; deliver(cc, v, k, e, h); };
-      let r: StopReason = StopReason.Budget;
+      let r = StopReason.Budget as StopReason;
       expect(() => { r = c.run(20_000); }).not.toThrow();
       if (r === StopReason.Shutdown) { shutdowns++; expect(c.shutdownReason).toMatch(/fault|shutdown|#/); }
     }
@@ -57,7 +57,7 @@ describe('random opcode streams', () => {
       for (let s = 0; s < 6; s++) c.updateSegLimits(s);
       c.eip = 0x100000 + (rnd() & 0x3ffff);
       c.r32[4] = 0x90000;
-      let r: StopReason = StopReason.Budget;
+      let r = StopReason.Budget as StopReason;
       expect(() => { r = c.run(50_000); }).not.toThrow();
       if (r === StopReason.Shutdown) faults++;
     }
