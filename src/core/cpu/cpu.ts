@@ -129,7 +129,7 @@ export class Cpu {
   stopRequested = false;
   /** Exception being delivered, for double-fault rules; -1 when none. */
   delivering = -1;
-  /** Hook for HLT, INVD, ... intercepts; the VMX issue installs its exit checks here. */
+  /** The x87 unit (fpu/fpu.ts), installed by createCpu. */
   fpu: Fpu | null = null;
 
   readonly tlb: Tlb;
@@ -177,7 +177,7 @@ export class Cpu {
     this.inhibitUntil = -1; this.nmiPending = false; this.nmiBlocked = false;
     this.delivering = -1; this.msrs.clear();
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
-    this.fpu?.reset();
+    this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT would keep it
     this.tlb.flushAll();
     this.invalidateFetch();
   }

@@ -17,7 +17,7 @@ export function createCpu(mem: PhysicalMemory, io: IoBus, model?: CpuModel): Cpu
   const c = new Cpu(mem, io, model);
   installInterrupts(c);
   c.fpu = new Fpu();
-  c.fpu.reset();
+  c.fpu.powerOnReset();
   return c;
 }
 

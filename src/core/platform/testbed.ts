@@ -21,7 +21,7 @@
 //
 // Pure TypeScript: no Node imports (src/core rule).
 import { Cpu, StopReason } from '../cpu/cpu';
-import '../cpu/index'; // registers the instruction handlers and interrupt delivery
+import { createCpu } from '../cpu/index'; // fills the opcode table, wires interrupt delivery
 import { Seg } from '../cpu/regs';
 import { IoBus, PortDevice } from './io-bus';
 import { PhysicalMemory } from './memory';
@@ -63,7 +63,7 @@ export interface RunUntilResult {
 export interface TestbedOptions {
   /** Guest RAM in bytes (default 64 MB). */
   memoryBytes?: number;
-  /** Builds the CPU (default `new Cpu(mem, io)`), e.g. to pass another CPU model. */
+  /** Builds the CPU (default `createCpu(mem, io)` of src/core/cpu), e.g. for another CPU model. */
   createCpu?: (mem: PhysicalMemory, io: IoBus) => Cpu;
 }
 
@@ -110,7 +110,7 @@ export class Testbed {
   constructor(opts: TestbedOptions = {}) {
     this.mem = new PhysicalMemory(opts.memoryBytes ?? 64 * 1024 * 1024);
     this.io = new IoBus();
-    this.cpu = opts.createCpu ? opts.createCpu(this.mem, this.io) : new Cpu(this.mem, this.io);
+    this.cpu = (opts.createCpu ?? createCpu)(this.mem, this.io);
     const sink = (b: number): void => this.putByte(b);
     this.io.register(COM1_BASE, 8, 'COM1 (transmit-only capture)', new SerialCapture(sink));
     this.io.register(DEBUG_CONSOLE_PORT, 1, 'debug console 0xE9', new DebugConsole(sink));

@@ -264,7 +264,8 @@ function intFits(bytes: number): boolean {
   return intHi < 0x80000000 || (intNeg && intHi === 0x80000000 && intLo === 0);
 }
 
-// FLD constants as 80-bit values rounded to nearest (SDM Vol. 2A FLD1/FLDL2T/...; Vol. 1 §8.3.6).
+// FLD constants as 80-bit values rounded to nearest (SDM Vol. 2A FLD1/FLDL2T/FLDL2E/FLDPI/...,
+// and Vol. 1 ch. 8 "Load Constant Instructions": a 66-bit internal constant rounded per RC).
 // `adj` says how the 66-bit internal constant rounds in the other modes: -1 means the nearest
 // value was rounded up (round down/chop give significand-1), +1 means it was rounded down
 // (round up gives significand+1).
@@ -308,13 +309,21 @@ export class Fpu {
 
   constructor() { this.reset(); }
 
-  /** FNINIT state (SDM Vol. 1 §8.1.10 Table 8-?; Vol. 2A FINIT): CW 037F, SW 0, all empty. */
+  /** FNINIT state (SDM Vol. 2A FINIT/FNINIT): CW 037F, SW 0, all tags empty, pointers 0. */
   reset(): void {
     this.cw = 0x037f; this.sw = 0; this.top = 0;
     this.empty.fill(1); this.empty[TMP] = 0; this.empty[ZERO] = 0;
     this.rawValid.fill(0);
     this.st[ZERO] = 0;
     this.fcs = 0; this.fip = 0; this.fop = 0; this.fds = 0; this.fdp = 0;
+  }
+
+  /** Hardware RESET state, which differs from FNINIT (SDM Vol. 3A §9.1.1 Table 9-1, §9.2):
+   * CW 0040H (all exceptions unmasked), SW 0, TW 5555H, R0-R7 +0.0. INIT leaves the FPU as is. */
+  powerOnReset(): void {
+    this.reset();
+    this.cw = 0x0040;
+    for (let p = 0; p < 8; p++) this.setValue(p, 0);
   }
 
   // ======================================================================================
@@ -475,7 +484,7 @@ export class Fpu {
   }
 
   // ======================================================================================
-  // Register forms (SDM Vol. 2D Appendix A.5.2, Tables A-8..A-23)
+  // Register forms (SDM Vol. 2D Appendix A.5, the escape opcode maps for mod = 11b)
   // ======================================================================================
 
   private execReg(c: Cpu, op: number, m: number): void {
@@ -753,8 +762,8 @@ export class Fpu {
     const a = this.st[x], b = this.st[y];
     let r: number, es: number;
     switch (op) {
-      case OP_ADD: r = a + b; es = addErrSign(a, b, r); break;
-      case OP_SUB: r = a - b; es = addErrSign(a, -b, r); break;
+      case OP_ADD: r = a + b; es = addErrSign(a, b, r); if (r === 0) r = this.zeroSum(a, b); break;
+      case OP_SUB: r = a - b; es = addErrSign(a, -b, r); if (r === 0) r = this.zeroSum(a, -b); break;
       case OP_MUL: r = a * b; es = mulErrSign(a, b, r); break;
       default:
         r = a / b;
@@ -773,6 +782,14 @@ export class Fpu {
       return true;
     }
     return this.putRounded(dst, r, es, a !== Infinity && a !== -Infinity && b !== Infinity && b !== -Infinity);
+  }
+
+  /** Sign of an exact zero sum a + b: -0 when both are -0, or, rounding down, unless both are
+   * +0 (IEEE 754 §6.3, as the SDM's FADD/FSUB tables show for RC = down). */
+  private zeroSum(a: number, b: number): number {
+    const na = signBit(a), nb = signBit(b);
+    if (na & nb) return -0;
+    return ((this.cw >> 10) & 3) === 1 && (na | nb | (a !== 0 ? 1 : 0)) !== 0 ? -0 : 0;
   }
 
   /**
@@ -1028,7 +1045,7 @@ export class Fpu {
     this.pop();
   }
 
-  /** FSCALE: ST(0) <- ST(0) * 2^trunc(ST(1)) (SDM Vol. 2A FSCALE, Table 3-?). */
+  /** FSCALE: ST(0) <- ST(0) * 2^trunc(ST(1)) (SDM Vol. 2A FSCALE and its table of special operands). */
   private fscale(): void {
     const p0 = this.top, p1 = (this.top + 1) & 7;
     if (this.empty[p0] || this.empty[p1]) { this.underflow(p0); return; }

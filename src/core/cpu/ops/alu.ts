@@ -324,12 +324,14 @@ for (let r = 0; r < 8; r++) {
 row(0x0fc0, 'XADD Eb,Gb', (c) => {
   c.decodeModrm(); lockCheck(c);
   const d = c.rmRead8(), s = c.getReg8(c.modReg), r = alu(c, AluOp.Add, d, s, 0);
-  c.rmWrite8(r); c.setReg8(c.modReg, d);
+  // SRC <- DEST, then DEST <- sum (XADD reg,same-reg leaves the sum); memory is written first
+  // so a faulting store leaves the register unchanged.
+  if (c.modrm >= 0xc0) { c.setReg8(c.modReg, d); c.rmWrite8(r); } else { c.rmWrite8(r); c.setReg8(c.modReg, d); }
 });
 row(0x0fc1, 'XADD Ev,Gv', (c) => {
   c.decodeModrm(); lockCheck(c);
   const size = c.os32 ? 2 : 1, d = c.rmReadV(), s = c.getRegV(c.modReg), r = alu(c, AluOp.Add, d, s, size);
-  c.rmWriteV(r); c.setRegV(c.modReg, d);
+  if (c.modrm >= 0xc0) { c.setRegV(c.modReg, d); c.rmWriteV(r); } else { c.rmWriteV(r); c.setRegV(c.modReg, d); }
 });
 row(0x0fb0, 'CMPXCHG Eb,Gb', (c) => {
   c.decodeModrm(); lockCheck(c);
