@@ -34,7 +34,8 @@ for (let i = 0; i < 256; i++) {
 export const SIZE_MASK = [0xff, 0xffff, 0xffffffff] as const;
 export const SIZE_SIGN = [0x80, 0x8000, 0x80000000 | 0] as const;
 
-export type OpHandler = (c: Cpu) => void;
+/** An opcode handler; `code` is the opcode byte (the second byte for the 0F map). */
+export type OpHandler = (c: Cpu, code: number) => void;
 
 /** Set by decode-table.ts: one-byte and 0F-prefixed dispatch tables. */
 export const OPS: OpHandler[] = new Array(256);
@@ -704,8 +705,12 @@ export class Cpu {
       if (((this.eip - this.instrStart) & 0xffffffff) >= 15) this.gp(0);
       op = this.fetch8();
     }
-    OPS[op](this);
+    this.dispatch(op);
   }
+
+  /** Executes opcode `op` after its prefixes; dispatch.ts replaces this with a switch that
+   *  calls the hottest rows' handlers directly (a known call target V8 can inline). */
+  dispatch(op: number): void { OPS[op](this, op); }
 
   /**
    * Runs up to `budget` instructions. Returns why it stopped. Never throws for guest

@@ -29,4 +29,4 @@ export function registerRows(rows: readonly OpRow[]): void {
 }
 
 for (let i = 0; i < 256; i++) { OPS[i] = undefinedOp; OPS_0F[i] = undefinedOp; }
-OPS[0x0f] = (c: Cpu) => OPS_0F[c.fetch8()](c);
+OPS[0x0f] = (c: Cpu) => { const b = c.fetch8(); OPS_0F[b](c, b); };

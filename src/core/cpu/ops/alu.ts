@@ -12,40 +12,53 @@ const row = (code: number, name: string, exec: OpHandler): void => { rows.push({
 /** LOCK is legal only with a memory destination (SDM Vol. 2B LOCK). */
 export function lockCheck(c: Cpu): void { if (c.lock && c.modrm >= 0xc0) c.raise(Vector.UD); }
 
-// ---- 00-3F: the eight ALU operations in six forms each ----
+// ---- 00-3F: the eight ALU operations in six forms each; bits 5:3 of the opcode pick the
+// operation. Named functions (not closures) so the run loop's fast dispatch can call them. ----
+export function aluEbGb(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  c.decodeModrm(); lockCheck(c);
+  const r = alu(c, op, c.rmRead8(), c.getReg8(c.modReg), 0);
+  if (op !== AluOp.Cmp) c.rmWrite8(r);
+}
+export function aluEvGv(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  c.decodeModrm(); lockCheck(c);
+  if (c.os32) { const r = alu(c, op, c.rmRead32(), c.r32[c.modReg], 2); if (op !== AluOp.Cmp) c.rmWrite32(r); }
+  else { const r = alu(c, op, c.rmRead16(), c.r16[c.modReg << 1], 1); if (op !== AluOp.Cmp) c.rmWrite16(r); }
+}
+export function aluGbEb(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  c.decodeModrm(); if (c.lock) c.ud();
+  const reg = c.modReg, r = alu(c, op, c.getReg8(reg), c.rmRead8(), 0);
+  if (op !== AluOp.Cmp) c.setReg8(reg, r);
+}
+export function aluGvEv(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  c.decodeModrm(); if (c.lock) c.ud();
+  const reg = c.modReg;
+  if (c.os32) { const r = alu(c, op, c.r32[reg], c.rmRead32(), 2); if (op !== AluOp.Cmp) c.r32[reg] = r; }
+  else { const r = alu(c, op, c.r16[reg << 1], c.rmRead16(), 1); if (op !== AluOp.Cmp) c.r16[reg << 1] = r; }
+}
+export function aluALIb(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  if (c.lock) c.ud();
+  const r = alu(c, op, c.r8[0], c.fetch8(), 0);
+  if (op !== AluOp.Cmp) c.r8[0] = r;
+}
+export function aluEAXIv(c: Cpu, code: number): void {
+  const op = (code >> 3) & 7;
+  if (c.lock) c.ud();
+  if (c.os32) { const r = alu(c, op, c.r32[0], c.fetch32(), 2); if (op !== AluOp.Cmp) c.r32[0] = r; }
+  else { const r = alu(c, op, c.r16[0], c.fetch16(), 1); if (op !== AluOp.Cmp) c.r16[0] = r; }
+}
 for (let op = 0; op < 8; op++) {
-  const n = ALU_NAMES[op], base = op << 3, write = op !== AluOp.Cmp;
-  row(base + 0, `${n} Eb,Gb`, (c) => {
-    c.decodeModrm(); lockCheck(c);
-    const r = alu(c, op, c.rmRead8(), c.getReg8(c.modReg), 0);
-    if (write) c.rmWrite8(r);
-  });
-  row(base + 1, `${n} Ev,Gv`, (c) => {
-    c.decodeModrm(); lockCheck(c);
-    if (c.os32) { const r = alu(c, op, c.rmRead32(), c.r32[c.modReg], 2); if (write) c.rmWrite32(r); }
-    else { const r = alu(c, op, c.rmRead16(), c.r16[c.modReg << 1], 1); if (write) c.rmWrite16(r); }
-  });
-  row(base + 2, `${n} Gb,Eb`, (c) => {
-    c.decodeModrm(); if (c.lock) c.ud();
-    const reg = c.modReg, r = alu(c, op, c.getReg8(reg), c.rmRead8(), 0);
-    if (write) c.setReg8(reg, r);
-  });
-  row(base + 3, `${n} Gv,Ev`, (c) => {
-    c.decodeModrm(); if (c.lock) c.ud();
-    const reg = c.modReg;
-    if (c.os32) { const r = alu(c, op, c.r32[reg], c.rmRead32(), 2); if (write) c.r32[reg] = r; }
-    else { const r = alu(c, op, c.r16[reg << 1], c.rmRead16(), 1); if (write) c.r16[reg << 1] = r; }
-  });
-  row(base + 4, `${n} AL,Ib`, (c) => {
-    if (c.lock) c.ud();
-    const r = alu(c, op, c.r8[0], c.fetch8(), 0);
-    if (write) c.r8[0] = r;
-  });
-  row(base + 5, `${n} eAX,Iv`, (c) => {
-    if (c.lock) c.ud();
-    if (c.os32) { const r = alu(c, op, c.r32[0], c.fetch32(), 2); if (write) c.r32[0] = r; }
-    else { const r = alu(c, op, c.r16[0], c.fetch16(), 1); if (write) c.r16[0] = r; }
-  });
+  const n = ALU_NAMES[op], base = op << 3;
+  row(base + 0, `${n} Eb,Gb`, aluEbGb);
+  row(base + 1, `${n} Ev,Gv`, aluEvGv);
+  row(base + 2, `${n} Gb,Eb`, aluGbEb);
+  row(base + 3, `${n} Gv,Ev`, aluGvEv);
+  row(base + 4, `${n} AL,Ib`, aluALIb);
+  row(base + 5, `${n} eAX,Iv`, aluEAXIv);
 }
 
 // ---- Group 1: 80, 81, 82 (alias of 80 outside 64-bit mode), 83 ----
@@ -56,36 +69,44 @@ const grp1Eb: OpHandler = (c) => {
 };
 row(0x80, 'GRP1 Eb,Ib', grp1Eb);
 row(0x82, 'GRP1 Eb,Ib (alias)', grp1Eb);
-row(0x81, 'GRP1 Ev,Iv', (c) => {
+export function grp1EvIv(c: Cpu): void {
   c.decodeModrm(); lockCheck(c);
   const op = c.modReg;
   if (c.os32) { const a = c.rmRead32(), r = alu(c, op, a, c.fetch32(), 2); if (op !== AluOp.Cmp) c.rmWrite32(r); }
   else { const a = c.rmRead16(), r = alu(c, op, a, c.fetch16(), 1); if (op !== AluOp.Cmp) c.rmWrite16(r); }
-});
-row(0x83, 'GRP1 Ev,Ib', (c) => {
+}
+export function grp1EvIb(c: Cpu): void {
   c.decodeModrm(); lockCheck(c);
   const op = c.modReg;
   if (c.os32) { const a = c.rmRead32(), r = alu(c, op, a, (c.fetch8() << 24) >> 24, 2); if (op !== AluOp.Cmp) c.rmWrite32(r); }
   else { const a = c.rmRead16(), r = alu(c, op, a, ((c.fetch8() << 24) >> 24) & 0xffff, 1); if (op !== AluOp.Cmp) c.rmWrite16(r); }
-});
+}
+row(0x81, 'GRP1 Ev,Iv', grp1EvIv);
+row(0x83, 'GRP1 Ev,Ib', grp1EvIb);
 
 // ---- TEST ----
 row(0x84, 'TEST Eb,Gb', (c) => { c.decodeModrm(); if (c.lock) c.ud(); alu(c, AluOp.And, c.rmRead8(), c.getReg8(c.modReg), 0); });
-row(0x85, 'TEST Ev,Gv', (c) => {
+export function testEvGv(c: Cpu): void {
   c.decodeModrm(); if (c.lock) c.ud();
   if (c.os32) alu(c, AluOp.And, c.rmRead32(), c.r32[c.modReg], 2); else alu(c, AluOp.And, c.rmRead16(), c.r16[c.modReg << 1], 1);
-});
+}
+row(0x85, 'TEST Ev,Gv', testEvGv);
 row(0xa8, 'TEST AL,Ib', (c) => { alu(c, AluOp.And, c.r8[0], c.fetch8(), 0); });
 row(0xa9, 'TEST eAX,Iv', (c) => { if (c.os32) alu(c, AluOp.And, c.r32[0], c.fetch32(), 2); else alu(c, AluOp.And, c.r16[0], c.fetch16(), 1); });
 
-// ---- INC/DEC register (40-4F) ----
+// ---- INC/DEC register (40-4F): the low three bits name the register ----
+const RV = ['eAX', 'eCX', 'eDX', 'eBX', 'eSP', 'eBP', 'eSI', 'eDI'];
+export function incReg(c: Cpu, code: number): void {
+  const r = code & 7;
+  if (c.os32) c.r32[r] = inc(c, c.r32[r], 2); else c.r16[r << 1] = inc(c, c.r16[r << 1], 1);
+}
+export function decReg(c: Cpu, code: number): void {
+  const r = code & 7;
+  if (c.os32) c.r32[r] = dec(c, c.r32[r], 2); else c.r16[r << 1] = dec(c, c.r16[r << 1], 1);
+}
 for (let r = 0; r < 8; r++) {
-  row(0x40 + r, `INC ${['eAX', 'eCX', 'eDX', 'eBX', 'eSP', 'eBP', 'eSI', 'eDI'][r]}`, (c) => {
-    if (c.os32) c.r32[r] = inc(c, c.r32[r], 2); else c.r16[r << 1] = inc(c, c.r16[r << 1], 1);
-  });
-  row(0x48 + r, `DEC ${['eAX', 'eCX', 'eDX', 'eBX', 'eSP', 'eBP', 'eSI', 'eDI'][r]}`, (c) => {
-    if (c.os32) c.r32[r] = dec(c, c.r32[r], 2); else c.r16[r << 1] = dec(c, c.r16[r << 1], 1);
-  });
+  row(0x40 + r, `INC ${RV[r]}`, incReg);
+  row(0x48 + r, `DEC ${RV[r]}`, decReg);
 }
 
 // ---- Group 2: shifts and rotates ----
@@ -99,11 +120,12 @@ row(0xc0, 'GRP2 Eb,Ib', (c) => {
   const v = c.rmRead8(), n = c.fetch8();
   c.rmWrite8(shift(c, c.modReg, v, n, 0));
 });
-row(0xc1, 'GRP2 Ev,Ib', (c) => {
+export function grp2EvIb(c: Cpu): void {
   c.decodeModrm(); if (c.lock) c.ud();
   if (c.os32) { const v = c.rmRead32(), n = c.fetch8(); c.rmWrite32(shift(c, c.modReg, v, n, 2)); }
   else { const v = c.rmRead16(), n = c.fetch8(); c.rmWrite16(shift(c, c.modReg, v, n, 1)); }
-});
+}
+row(0xc1, 'GRP2 Ev,Ib', grp2EvIb);
 row(0xd0, 'GRP2 Eb,1', (c) => { c.decodeModrm(); if (c.lock) c.ud(); grp2b(c, 1); });
 row(0xd1, 'GRP2 Ev,1', (c) => { c.decodeModrm(); if (c.lock) c.ud(); grp2v(c, 1); });
 row(0xd2, 'GRP2 Eb,CL', (c) => { c.decodeModrm(); if (c.lock) c.ud(); grp2b(c, c.r8[4]); });

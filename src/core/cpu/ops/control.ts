@@ -10,34 +10,42 @@ const rows: OpRow[] = [];
 const row = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec }); };
 
 // ---- Conditional jumps ----
+// The low four bits of the opcode are the condition (SDM Vol. 1 Appendix B).
+export function jccShort(c: Cpu, code: number): void {
+  const d = (c.fetch8() << 24) >> 24;
+  if (c.cond(code & 15)) c.jumpNear(c.eip + d);
+}
+export function jccNear(c: Cpu, code: number): void {
+  const d = c.os32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
+  if (c.cond(code & 15)) c.jumpNear(c.eip + d);
+}
+const CC = ['O', 'NO', 'B', 'AE', 'E', 'NE', 'BE', 'A', 'S', 'NS', 'P', 'NP', 'L', 'GE', 'LE', 'G'];
 for (let cc = 0; cc < 16; cc++) {
-  row(0x70 + cc, `Jcc(${cc}) Jb`, (c) => {
-    const d = (c.fetch8() << 24) >> 24;
-    if (c.cond(cc)) c.jumpNear(c.eip + d);
-  });
-  row(0x0f80 + cc, `Jcc(${cc}) Jz`, (c) => {
-    const d = c.os32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
-    if (c.cond(cc)) c.jumpNear(c.eip + d);
-  });
+  row(0x70 + cc, `J${CC[cc]} Jb`, jccShort);
+  row(0x0f80 + cc, `J${CC[cc]} Jz`, jccNear);
 }
 
 // ---- JMP / CALL / RET near ----
-row(0xeb, 'JMP Jb', (c) => { const d = (c.fetch8() << 24) >> 24; c.jumpNear(c.eip + d); });
-row(0xe9, 'JMP Jz', (c) => { const d = c.os32 ? c.fetch32() : (c.fetch16() << 16) >> 16; c.jumpNear(c.eip + d); });
-row(0xe8, 'CALL Jz', (c) => {
+export function jmpShort(c: Cpu): void { const d = (c.fetch8() << 24) >> 24; c.jumpNear(c.eip + d); }
+export function jmpNear(c: Cpu): void { const d = c.os32 ? c.fetch32() : (c.fetch16() << 16) >> 16; c.jumpNear(c.eip + d); }
+row(0xeb, 'JMP Jb', jmpShort);
+row(0xe9, 'JMP Jz', jmpNear);
+export function callNear(c: Cpu): void {
   const d = c.os32 ? c.fetch32() : (c.fetch16() << 16) >> 16;
   const ret = c.eip;
   const target = c.os32 ? (ret + d) >>> 0 : (ret + d) & 0xffff;
   if (target > c.segLimit[Seg.CS]) c.gp(0);
   c.pushV(ret);
   c.eip = target;
-});
-row(0xc3, 'RET', (c) => {
+}
+row(0xe8, 'CALL Jz', callNear);
+export function retNear(c: Cpu): void {
   const t = c.os32 ? c.peek32(0) >>> 0 : c.peek16(0);
   if (t > c.segLimit[Seg.CS]) c.gp(0);
   c.sp = c.sp + (c.os32 ? 4 : 2);
   c.eip = t;
-});
+}
+row(0xc3, 'RET', retNear);
 row(0xc2, 'RET Iw', (c) => {
   const n = c.fetch16();
   const t = c.os32 ? c.peek32(0) >>> 0 : c.peek16(0);

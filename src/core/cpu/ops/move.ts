@@ -10,16 +10,20 @@ const rows: OpRow[] = [];
 const row = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec }); };
 
 // ---- MOV ----
-row(0x88, 'MOV Eb,Gb', (c) => { c.decodeModrm(); if (c.lock) c.ud(); c.rmWrite8(c.getReg8(c.modReg)); });
-row(0x89, 'MOV Ev,Gv', (c) => {
+export function movEbGb(c: Cpu): void { c.decodeModrm(); if (c.lock) c.ud(); c.rmWrite8(c.getReg8(c.modReg)); }
+export function movEvGv(c: Cpu): void {
   c.decodeModrm(); if (c.lock) c.ud();
   if (c.os32) c.rmWrite32(c.r32[c.modReg]); else c.rmWrite16(c.r16[c.modReg << 1]);
-});
-row(0x8a, 'MOV Gb,Eb', (c) => { c.decodeModrm(); if (c.lock) c.ud(); c.setReg8(c.modReg, c.rmRead8()); });
-row(0x8b, 'MOV Gv,Ev', (c) => {
+}
+export function movGbEb(c: Cpu): void { c.decodeModrm(); if (c.lock) c.ud(); c.setReg8(c.modReg, c.rmRead8()); }
+export function movGvEv(c: Cpu): void {
   c.decodeModrm(); if (c.lock) c.ud();
   if (c.os32) c.r32[c.modReg] = c.rmRead32(); else c.r16[c.modReg << 1] = c.rmRead16();
-});
+}
+row(0x88, 'MOV Eb,Gb', movEbGb);
+row(0x89, 'MOV Ev,Gv', movEvGv);
+row(0x8a, 'MOV Gb,Eb', movGbEb);
+row(0x8b, 'MOV Gv,Ev', movGvEv);
 row(0x8c, 'MOV Ev,Sw', (c) => {
   c.decodeModrm(); if (c.lock) c.ud();
   const s = c.modReg;
@@ -39,9 +43,14 @@ row(0xa0, 'MOV AL,Ob', (c) => { c.decodeMoffs(); c.r8[0] = c.read8(c.eaSeg, c.ea
 row(0xa1, 'MOV eAX,Ov', (c) => { c.decodeMoffs(); if (c.os32) c.r32[0] = c.read32(c.eaSeg, c.eaOff); else c.r16[0] = c.read16(c.eaSeg, c.eaOff); });
 row(0xa2, 'MOV Ob,AL', (c) => { c.decodeMoffs(); c.write8(c.eaSeg, c.eaOff, c.r8[0]); });
 row(0xa3, 'MOV Ov,eAX', (c) => { c.decodeMoffs(); if (c.os32) c.write32(c.eaSeg, c.eaOff, c.r32[0]); else c.write16(c.eaSeg, c.eaOff, c.r16[0]); });
+export function movRbIb(c: Cpu, code: number): void { c.setReg8(code & 7, c.fetch8()); }
+export function movRvIv(c: Cpu, code: number): void {
+  const r = code & 7;
+  if (c.os32) c.r32[r] = c.fetch32(); else c.r16[r << 1] = c.fetch16();
+}
 for (let r = 0; r < 8; r++) {
-  row(0xb0 + r, `MOV r8(${r}),Ib`, (c) => { c.setReg8(r, c.fetch8()); });
-  row(0xb8 + r, `MOV rV(${r}),Iv`, (c) => { if (c.os32) c.r32[r] = c.fetch32(); else c.r16[r << 1] = c.fetch16(); });
+  row(0xb0 + r, `MOV r8(${r}),Ib`, movRbIb);
+  row(0xb8 + r, `MOV rV(${r}),Iv`, movRvIv);
 }
 row(0xc6, 'MOV Eb,Ib', (c) => { c.decodeModrm(); if (c.modReg !== 0 || c.lock) c.ud(); c.rmWrite8(c.fetch8()); });
 row(0xc7, 'MOV Ev,Iv', (c) => {
@@ -73,16 +82,25 @@ for (let r = 1; r < 8; r++) {
 }
 
 // ---- LEA ----
-row(0x8d, 'LEA Gv,M', (c) => {
+export function lea(c: Cpu): void {
   c.decodeModrm();
   if (c.modrm >= 0xc0 || c.lock) c.ud();
   c.setRegV(c.modReg, c.eaOff);
-});
+}
+row(0x8d, 'LEA Gv,M', lea);
 
 // ---- PUSH / POP ----
+export function pushReg(c: Cpu, code: number): void {
+  const r = code & 7;
+  if (c.os32) c.push32(c.r32[r]); else c.push16(c.r16[r << 1]);
+}
+export function popReg(c: Cpu, code: number): void {
+  const r = code & 7;
+  if (c.os32) { const v = c.pop32(); c.r32[r] = v; } else { const v = c.pop16(); c.r16[r << 1] = v; }
+}
 for (let r = 0; r < 8; r++) {
-  row(0x50 + r, `PUSH r${r}`, (c) => { if (c.os32) c.push32(c.r32[r]); else c.push16(c.r16[r << 1]); });
-  row(0x58 + r, `POP r${r}`, (c) => { if (c.os32) { const v = c.pop32(); c.r32[r] = v; } else { const v = c.pop16(); c.r16[r << 1] = v; } });
+  row(0x50 + r, `PUSH r${r}`, pushReg);
+  row(0x58 + r, `POP r${r}`, popReg);
 }
 row(0x68, 'PUSH Iv', (c) => { c.pushV(c.fetchImmV()); });
 row(0x6a, 'PUSH Ib', (c) => { c.pushV((c.fetch8() << 24) >> 24); });
