@@ -9,6 +9,7 @@ import { Cr0, Flag, Seg, Vector, ARITH_FLAGS } from './regs';
 import { CpuModel, P6_MODEL } from './model';
 import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
+import type { Compiled, DecodeCache } from './decode-cache';
 
 /** Why `run` returned. */
 export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
@@ -148,6 +149,10 @@ export class Cpu {
   fetchLo = 1;
   fetchHi = 0;
   fetchDelta = 0;
+  /** Decoded-instruction slots of the page in the fetch window (null: not cached). */
+  fetchCache: (Compiled | undefined)[] | null = null;
+  /** The decoded-instruction cache (decode-cache.ts), installed by createCpu. */
+  dcache: DecodeCache | null = null;
 
   constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
     this.mem = mem;
@@ -179,6 +184,7 @@ export class Cpu {
     this.delivering = -1; this.msrs.clear();
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
     this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT would keep it
+    this.dcache?.clear();
     this.tlb.flushAll();
     this.invalidateFetch();
   }
@@ -361,7 +367,7 @@ export class Cpu {
   // Instruction fetch
   // ======================================================================================
 
-  invalidateFetch(): void { this.fetchLo = 1; this.fetchHi = 0; }
+  invalidateFetch(): void { this.fetchLo = 1; this.fetchHi = 0; this.fetchCache = null; }
 
   /** Refills the fetch window for the page holding CS:EIP, or faults. */
   private refillFetch(): void {
@@ -378,6 +384,7 @@ export class Cpu {
     this.fetchHi = hi;
     // phys = eip + fetchDelta for every eip in the window
     this.fetchDelta = (((e & ~0xfff) >>> 0) + pageOff) - eip;
+    this.fetchCache = this.dcache !== null && this.code32 ? this.dcache.page((e >>> 12) & 0xfffff) : null;
   }
 
   fetch8(): number {
@@ -682,8 +689,28 @@ export class Cpu {
     throw new Error('interrupt delivery not installed');
   };
 
-  /** Executes one instruction (prefixes included). Faults propagate as FAULT. */
+  /**
+   * Executes one instruction (prefixes included). Faults propagate as FAULT. In 32-bit code
+   * the instruction comes from the decoded-instruction cache when its 15-byte window lies in
+   * the current code page; otherwise (and for forms the cache does not bind) it is
+   * interpreted.
+   */
   step(): void {
+    const eip = this.eip;
+    const fc = this.fetchCache;
+    if (fc !== null && eip >= this.fetchLo && eip + 14 <= this.fetchHi) {
+      const phys = eip + this.fetchDelta;
+      let f = fc[phys & 0xfff];
+      if (f === undefined) f = fc[phys & 0xfff] = this.dcache!.compile(phys, eip);
+      this.instrStart = eip;
+      f(this);
+      return;
+    }
+    this.stepInterp();
+  }
+
+  /** Interprets one instruction: prefixes, then the opcode's row. */
+  stepInterp(): void {
     this.instrStart = this.eip;
     const d = this.code32;
     this.os32 = d; this.as32 = d; this.segOvr = -1; this.rep = 0; this.lock = false;

@@ -10,12 +10,19 @@ import './dispatch';
 import { Cpu } from './cpu';
 import { Fpu } from './fpu/fpu';
 import { installInterrupts } from './interrupts';
+import { DecodeCache } from './decode-cache';
 import type { CpuModel } from './model';
 import type { PhysicalMemory } from '../platform/memory';
 import type { IoBus } from '../platform/io-bus';
 
-export function createCpu(mem: PhysicalMemory, io: IoBus, model?: CpuModel): Cpu {
+export interface CreateCpuOptions {
+  /** Use the decoded-instruction cache (default true); off = pure interpreter. */
+  decodeCache?: boolean;
+}
+
+export function createCpu(mem: PhysicalMemory, io: IoBus, model?: CpuModel, opts: CreateCpuOptions = {}): Cpu {
   const c = new Cpu(mem, io, model);
+  if (opts.decodeCache !== false) c.dcache = new DecodeCache(c);
   installInterrupts(c);
   c.fpu = new Fpu();
   c.fpu.powerOnReset();

@@ -129,8 +129,24 @@ export class Tlb {
   }
 
   private ramBits(phys: number): number {
-    const k = this.cpu.mem.kind[phys >>> 12];
-    return k === PageKind.Ram ? TlbBit.Ram | TlbBit.RamW : k === PageKind.Rom ? TlbBit.Ram : 0;
+    const m = this.cpu.mem, p = phys >>> 12, k = m.kind[p];
+    // Pages holding cached code never get direct writes: stores must reach
+    // PhysicalMemory so the decoded-instruction cache hears of them.
+    if (k === PageKind.Ram) return m.codePage[p] !== 0 ? TlbBit.Ram : TlbBit.Ram | TlbBit.RamW;
+    return k === PageKind.Rom ? TlbBit.Ram : 0;
+  }
+
+  /** Withdraws direct-write permission from every entry mapping physical page `physPage`. */
+  dropDirectWrites(physPage: number): void {
+    const e = this.entry;
+    if (this.overflow) {
+      for (let i = 0; i < e.length; i++) if (e[i] !== 0 && (e[i] >>> 12) === physPage) e[i] &= ~TlbBit.RamW;
+    } else {
+      for (let i = 0; i < this.nFilled; i++) {
+        const p = this.filled[i];
+        if ((e[p] >>> 12) === physPage) e[p] &= ~TlbBit.RamW;
+      }
+    }
   }
 
   private pageFault(lin: number, err: number, write: boolean, fetch: boolean): never {

@@ -28,7 +28,8 @@ export class PhysicalMemory {
   readonly mmio: MmioRange[] = [];
   /** Pages holding code seen by the CPU's decode cache; a write there calls `onCodeWrite`. */
   readonly codePage = new Uint8Array(PAGES);
-  onCodeWrite: ((page: number) => void) | null = null;
+  /** Told of every write of `len` bytes at `addr` into a code page (decoded-instruction cache). */
+  onCodeWrite: ((addr: number, len: number) => void) | null = null;
   /** Address mask for the A20 gate: 0xFFFFFFFF when enabled, 0xFFEFFFFF when masked. */
   a20Mask = 0xffffffff | 0;
 
@@ -97,14 +98,14 @@ export class PhysicalMemory {
   write8(addr: number, v: number): void {
     addr = (addr & this.a20Mask) >>> 0;
     const p = addr >>> 12, k = this.kind[p];
-    if (k === PageKind.Ram) { if (this.codePage[p] !== 0) this.codeWritten(p); this.u8[addr] = v; return; }
+    if (k === PageKind.Ram) { if (this.codePage[p] !== 0) this.codeWritten(addr, 1); this.u8[addr] = v; return; }
     if (k === PageKind.Mmio) { const r = this.mmio[this.mmioIndex[p]]; r.device.mmioWrite(addr - r.base, 1, v & 0xff); }
   }
   write16(addr: number, v: number): void {
     addr = (addr & this.a20Mask) >>> 0;
     if ((addr & 0xfff) === 0xfff) { this.write8(addr, v & 0xff); this.write8(addr + 1, (v >>> 8) & 0xff); return; }
     const p = addr >>> 12, k = this.kind[p];
-    if (k === PageKind.Ram) { if (this.codePage[p] !== 0) this.codeWritten(p); this.u8[addr] = v; this.u8[addr + 1] = v >>> 8; return; }
+    if (k === PageKind.Ram) { if (this.codePage[p] !== 0) this.codeWritten(addr, 2); this.u8[addr] = v; this.u8[addr + 1] = v >>> 8; return; }
     if (k === PageKind.Mmio) { const r = this.mmio[this.mmioIndex[p]]; r.device.mmioWrite(addr - r.base, 2, v & 0xffff); }
   }
   write32(addr: number, v: number): void {
@@ -112,15 +113,15 @@ export class PhysicalMemory {
     if ((addr & 0xfff) > 0xffc) { this.write16(addr, v & 0xffff); this.write16(addr + 2, (v >>> 16) & 0xffff); return; }
     const p = addr >>> 12, k = this.kind[p];
     if (k === PageKind.Ram) {
-      if (this.codePage[p] !== 0) this.codeWritten(p);
+      if (this.codePage[p] !== 0) this.codeWritten(addr, 4);
       const u = this.u8; u[addr] = v; u[addr + 1] = v >>> 8; u[addr + 2] = v >>> 16; u[addr + 3] = v >>> 24; return;
     }
     if (k === PageKind.Mmio) { const r = this.mmio[this.mmioIndex[p]]; r.device.mmioWrite(addr - r.base, 4, v >>> 0); }
   }
 
-  private codeWritten(page: number): void {
-    this.codePage[page] = 0;
-    if (this.onCodeWrite !== null) this.onCodeWrite(page);
+  private codeWritten(addr: number, len: number): void {
+    if (this.onCodeWrite !== null) this.onCodeWrite(addr, len);
+    else this.codePage[addr >>> 12] = 0;
   }
 
   /** Copies bytes into RAM/ROM (loaders, firmware), bypassing ROM protection. */
@@ -129,6 +130,6 @@ export class PhysicalMemory {
       throw new Error(`cannot load ${bytes.length} bytes at 0x${addr.toString(16)}: RAM is ${this.size} bytes`);
     }
     this.u8.set(bytes, addr);
-    for (let p = addr >>> 12; p <= (addr + bytes.length - 1) >>> 12; p++) if (this.codePage[p] !== 0) this.codeWritten(p);
+    for (let p = addr >>> 12; p <= (addr + bytes.length - 1) >>> 12; p++) if (this.codePage[p] !== 0) this.codeWritten(p << 12, 4096);
   }
 }
