@@ -9,7 +9,8 @@ import { Cr0, Flag, Seg, Vector, ARITH_FLAGS } from './regs';
 import { CpuModel, P6_MODEL } from './model';
 import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
-import type { Compiled, DecodeCache } from './decode-cache';
+import type { DecodeCache } from './decode-cache';
+import type { Insn } from './insn';
 
 /** Why `run` returned. */
 export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
@@ -150,9 +151,10 @@ export class Cpu {
   fetchHi = 0;
   fetchDelta = 0;
   /** Decoded-instruction slots of the page in the fetch window (null: not cached). */
-  fetchCache: (Compiled | undefined)[] | null = null;
+  fetchCache: (Insn | undefined)[] | null = null;
   /** The decoded-instruction cache (decode-cache.ts), installed by createCpu. */
   dcache: DecodeCache | null = null;
+
 
   constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
     this.mem = mem;
@@ -703,11 +705,15 @@ export class Cpu {
       let f = fc[phys & 0xfff];
       if (f === undefined) f = fc[phys & 0xfff] = this.dcache!.compile(phys, eip);
       this.instrStart = eip;
-      f(this);
+      this.execInsn(f);
       return;
     }
     this.stepInterp();
   }
+
+  /** Runs a decoded record; decode-cache.ts installs the implementation on the prototype
+   *  (a constant method V8 calls directly, where a function-valued field would not be). */
+  execInsn(_d: Insn): void { throw new Error('no decoded-instruction cache installed'); }
 
   /** Interprets one instruction: prefixes, then the opcode's row. */
   stepInterp(): void {
@@ -754,6 +760,19 @@ export class Cpu {
       if (this.halted) return StopReason.Halted;
       try {
         while (left > 0) {
+          // Fast path: a decoded instruction of the current code page (see step()).
+          const eip = this.eip, fc = this.fetchCache;
+          if (fc !== null && eip >= this.fetchLo && eip + 14 <= this.fetchHi && (this.flags & Flag.TF) === 0) {
+            const d = fc[(eip + this.fetchDelta) & 0xfff];
+            if (d !== undefined) {
+              this.instrStart = eip;
+              this.execInsn(d);
+              this.icount++;
+              left--;
+              if (this.eventPending) break;
+              continue;
+            }
+          }
           const tf = this.flags & Flag.TF;
           this.step();
           this.icount++;
