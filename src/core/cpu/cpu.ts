@@ -691,29 +691,16 @@ export class Cpu {
     throw new Error('interrupt delivery not installed');
   };
 
-  /**
-   * Executes one instruction (prefixes included). Faults propagate as FAULT. In 32-bit code
-   * the instruction comes from the decoded-instruction cache when its 15-byte window lies in
-   * the current code page; otherwise (and for forms the cache does not bind) it is
-   * interpreted.
-   */
-  step(): void {
-    const eip = this.eip;
-    const fc = this.fetchCache;
-    if (fc !== null && eip >= this.fetchLo && eip + 14 <= this.fetchHi) {
-      const phys = eip + this.fetchDelta;
-      let f = fc[phys & 0xfff];
-      if (f === undefined) f = fc[phys & 0xfff] = this.dcache!.compile(phys, eip);
-      this.instrStart = eip;
-      this.execInsn(f);
-      return;
-    }
-    this.stepInterp();
-  }
+  /** Executes one instruction (prefixes included) by interpretation. Faults propagate as
+   *  FAULT. (`run` takes cached instructions from the decoded-instruction cache first.) */
+  step(): void { this.stepInterp(); }
 
-  /** Runs a decoded record; decode-cache.ts installs the implementation on the prototype
-   *  (a constant method V8 calls directly, where a function-valued field would not be). */
-  execInsn(_d: Insn): void { throw new Error('no decoded-instruction cache installed'); }
+  /**
+   * Runs decoded instructions from the cache until `end` retired instructions, an event, or an
+   * instruction the cache does not hold; increments icount per instruction. Installed by
+   * decode-cache.ts on the prototype (a constant method); without the cache it does nothing.
+   */
+  runCached(_end: number): void { /* no decoded-instruction cache */ }
 
   /** Interprets one instruction: prefixes, then the opcode's row. */
   stepInterp(): void {
@@ -750,8 +737,8 @@ export class Cpu {
    * behaviour: faults are delivered, a triple fault becomes StopReason.Shutdown.
    */
   run(budget: number): StopReason {
-    let left = budget;
-    while (left > 0) {
+    const end = this.icount + budget;
+    while (this.icount < end) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.eventPending) {
         const r = this.serviceEvents();
@@ -759,30 +746,22 @@ export class Cpu {
       }
       if (this.halted) return StopReason.Halted;
       try {
-        while (left > 0) {
-          // Fast path: a decoded instruction of the current code page (see step()).
-          const eip = this.eip, fc = this.fetchCache;
-          if (fc !== null && eip >= this.fetchLo && eip + 14 <= this.fetchHi && (this.flags & Flag.TF) === 0) {
-            const d = fc[(eip + this.fetchDelta) & 0xfff];
-            if (d !== undefined) {
-              this.instrStart = eip;
-              this.execInsn(d);
-              this.icount++;
-              left--;
-              if (this.eventPending) break;
-              continue;
-            }
+        while (this.icount < end) {
+          if (this.fetchCache !== null && (this.flags & Flag.TF) === 0) {
+            const before = this.icount;
+            this.runCached(end);
+            // Stop for an event only after progress: with none, the next instruction is one
+            // the cache does not hold, and an inhibited event must not starve it.
+            if (this.icount >= end || (this.eventPending && this.icount !== before)) break;
           }
           const tf = this.flags & Flag.TF;
-          this.step();
+          this.stepInterp();
           this.icount++;
-          left--;
           if (tf !== 0) { this.singleStepTrap(); break; }
           if (this.eventPending) break;
         }
       } catch (e) {
         if (e !== FAULT) throw e;
-        left--;
         this.icount++;
         this.eip = this.instrStart;
         this.exception(FAULT);

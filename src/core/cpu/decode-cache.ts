@@ -17,7 +17,7 @@
 // A store that overlaps one drops the page's cache (data beside code costs a check, not a
 // flush). A page whose code is rewritten too often is left to the interpreter.
 import { Cpu } from './cpu';
-import { Seg } from './regs';
+import { Flag, Seg } from './regs';
 import { AluOp, alu, dec, divAcc, idivAcc, imulAcc, imulTrunc, inc, mulAcc, neg, shift } from './ops/arith';
 import { Form, Insn } from './insn';
 
@@ -323,83 +323,99 @@ function jump(c: Cpu, target: number): void {
   c.eip = target;
 }
 
-/** Runs one decoded instruction. EIP is set to the next instruction first, as the interpreter
- *  has it after fetching; a fault restores it from instrStart. */
-export function execInsn(c: Cpu, d: Insn): void {
+/**
+ * The cached run loop: executes decoded instructions of the page in the fetch window until
+ * `end` retired instructions, a pending event, single-step (TF), or an instruction that is not
+ * cached (outside the window, or a form left to the interpreter). Missing slots are decoded on
+ * the way. EIP is set to the next instruction before executing, as the interpreter has it after
+ * fetching; a fault propagates to Cpu.run, which restores EIP from instrStart.
+ */
+function runCached(c: Cpu, end: number): void {
   const r = c.r32;
-  c.eip = d.next;
-  switch (d.form) {
-    case Form.Interp: c.eip = c.instrStart; c.stepInterp(); return;
-    case Form.MovRR: r[d.a] = r[d.b]; return;
-    case Form.MovRM: r[d.a] = c.read32(d.seg, ea(c, d)); return;
-    case Form.MovMR: c.write32(d.seg, ea(c, d), r[d.a]); return;
-    case Form.MovRI: r[d.a] = d.imm; return;
-    case Form.MovMI: c.write32(d.seg, ea(c, d), d.imm); return;
-    case Form.Lea: r[d.a] = ea(c, d); return;
-    case Form.AluRR: r[d.a] = alu(c, d.op, r[d.a], r[d.b], 2); return;
-    case Form.AluNwRR: alu(c, d.op, r[d.a], r[d.b], 2); return;
-    case Form.AluRM: r[d.a] = alu(c, d.op, r[d.a], c.read32(d.seg, ea(c, d)), 2); return;
-    case Form.AluNwRM: alu(c, d.op, r[d.a], c.read32(d.seg, ea(c, d)), 2); return;
-    case Form.AluMR: { const o = ea(c, d); c.write32(d.seg, o, alu(c, d.op, c.read32(d.seg, o), r[d.b], 2)); return; }
-    case Form.AluNwMR: alu(c, d.op, c.read32(d.seg, ea(c, d)), r[d.b], 2); return;
-    case Form.AluRI: r[d.a] = alu(c, d.op, r[d.a], d.imm, 2); return;
-    case Form.AluNwRI: alu(c, d.op, r[d.a], d.imm, 2); return;
-    case Form.AluMI: { const o = ea(c, d); c.write32(d.seg, o, alu(c, d.op, c.read32(d.seg, o), d.imm, 2)); return; }
-    case Form.AluNwMI: alu(c, d.op, c.read32(d.seg, ea(c, d)), d.imm, 2); return;
-    case Form.AluBRR: c.r8[d.a] = alu(c, d.op, c.r8[d.a], c.r8[d.b], 0); return;
-    case Form.AluNwBRR: alu(c, d.op, c.r8[d.a], c.r8[d.b], 0); return;
-    case Form.AluBRM: c.r8[d.a] = alu(c, d.op, c.r8[d.a], c.read8(d.seg, ea(c, d)), 0); return;
-    case Form.AluNwBRM: alu(c, d.op, c.r8[d.a], c.read8(d.seg, ea(c, d)), 0); return;
-    case Form.AluBMR: { const o = ea(c, d); c.write8(d.seg, o, alu(c, d.op, c.read8(d.seg, o), c.r8[d.b], 0)); return; }
-    case Form.AluNwBMR: alu(c, d.op, c.read8(d.seg, ea(c, d)), c.r8[d.b], 0); return;
-    case Form.AluBRI: c.r8[d.a] = alu(c, d.op, c.r8[d.a], d.imm, 0); return;
-    case Form.AluNwBRI: alu(c, d.op, c.r8[d.a], d.imm, 0); return;
-    case Form.AluBMI: { const o = ea(c, d); c.write8(d.seg, o, alu(c, d.op, c.read8(d.seg, o), d.imm, 0)); return; }
-    case Form.AluNwBMI: alu(c, d.op, c.read8(d.seg, ea(c, d)), d.imm, 0); return;
-    case Form.MovBRR: c.r8[d.a] = c.r8[d.b]; return;
-    case Form.MovBRM: c.r8[d.a] = c.read8(d.seg, ea(c, d)); return;
-    case Form.MovBMR: c.write8(d.seg, ea(c, d), c.r8[d.a]); return;
-    case Form.MovBRI: c.r8[d.a] = d.imm; return;
-    case Form.MovBMI: c.write8(d.seg, ea(c, d), d.imm); return;
-    case Form.ShiftR: r[d.a] = shift(c, d.op, r[d.a], d.imm, 2); return;
-    case Form.ShiftM: { const o = ea(c, d); c.write32(d.seg, o, shift(c, d.op, c.read32(d.seg, o), d.imm, 2)); return; }
-    case Form.Inc: r[d.a] = inc(c, r[d.a], 2); return;
-    case Form.Dec: r[d.a] = dec(c, r[d.a], 2); return;
-    case Form.Push: c.push32(r[d.a]); return;
-    case Form.Pop: { const v = c.pop32(); r[d.a] = v; return; }
-    case Form.Jcc: if (c.cond(d.a)) jump(c, d.target); return;
-    case Form.Jmp: jump(c, d.target); return;
-    case Form.Call: if (d.target > c.segLimit[Seg.CS]) c.gp(0); c.push32(d.next); c.eip = d.target; return;
-    case Form.Ret: {
-      const t = c.peek32(0) >>> 0;
-      if (t > c.segLimit[Seg.CS]) c.gp(0);
-      c.sp = c.sp + 4;
-      c.eip = t;
-      return;
+  while (c.icount < end) {
+    const fc = c.fetchCache;
+    const eip = c.eip;
+    if (fc === null || eip < c.fetchLo || eip + 14 > c.fetchHi) return;
+    const phys = eip + c.fetchDelta;
+    let d = fc[phys & 0xfff];
+    if (d === undefined) d = fc[phys & 0xfff] = c.dcache!.compile(phys, eip);
+    if (d.form === Form.Interp) return;
+    c.instrStart = eip;
+    c.eip = d.next;
+    switch (d.form) {
+      case Form.MovRR: r[d.a] = r[d.b]; break;
+      case Form.MovRM: r[d.a] = c.read32(d.seg, ea(c, d)); break;
+      case Form.MovMR: c.write32(d.seg, ea(c, d), r[d.a]); break;
+      case Form.MovRI: r[d.a] = d.imm; break;
+      case Form.MovMI: c.write32(d.seg, ea(c, d), d.imm); break;
+      case Form.Lea: r[d.a] = ea(c, d); break;
+      case Form.AluRR: r[d.a] = alu(c, d.op, r[d.a], r[d.b], 2); break;
+      case Form.AluNwRR: alu(c, d.op, r[d.a], r[d.b], 2); break;
+      case Form.AluRM: r[d.a] = alu(c, d.op, r[d.a], c.read32(d.seg, ea(c, d)), 2); break;
+      case Form.AluNwRM: alu(c, d.op, r[d.a], c.read32(d.seg, ea(c, d)), 2); break;
+      case Form.AluMR: { const o = ea(c, d); c.write32(d.seg, o, alu(c, d.op, c.read32(d.seg, o), r[d.b], 2)); break; }
+      case Form.AluNwMR: alu(c, d.op, c.read32(d.seg, ea(c, d)), r[d.b], 2); break;
+      case Form.AluRI: r[d.a] = alu(c, d.op, r[d.a], d.imm, 2); break;
+      case Form.AluNwRI: alu(c, d.op, r[d.a], d.imm, 2); break;
+      case Form.AluMI: { const o = ea(c, d); c.write32(d.seg, o, alu(c, d.op, c.read32(d.seg, o), d.imm, 2)); break; }
+      case Form.AluNwMI: alu(c, d.op, c.read32(d.seg, ea(c, d)), d.imm, 2); break;
+      case Form.AluBRR: c.r8[d.a] = alu(c, d.op, c.r8[d.a], c.r8[d.b], 0); break;
+      case Form.AluNwBRR: alu(c, d.op, c.r8[d.a], c.r8[d.b], 0); break;
+      case Form.AluBRM: c.r8[d.a] = alu(c, d.op, c.r8[d.a], c.read8(d.seg, ea(c, d)), 0); break;
+      case Form.AluNwBRM: alu(c, d.op, c.r8[d.a], c.read8(d.seg, ea(c, d)), 0); break;
+      case Form.AluBMR: { const o = ea(c, d); c.write8(d.seg, o, alu(c, d.op, c.read8(d.seg, o), c.r8[d.b], 0)); break; }
+      case Form.AluNwBMR: alu(c, d.op, c.read8(d.seg, ea(c, d)), c.r8[d.b], 0); break;
+      case Form.AluBRI: c.r8[d.a] = alu(c, d.op, c.r8[d.a], d.imm, 0); break;
+      case Form.AluNwBRI: alu(c, d.op, c.r8[d.a], d.imm, 0); break;
+      case Form.AluBMI: { const o = ea(c, d); c.write8(d.seg, o, alu(c, d.op, c.read8(d.seg, o), d.imm, 0)); break; }
+      case Form.AluNwBMI: alu(c, d.op, c.read8(d.seg, ea(c, d)), d.imm, 0); break;
+      case Form.MovBRR: c.r8[d.a] = c.r8[d.b]; break;
+      case Form.MovBRM: c.r8[d.a] = c.read8(d.seg, ea(c, d)); break;
+      case Form.MovBMR: c.write8(d.seg, ea(c, d), c.r8[d.a]); break;
+      case Form.MovBRI: c.r8[d.a] = d.imm; break;
+      case Form.MovBMI: c.write8(d.seg, ea(c, d), d.imm); break;
+      case Form.ShiftR: r[d.a] = shift(c, d.op, r[d.a], d.imm, 2); break;
+      case Form.ShiftM: { const o = ea(c, d); c.write32(d.seg, o, shift(c, d.op, c.read32(d.seg, o), d.imm, 2)); break; }
+      case Form.Inc: r[d.a] = inc(c, r[d.a], 2); break;
+      case Form.Dec: r[d.a] = dec(c, r[d.a], 2); break;
+      case Form.Push: c.push32(r[d.a]); break;
+      case Form.Pop: { const v = c.pop32(); r[d.a] = v; break; }
+      case Form.Jcc: if (c.cond(d.a)) jump(c, d.target); break;
+      case Form.Jmp: jump(c, d.target); break;
+      case Form.Call: if (d.target > c.segLimit[Seg.CS]) c.gp(0); c.push32(d.next); c.eip = d.target; break;
+      case Form.Ret: {
+        const t = c.peek32(0) >>> 0;
+        if (t > c.segLimit[Seg.CS]) c.gp(0);
+        c.sp = c.sp + 4;
+        c.eip = t;
+        break;
     }
-    case Form.NotR: r[d.a] = ~r[d.a]; return;
-    case Form.NotM: { const o = ea(c, d); c.write32(d.seg, o, ~c.read32(d.seg, o)); return; }
-    case Form.NegR: r[d.a] = neg(c, r[d.a], 2); return;
-    case Form.NegM: { const o = ea(c, d); c.write32(d.seg, o, neg(c, c.read32(d.seg, o), 2)); return; }
-    case Form.MulDivR: mulDiv(c, d.op, r[d.a]); return;
-    case Form.MulDivM: mulDiv(c, d.op, c.read32(d.seg, ea(c, d))); return;
-    case Form.ImulRRI: r[d.a] = imulTrunc(c, r[d.b], d.imm, 2); return;
-    case Form.ImulRMI: r[d.a] = imulTrunc(c, c.read32(d.seg, ea(c, d)), d.imm, 2); return;
-    case Form.ImulRR: r[d.a] = imulTrunc(c, r[d.a], r[d.b], 2); return;
-    case Form.ImulRM: r[d.a] = imulTrunc(c, r[d.a], c.read32(d.seg, ea(c, d)), 2); return;
-    case Form.Cdq: r[2] = r[0] >> 31; return;
-    case Form.Movzx8R: r[d.a] = c.r8[d.b]; return;
-    case Form.Movzx8M: r[d.a] = c.read8(d.seg, ea(c, d)); return;
-    case Form.Movsx8R: r[d.a] = (c.r8[d.b] << 24) >> 24; return;
-    case Form.Movsx8M: r[d.a] = (c.read8(d.seg, ea(c, d)) << 24) >> 24; return;
-    case Form.Movzx16R: r[d.a] = c.r16[d.b << 1]; return;
-    case Form.Movzx16M: r[d.a] = c.read16(d.seg, ea(c, d)); return;
-    case Form.Movsx16R: r[d.a] = (c.r16[d.b << 1] << 16) >> 16; return;
-    case Form.Movsx16M: r[d.a] = (c.read16(d.seg, ea(c, d)) << 16) >> 16; return;
+      case Form.NotR: r[d.a] = ~r[d.a]; break;
+      case Form.NotM: { const o = ea(c, d); c.write32(d.seg, o, ~c.read32(d.seg, o)); break; }
+      case Form.NegR: r[d.a] = neg(c, r[d.a], 2); break;
+      case Form.NegM: { const o = ea(c, d); c.write32(d.seg, o, neg(c, c.read32(d.seg, o), 2)); break; }
+      case Form.MulDivR: mulDiv(c, d.op, r[d.a]); break;
+      case Form.MulDivM: mulDiv(c, d.op, c.read32(d.seg, ea(c, d))); break;
+      case Form.ImulRRI: r[d.a] = imulTrunc(c, r[d.b], d.imm, 2); break;
+      case Form.ImulRMI: r[d.a] = imulTrunc(c, c.read32(d.seg, ea(c, d)), d.imm, 2); break;
+      case Form.ImulRR: r[d.a] = imulTrunc(c, r[d.a], r[d.b], 2); break;
+      case Form.ImulRM: r[d.a] = imulTrunc(c, r[d.a], c.read32(d.seg, ea(c, d)), 2); break;
+      case Form.Cdq: r[2] = r[0] >> 31; break;
+      case Form.Movzx8R: r[d.a] = c.r8[d.b]; break;
+      case Form.Movzx8M: r[d.a] = c.read8(d.seg, ea(c, d)); break;
+      case Form.Movsx8R: r[d.a] = (c.r8[d.b] << 24) >> 24; break;
+      case Form.Movsx8M: r[d.a] = (c.read8(d.seg, ea(c, d)) << 24) >> 24; break;
+      case Form.Movzx16R: r[d.a] = c.r16[d.b << 1]; break;
+      case Form.Movzx16M: r[d.a] = c.read16(d.seg, ea(c, d)); break;
+      case Form.Movsx16R: r[d.a] = (c.r16[d.b << 1] << 16) >> 16; break;
+      case Form.Movsx16M: r[d.a] = (c.read16(d.seg, ea(c, d)) << 16) >> 16; break;
+    }
+    c.icount++;
+    if (c.eventPending || (c.flags & Flag.TF) !== 0) return;
   }
 }
 
-Cpu.prototype.execInsn = function (this: Cpu, d: Insn): void { execInsn(this, d); };
+Cpu.prototype.runCached = function (this: Cpu, end: number): void { runCached(this, end); };
 
 function mulDiv(c: Cpu, op: number, v: number): void {
   if (op === 4) mulAcc(c, v, 2);
