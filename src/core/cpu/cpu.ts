@@ -323,33 +323,78 @@ export class Cpu {
   // Segmented memory
   // ======================================================================================
 
+  // Each access has a small fast path (offset inside the segment window, TLB hit on a RAM page,
+  // naturally aligned) that V8 can inline into the run loops; everything else (limit faults,
+  // misses, page-crossing or unaligned accesses, MMIO) goes through the *Slow variants.
   read8(seg: number, off: number): number {
     off >>>= 0;
-    if (off < this.rdLo[seg] || off > this.rdHi[seg]) this.segFault(seg);
-    return this.readLin8((this.segBase[seg] + off) | 0);
+    if (off >= this.rdLo[seg] && off <= this.rdHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedR) === this.tlbNeedR) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
+    }
+    return this.read8Slow(seg, off);
   }
   read16(seg: number, off: number): number {
     off >>>= 0;
-    if (off < this.rdLo[seg] || off + 1 > this.rdHi[seg]) this.segFault(seg);
-    return this.readLin16((this.segBase[seg] + off) | 0);
+    if ((off & 1) === 0 && off >= this.rdLo[seg] && off + 1 <= this.rdHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedR) === this.tlbNeedR && (lin & 1) === 0) return this.ram16[((e & ~0xfff) | (lin & 0xfff)) >>> 1];
+    }
+    return this.read16Slow(seg, off);
   }
   read32(seg: number, off: number): number {
     off >>>= 0;
-    if (off < this.rdLo[seg] || off + 3 > this.rdHi[seg]) this.segFault(seg);
-    return this.readLin32((this.segBase[seg] + off) | 0);
+    if (off >= this.rdLo[seg] && off + 3 <= this.rdHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedR) === this.tlbNeedR && (lin & 3) === 0) return this.ram32[((e & ~0xfff) | (lin & 0xfff)) >>> 2];
+    }
+    return this.read32Slow(seg, off);
   }
   write8(seg: number, off: number, v: number): void {
     off >>>= 0;
-    if (off < this.wrLo[seg] || off > this.wrHi[seg]) this.segFault(seg);
-    this.writeLin8((this.segBase[seg] + off) | 0, v);
+    if (off >= this.wrLo[seg] && off <= this.wrHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedW) === this.tlbNeedW) { this.ram8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
+    }
+    this.write8Slow(seg, off, v);
   }
   write16(seg: number, off: number, v: number): void {
     off >>>= 0;
-    if (off < this.wrLo[seg] || off + 1 > this.wrHi[seg]) this.segFault(seg);
-    this.writeLin16((this.segBase[seg] + off) | 0, v);
+    if (off >= this.wrLo[seg] && off + 1 <= this.wrHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedW) === this.tlbNeedW && (lin & 1) === 0) { this.ram16[((e & ~0xfff) | (lin & 0xfff)) >>> 1] = v; return; }
+    }
+    this.write16Slow(seg, off, v);
   }
   write32(seg: number, off: number, v: number): void {
     off >>>= 0;
+    if (off >= this.wrLo[seg] && off + 3 <= this.wrHi[seg]) {
+      const lin = (this.segBase[seg] + off) | 0, e = this.tlbE[lin >>> 12];
+      if ((e & this.tlbNeedW) === this.tlbNeedW && (lin & 3) === 0) { this.ram32[((e & ~0xfff) | (lin & 0xfff)) >>> 2] = v; return; }
+    }
+    this.write32Slow(seg, off, v);
+  }
+  private read8Slow(seg: number, off: number): number {
+    if (off < this.rdLo[seg] || off > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin8((this.segBase[seg] + off) | 0);
+  }
+  private read16Slow(seg: number, off: number): number {
+    if (off < this.rdLo[seg] || off + 1 > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin16((this.segBase[seg] + off) | 0);
+  }
+  private read32Slow(seg: number, off: number): number {
+    if (off < this.rdLo[seg] || off + 3 > this.rdHi[seg]) this.segFault(seg);
+    return this.readLin32((this.segBase[seg] + off) | 0);
+  }
+  private write8Slow(seg: number, off: number, v: number): void {
+    if (off < this.wrLo[seg] || off > this.wrHi[seg]) this.segFault(seg);
+    this.writeLin8((this.segBase[seg] + off) | 0, v);
+  }
+  private write16Slow(seg: number, off: number, v: number): void {
+    if (off < this.wrLo[seg] || off + 1 > this.wrHi[seg]) this.segFault(seg);
+    this.writeLin16((this.segBase[seg] + off) | 0, v);
+  }
+  private write32Slow(seg: number, off: number, v: number): void {
     if (off < this.wrLo[seg] || off + 3 > this.wrHi[seg]) this.segFault(seg);
     this.writeLin32((this.segBase[seg] + off) | 0, v);
   }
