@@ -73,7 +73,9 @@ function measure(label, argv) {
 
 const results = [];
 const vm = measure('vmxlab', [bundle, patched, String(iter)]);
-results.push({ engine: 'vmxlab (testbed, interpreter)', ...vm });
+results.push({ engine: 'vmxlab (CLI/desktop V8 tuning)', ...vm });
+// The browser build cannot pass V8 flags (src/core/engine-tuning.ts): measure that too.
+results.push({ engine: 'vmxlab (V8 defaults, as in a browser)', ...measure('vmxlab (V8 defaults)', [bundle, patched, String(iter), '--v8-defaults']) });
 
 let v86Version = null;
 if (!noV86) {

@@ -3,9 +3,13 @@
 // (boot and setup excluded), and the same for the whole run.
 //   node <bundle> <image> <rounds>
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { V8_TUNING_FLAGS } from '../src/core/engine-tuning';
 import { Testbed } from '../src/core/platform/testbed';
 
-const [imagePath, roundsArg] = process.argv.slice(2);
+// As the CLI and the desktop app do (src/core/engine-tuning.ts); `--v8-defaults` measures without.
+if (!process.argv.includes('--v8-defaults')) for (const f of V8_TUNING_FLAGS) setFlagsFromString(f);
+const [imagePath, roundsArg] = process.argv.slice(2).filter((a) => a !== '--v8-defaults');
 const image = new Uint8Array(readFileSync(imagePath));
 const rounds = Number(roundsArg);
 const start = `BENCH START iter=${rounds}\n`;

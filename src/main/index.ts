@@ -3,6 +3,7 @@
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { join } from 'node:path';
 import { IpcChannel } from './ipc';
+import { V8_TUNING_FLAGS } from '../core/engine-tuning';
 
 /** Content-Security-Policy for every page we load (also set as a <meta> in index.html). */
 const CSP = [
@@ -79,6 +80,8 @@ app.on('web-contents-created', (_event, contents) => {
 });
 
 app.enableSandbox();
+// V8 inlining budget for the emulator core's run loops (src/core/engine-tuning.ts).
+app.commandLine.appendSwitch('js-flags', V8_TUNING_FLAGS.join(' '));
 
 void app.whenReady().then(() => {
   hardenSessions();

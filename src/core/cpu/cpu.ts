@@ -414,15 +414,33 @@ export class Cpu {
   // Instruction fetch
   // ======================================================================================
 
-  invalidateFetch(): void { this.fetchLo = 1; this.fetchHi = 0; this.fetchCache = null; }
+  invalidateFetch(): void {
+    this.fetchLo = 1; this.fetchHi = 0; this.fetchCache = null;
+    this.memoPageA = -1; this.memoPageB = -1; this.memoCacheA = null; this.memoCacheB = null;
+  }
+
+  // The last two code pages the fetch window held (hot loops often straddle a page boundary):
+  // linear page, TLB entry, decoded-instruction slots. Cleared by invalidateFetch, which every
+  // TLB flush, CS/CPL/mode change and code-page invalidation goes through.
+  private memoPageA = -1; private memoEntryA = 0; private memoCacheA: (Insn | undefined)[] | null = null;
+  private memoPageB = -1; private memoEntryB = 0; private memoCacheB: (Insn | undefined)[] | null = null;
 
   /** Refills the fetch window for the page holding CS:EIP, or faults. */
   private refillFetch(): void {
     const eip = this.eip;
     if (eip > this.segLimit[Seg.CS]) this.raiseErr(Vector.GP, 0);
     const lin = (this.segBase[Seg.CS] + eip) | 0;
-    const e = this.tlb.fetchEntry(lin); // faults on #PF
-    if ((e & TlbBit.Ram) === 0) { this.fetchLo = 1; this.fetchHi = 0; return; }
+    const lp = lin >>> 12;
+    let e: number, cache: (Insn | undefined)[] | null;
+    if (lp === this.memoPageA) { e = this.memoEntryA; cache = this.memoCacheA; }
+    else if (lp === this.memoPageB) { e = this.memoEntryB; cache = this.memoCacheB; }
+    else {
+      e = this.tlb.fetchEntry(lin); // faults on #PF
+      cache = this.dcache !== null && this.code32 && (e & TlbBit.Ram) !== 0 ? this.dcache.page((e >>> 12) & 0xfffff) : null;
+      this.memoPageB = this.memoPageA; this.memoEntryB = this.memoEntryA; this.memoCacheB = this.memoCacheA;
+      this.memoPageA = lp; this.memoEntryA = e; this.memoCacheA = cache;
+    }
+    if ((e & TlbBit.Ram) === 0) { this.fetchLo = 1; this.fetchHi = 0; this.fetchCache = null; return; }
     const pageOff = lin & 0xfff;
     const lo = eip - pageOff;
     let hi = eip + (0xfff - pageOff);
@@ -431,7 +449,7 @@ export class Cpu {
     this.fetchHi = hi;
     // phys = eip + fetchDelta for every eip in the window
     this.fetchDelta = (((e & ~0xfff) >>> 0) + pageOff) - eip;
-    this.fetchCache = this.dcache !== null && this.code32 ? this.dcache.page((e >>> 12) & 0xfffff) : null;
+    this.fetchCache = cache;
   }
 
   fetch8(): number {

@@ -71,6 +71,7 @@ export enum ShiftOp { Rol = 0, Ror = 1, Rcl = 2, Rcr = 3, Shl = 4, Shr = 5, Sal 
 export function shift(c: Cpu, op: number, a: number, count: number, size: number): number {
   count &= 31;
   if (count === 0) return a;
+  if (size === 2 && op !== ShiftOp.Rcl && op !== ShiftOp.Rcr) return shift32(c, op, a | 0, count);
   const bits = BITS[size], m = SIZE_MASK[size], sign = SIZE_SIGN[size];
   a = (a & m) >>> 0;
   let r: number, cf: number;
@@ -144,6 +145,38 @@ export function shift(c: Cpu, op: number, a: number, count: number, size: number
       c.setArith(Flag.CF | Flag.OF, cf);
       return r >>> 0;
     }
+  }
+}
+
+/** 32-bit ROL/ROR/SHL/SHR/SAR for a count of 1..31, in int32 arithmetic throughout (the hot
+ *  case; same results and flags as the general path above). */
+function shift32(c: Cpu, op: number, a: number, n: number): number {
+  let r: number, cf: number;
+  switch (op) {
+    case ShiftOp.Rol:
+      r = (a << n) | (a >>> (32 - n)); cf = r & 1;
+      c.setArith(Flag.CF | Flag.OF, cf | (((r >>> 31) ^ cf) !== 0 ? Flag.OF : 0));
+      return r;
+    case ShiftOp.Ror:
+      r = (a >>> n) | (a << (32 - n)); cf = r >>> 31;
+      c.setArith(Flag.CF | Flag.OF, cf | ((cf ^ ((r >>> 30) & 1)) !== 0 ? Flag.OF : 0));
+      return r;
+    case ShiftOp.Shl:
+    case ShiftOp.Sal:
+      r = a << n; cf = (a >>> (32 - n)) & 1;
+      logicFlags(c, r, 2);
+      c.setArith(Flag.CF | Flag.OF, cf | (((r >>> 31) ^ cf) !== 0 ? Flag.OF : 0));
+      return r;
+    case ShiftOp.Shr:
+      r = a >>> n; cf = (a >>> (n - 1)) & 1;
+      logicFlags(c, r, 2);
+      c.setArith(Flag.CF | Flag.OF, cf | ((((r << 1) ^ r) >>> 31) !== 0 ? Flag.OF : 0));
+      return r | 0;
+    default: // SAR
+      r = a >> n; cf = (a >> (n - 1)) & 1;
+      logicFlags(c, r, 2);
+      c.setArith(Flag.CF | Flag.OF, cf);
+      return r;
   }
 }
 
