@@ -5,11 +5,10 @@
 //
 // VMXLAB_HOSTDIFF_CASES sets the cases per form (default 1000; the images are built with 2000).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assemble, context, firstDifference, hasCommand, patchConfig, readGuest, runOnTestbedInChild } from './support';
+import { ROOT, assemble, context, firstDifference, hasCommand, patchConfig, readGuest, runOnTestbedInChild } from './support';
 
 const CASES = Number(process.env.VMXLAB_HOSTDIFF_CASES ?? 1000);
 const ALL_FORMS = 0xffffffff;
@@ -24,17 +23,23 @@ interface HostFail { ok: false; why: string }
 
 /** Runs the host build with `cases` per form (all forms, or only `form`, verbose). */
 function runHost(cases: number, form = ALL_FORMS): HostRun | HostFail {
-  const tmp = mkdtempSync(join(tmpdir(), 'vmxlab-hostdiff-'));
+  // In the repository's cache rather than the temp directory, which may be mounted noexec.
+  const dir = join(ROOT, 'node_modules/.cache/vmxlab-tests');
+  mkdirSync(dir, { recursive: true });
+  const exe = join(dir, `hostdiff-${process.pid}-${cases}-${form}`);
   try {
-    const exe = join(tmp, 'hostdiff');
     writeFileSync(exe, patchConfig(elf, CFG, [cases, form]));
     chmodSync(exe, 0o755);
     const r = spawnSync(exe, [], { encoding: 'latin1', timeout: 60_000, maxBuffer: 64 << 20 });
-    if (r.error) return { ok: false, why: `cannot run the 32-bit host build: ${r.error.message}` };
-    if (r.status !== 0) return { ok: false, why: `host build exited with ${r.status ?? r.signal}` };
+    if (r.error) {
+      // ENOEXEC: the kernel cannot run 32-bit x86 programs (no IA-32 emulation): skip.
+      if ((r.error as NodeJS.ErrnoException).code === 'ENOEXEC') return { ok: false, why: `this kernel cannot run 32-bit ELF programs: ${r.error.message}` };
+      throw r.error;
+    }
+    if (r.status !== 0) throw new Error(`host build exited with ${r.status ?? r.signal}: ${r.stderr}`);
     return { ok: true, output: r.stdout };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(exe, { force: true });
   }
 }
 

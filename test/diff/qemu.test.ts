@@ -4,7 +4,7 @@
 //
 // Skipped, with a message, only when qemu-system-i386 is not installed (.ci/run installs it).
 import { describe, expect, it } from 'vitest';
-import { context, firstDifference, hasCommand, patchConfig, QEMU_CPU, readGuest, runOnTestbed, runQemu } from './support';
+import { context, firstDifference, hasCommand, patchConfig, QEMU_CPU, readGuest, runOnTestbedInChild, runQemu } from './support';
 
 const haveQemu = hasCommand('qemu-system-i386');
 const noQemu = 'qemu-system-i386 is not installed (apt-get install qemu-system-x86 seabios): QEMU comparison skipped';
@@ -25,7 +25,7 @@ describe('guests against QEMU', () => {
     expect(q.timedOut, `QEMU timed out; transcript so far:\n${q.output}`).toBe(false);
     expect(q.output, `QEMU did not finish the guest (exit ${q.status}): ${q.stderr}`).toContain('PMODE DONE\n');
     expect(q.status, 'QEMU exit status (isa-debug-exit: (0 << 1) | 1)').toBe(1);
-    const v = runOnTestbed(img, { maxInstructions: 50_000_000 });
+    const v = runOnTestbedInChild(img, { maxInstructions: 50_000_000 });
     expect(v.stopReason, `vmxlab output:\n${v.output}`).toBe('exit-port');
     expect(v.exitCode).toBe(0);
     compare('pmode-diff', q.output, v.output);
@@ -36,7 +36,7 @@ describe('guests against QEMU', () => {
     const img = patchConfig(readGuest('bench-cpu/bench.img'), 'BNCFG!!!', [3]);
     const q = await runQemu(img, 60_000);
     expect(q.output).toContain('BENCH DONE\n');
-    const v = runOnTestbed(img, { maxInstructions: 50_000_000 });
+    const v = runOnTestbedInChild(img, { maxInstructions: 50_000_000 });
     expect(v.stopReason).toBe('exit-port');
     compare('bench-cpu', q.output, v.output);
   }, 90_000);

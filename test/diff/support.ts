@@ -60,10 +60,11 @@ export function runOnTestbed(image: Uint8Array, opts: { maxInstructions: number;
 let runnerBundle: string | null = null;
 
 /**
- * Like runOnTestbed, in a child Node process running an esbuild bundle of the core: for long
- * runs (vitest's module transform makes the interpreter many times slower).
+ * Like runOnTestbed, in a child Node process running an esbuild bundle of the core: as fast as
+ * the CLI (vitest's module transform makes the interpreter several times slower), and a core
+ * that hangs inside one run slice is killed after `timeoutMs` instead of hanging the test run.
  */
-export function runOnTestbedInChild(image: Uint8Array, opts: { maxInstructions: number; marker?: string }): RunUntilResult {
+export function runOnTestbedInChild(image: Uint8Array, opts: { maxInstructions: number; marker?: string; timeoutMs?: number }): RunUntilResult {
   if (runnerBundle === null) {
     const dir = join(ROOT, 'node_modules/.cache/vmxlab-tests');
     mkdirSync(dir, { recursive: true });
@@ -81,8 +82,12 @@ export function runOnTestbedInChild(image: Uint8Array, opts: { maxInstructions: 
   try {
     const img = join(tmp, 'guest.img');
     writeFileSync(img, image);
+    const timeout = opts.timeoutMs ?? 120_000;
     const r = spawnSync(process.execPath, [runnerBundle, img, String(opts.maxInstructions), opts.marker ?? ''],
-      { encoding: 'latin1', maxBuffer: 256 << 20 });
+      { encoding: 'latin1', maxBuffer: 256 << 20, timeout, killSignal: 'SIGKILL' });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+      throw new Error(`the guest did not stop within ${timeout / 1000} s (core hang?)`);
+    }
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`guest runner failed (exit ${r.status ?? r.signal}):\n${r.stderr}`);
     return JSON.parse(r.stdout) as RunUntilResult;

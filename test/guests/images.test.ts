@@ -1,7 +1,7 @@
 // The checked-in guest images (guests/**) are what their nasm sources assemble to, and each
 // boots on the testbed to its marker. The differential comparisons are in test/diff/.
 import { describe, expect, it } from 'vitest';
-import { assemble, hasCommand, patchConfig, readGuest, runOnTestbed } from '../diff/support';
+import { assemble, hasCommand, patchConfig, readGuest, runOnTestbedInChild } from '../diff/support';
 
 const IMAGES: { image: string; dir: string; src: string; flags: string[] }[] = [
   { image: 'cpu-hostdiff/hostdiff.img', dir: 'cpu-hostdiff', src: 'hostdiff.asm', flags: [] },
@@ -22,7 +22,7 @@ describe('guest images', () => {
   });
 
   it('cpu-hostdiff boots and runs every form (3 cases each)', () => {
-    const r = runOnTestbed(patchConfig(readGuest('cpu-hostdiff/hostdiff.img'), 'HDCFG!!!', [3, 0xffffffff]),
+    const r = runOnTestbedInChild(patchConfig(readGuest('cpu-hostdiff/hostdiff.img'), 'HDCFG!!!', [3, 0xffffffff]),
       { maxInstructions: 50_000_000 });
     expect(r.stopReason, r.output.slice(-500)).toBe('exit-port');
     expect(r.output.startsWith('HOSTDIFF START cases=3\n')).toBe(true);
@@ -32,14 +32,14 @@ describe('guest images', () => {
   });
 
   it('pmode-strict boots and finishes', () => {
-    const r = runOnTestbed(readGuest('pmode-diff/pmode-strict.img'), { maxInstructions: 50_000_000 });
+    const r = runOnTestbedInChild(readGuest('pmode-diff/pmode-strict.img'), { maxInstructions: 50_000_000 });
     expect(r.stopReason, r.output).toBe('exit-port');
     expect(r.output).toMatch(/^PMODE START\n[^]*\nPMODE DONE\n$/);
     expect(r.output).not.toContain('EXCEPTION');
   });
 
   it('bench-cpu prints its start marker, checksum and end marker (2 rounds)', () => {
-    const r = runOnTestbed(patchConfig(readGuest('bench-cpu/bench.img'), 'BNCFG!!!', [2]),
+    const r = runOnTestbedInChild(patchConfig(readGuest('bench-cpu/bench.img'), 'BNCFG!!!', [2]),
       { maxInstructions: 50_000_000 });
     expect(r.stopReason).toBe('exit-port');
     expect(r.output).toMatch(/^BENCH START iter=2\nBENCH checksum=[0-9a-f]{8}\nBENCH DONE\n$/);
