@@ -1,0 +1,196 @@
+// The PC: an i440FX/PIIX3-class machine around the CPU core, in bare mode (the emulated PC boots
+// the image directly; the VMX issues run the same machine under a hypervisor). Devices sit on one
+// port-I/O bus and one MMIO map and run on virtual time derived from retired instructions, so a
+// run is deterministic.
+import { createCpu } from '../cpu/index';
+import { Cpu, StopReason } from '../cpu/cpu';
+import { Flag } from '../cpu/regs';
+import type { CpuModel } from '../cpu/model';
+import { BlockDevice } from './block';
+import { VirtualClock } from './clock';
+import { IoBus } from './io-bus';
+import { IrqRouter } from './irq';
+import { PhysicalMemory } from './memory';
+import { createPiixBus, PciBus, PM_BASE } from './devices/pci';
+import { Pic8259Pair } from './devices/pic';
+import { Pit8254 } from './devices/pit';
+import { SystemControlPortB } from './devices/sysctl';
+import { Cmos } from './devices/cmos';
+import { Port92 } from './devices/port92';
+import { DebugConsolePort, PostCodePort } from './devices/debug-ports';
+import { PmTimer } from './devices/pm-timer';
+import { Dma8237 } from './devices/dma8237';
+import { FloppyController, floppyGeometry } from './devices/floppy';
+import { AtaDisk, IdeChannel } from './devices/ata';
+import { AtapiCdrom } from './devices/atapi';
+import { Uart16550 } from './devices/uart16550';
+import { I8042 } from './devices/i8042';
+import { Vga } from './devices/vga';
+
+export type BootDevice = 'floppy' | 'hdd' | 'cdrom';
+
+export interface MachineConfig {
+  /** Guest RAM in bytes (multiple of 4 KB, 1 MB .. 2 GB). */
+  memoryBytes: number;
+  /** Guest instructions per second: turns retired instructions into virtual time. */
+  ips?: number;
+  cpuModel?: CpuModel;
+  floppies?: (BlockDevice | null)[];
+  /** ATA disks: primary master, primary slave, secondary master, secondary slave. */
+  disks?: (BlockDevice | null)[];
+  /** ATAPI CD-ROM (secondary master unless a disk is there), 2048-byte sectors. */
+  cdrom?: BlockDevice | null;
+  bootOrder?: BootDevice[];
+  /** RTC start time, ms since the Unix epoch (default 2026-01-01T00:00:00Z). */
+  rtcStartMs?: number;
+}
+
+/** Why `run` returned. */
+export type MachineStop =
+  | 'budget' // the virtual-time budget ran out
+  | 'stopped' // stop() was called (marker seen, exit port, ...)
+  | 'shutdown' // triple fault
+  | 'halted' // HLT with interrupts disabled and no NMI source: nothing can wake the CPU
+  | 'idle'; // HLT with no timer armed: nothing will ever happen
+
+export class PcMachine {
+  readonly mem: PhysicalMemory;
+  readonly io = new IoBus();
+  readonly cpu: Cpu;
+  readonly clock: VirtualClock;
+  readonly irq = new IrqRouter();
+  readonly pci: PciBus;
+  readonly pic: Pic8259Pair;
+  readonly pit: Pit8254;
+  readonly portB: SystemControlPortB;
+  readonly cmos: Cmos;
+  readonly port92: Port92;
+  readonly post = new PostCodePort();
+  readonly debugConsole: DebugConsolePort;
+  readonly pmTimer: PmTimer;
+  readonly dma: Dma8237;
+  readonly fdc: FloppyController;
+  readonly ide: [IdeChannel, IdeChannel];
+  readonly com: [Uart16550, Uart16550];
+  readonly kbc: I8042;
+  readonly vga: Vga;
+  /** Bytes the guest sent on COM1/COM2 and port 0xE9, for listeners (CLI, UI, tests). */
+  onSerial: ((port: 'com1' | 'com2' | 'e9', byte: number) => void) | null = null;
+  /** The two A20 gate inputs (8042 output port and port 92h); A20 is on when either is. */
+  private a20Kbc = false;
+  private a20Fast = false;
+  private stopRequested = false;
+  /** Set when the guest asked for a reset (8042 pulse or port 92h bit 0). */
+  resetRequested = false;
+
+  constructor(readonly config: MachineConfig) {
+    if (config.memoryBytes < (1 << 20)) throw new Error(`memory must be at least 1 MB (got ${config.memoryBytes} bytes)`);
+    this.mem = new PhysicalMemory(config.memoryBytes);
+    this.cpu = createCpu(this.mem, this.io, config.cpuModel);
+    this.clock = new VirtualClock(this.cpu, config.ips ?? 100_000_000);
+    const io = this.io, clock = this.clock, irq = this.irq, mem = this.mem;
+    this.pci = createPiixBus();
+    this.pci.registerPorts(io);
+    // Interrupt controllers: the 8259 pair drives the CPU's INTR input.
+    this.pic = new Pic8259Pair((level) => { if (level) this.cpu.notifyInterrupt(); });
+    this.pic.registerPorts(io);
+    irq.add(this.pic);
+    this.cpu.intr = this.pic;
+    // Timers and system ports.
+    this.pit = new Pit8254(clock, irq.line(0));
+    this.pit.registerPorts(io);
+    this.portB = new SystemControlPortB(clock, this.pit);
+    this.portB.registerPorts(io);
+    this.cmos = new Cmos(clock, irq.line(8), { start: Math.floor((config.rtcStartMs ?? Date.UTC(2026, 0, 1)) / 1000) });
+    this.cmos.registerPorts(io);
+    this.port92 = new Port92((on) => { this.a20Fast = on; this.applyA20(); }, () => this.requestReset());
+    this.port92.registerPorts(io);
+    this.post.registerPorts(io);
+    this.debugConsole = new DebugConsolePort((b) => this.onSerial?.('e9', b));
+    this.debugConsole.registerPorts(io);
+    this.pmTimer = new PmTimer(clock);
+    this.pmTimer.registerPorts(io, PM_BASE + 8);
+    // Storage.
+    this.dma = new Dma8237(mem);
+    this.dma.registerPorts(io);
+    this.fdc = new FloppyController(clock, irq.line(6), this.dma);
+    this.fdc.registerPorts(io);
+    const fl = config.floppies ?? [];
+    for (let i = 0; i < 2; i++) if (fl[i]) this.fdc.drives[i].insert(fl[i]!);
+    this.ide = [new IdeChannel('IDE primary', irq.line(14), clock), new IdeChannel('IDE secondary', irq.line(15), clock)];
+    this.ide[0].registerPorts(io, 0x1f0, 0x3f6);
+    this.ide[1].registerPorts(io, 0x170, 0x376);
+    const disks = config.disks ?? [];
+    for (let i = 0; i < 4; i++) {
+      const d = disks[i];
+      if (d) this.ide[i >> 1].attach((i & 1) as 0 | 1, new AtaDisk(d));
+    }
+    if (config.cdrom !== undefined && config.cdrom !== null) {
+      const slot = !disks[2] ? 2 : !disks[3] ? 3 : -1;
+      if (slot < 0) throw new Error('no free IDE position for the CD-ROM (secondary master and slave are disks)');
+      this.ide[1].attach((slot & 1) as 0 | 1, new AtapiCdrom(config.cdrom));
+    }
+    // Serial ports, keyboard controller, VGA.
+    this.com = [new Uart16550(clock, irq.line(4), 'COM1 16550A'), new Uart16550(clock, irq.line(3), 'COM2 16550A')];
+    this.com[0].registerPorts(io, 0x3f8);
+    this.com[1].registerPorts(io, 0x2f8);
+    this.com[0].onTransmit = (b) => this.onSerial?.('com1', b);
+    this.com[1].onTransmit = (b) => this.onSerial?.('com2', b);
+    this.kbc = new I8042(irq.line(1), irq.line(12), { setA20: (on) => { this.a20Kbc = on; this.applyA20(); }, reset: () => this.requestReset() });
+    this.kbc.registerPorts(io);
+    this.vga = new Vga(clock);
+    this.vga.registerMmio(mem);
+    this.vga.registerPorts(io);
+    // CMOS configuration the BIOS reads.
+    this.cmos.setMemorySize(config.memoryBytes);
+    this.cmos.setFloppyTypes(fl[0] ? floppyGeometry(fl[0].size).driveType : 0, fl[1] ? floppyGeometry(fl[1].size).driveType : 0);
+    this.applyA20();
+  }
+
+  /** The A20 line: enabled when the 8042 output port or port 92h enables it. */
+  private applyA20(): void {
+    const mask = this.a20Kbc || this.a20Fast ? 0xffffffff | 0 : 0xffefffff | 0;
+    if (this.mem.a20Mask !== mask) {
+      this.mem.a20Mask = mask;
+      this.cpu.tlb.flushAll();
+    }
+  }
+
+  /** A guest-requested reset (keyboard controller pulse, port 92h): the CPU restarts at the
+   *  reset vector with the firmware; devices keep their state as on a warm reset. */
+  private requestReset(): void {
+    this.resetRequested = true;
+    this.cpu.reset();
+    this.a20Fast = false; this.a20Kbc = false;
+    this.applyA20();
+  }
+
+  /** Asks `run` to return at the next instruction boundary. */
+  stop(): void {
+    this.stopRequested = true;
+    this.cpu.stopRequested = true;
+    this.cpu.eventPending = true;
+  }
+
+  /**
+   * Runs for up to `ticks` units of virtual time (instructions, counting idle time skipped
+   * while halted). Devices' timers fire between CPU slices, never inside an instruction.
+   */
+  run(ticks: number): MachineStop {
+    const c = this.cpu, clk = this.clock;
+    const end = clk.ticks() + ticks;
+    this.stopRequested = false;
+    while (clk.ticks() < end) {
+      const r = c.run(clk.budgetUntilNext(end - clk.ticks()));
+      clk.runDue();
+      if (this.stopRequested) return 'stopped';
+      if (r === StopReason.Shutdown) return 'shutdown';
+      if (r === StopReason.Halted) {
+        if ((c.flags & Flag.IF) === 0 && !c.nmiPending) return 'halted';
+        if (!clk.skipToNext()) return 'idle';
+        clk.runDue();
+      }
+    }
+    return 'budget';
+  }
+}
