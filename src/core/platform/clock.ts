@@ -19,6 +19,11 @@ export class VirtualClock {
   /** Instructions skipped while halted (idle time), in instruction units. */
   private skipped = 0;
   private readonly timers: Timer[] = [];
+  /** End of the CPU slice being run (ns), set by the machine; Infinity outside a slice. */
+  sliceEndNs = Infinity;
+  /** Called when a timer is armed before the end of the running slice: the machine ends the
+   *  slice early so the timer fires on time (a device armed it during an I/O access). */
+  onPreempt: (() => void) | null = null;
 
   /** `ips`: guest instructions per second (default 100 M: 10 ns per instruction). */
   constructor(private readonly counter: InstructionCounter, readonly ips = 100_000_000) {
@@ -36,6 +41,7 @@ export class VirtualClock {
   arm(t: Timer, atNs: number): void {
     if (t.deadline < 0) this.timers.push(t);
     t.deadline = atNs;
+    if (this.sliceEndNs !== Infinity && atNs < this.sliceEndNs && this.onPreempt !== null) this.onPreempt();
   }
   disarm(t: Timer): void {
     if (t.deadline < 0) return;
@@ -50,6 +56,10 @@ export class VirtualClock {
     for (const t of this.timers) if (t.deadline < d) d = t.deadline;
     return d;
   }
+
+  /** Starts a CPU slice of `ticks` instructions (see sliceEndNs). */
+  beginSlice(ticks: number): void { this.sliceEndNs = ((this.ticks() + ticks) * 1e9) / this.ips; }
+  endSlice(): void { this.sliceEndNs = Infinity; }
 
   /** Instructions the CPU may retire before the next deadline (>= 1), capped at `max`. */
   budgetUntilNext(max: number): number {

@@ -26,6 +26,8 @@ import { AtapiCdrom } from './devices/atapi';
 import { Uart16550 } from './devices/uart16550';
 import { I8042 } from './devices/i8042';
 import { Vga } from './devices/vga';
+import { ExitPort } from './devices/exit-port';
+import { Firmware } from '../firmware/firmware';
 
 export type BootDevice = 'floppy' | 'hdd' | 'cdrom';
 
@@ -43,6 +45,10 @@ export interface MachineConfig {
   bootOrder?: BootDevice[];
   /** RTC start time, ms since the Unix epoch (default 2026-01-01T00:00:00Z). */
   rtcStartMs?: number;
+  /** Firmware: vmxlab's own BIOS (default), or none (the caller sets up the CPU itself). */
+  firmware?: 'vmxlab' | 'none';
+  /** Number of CPUs the firmware's ACPI/MP tables report (only the boot CPU runs for now). */
+  cpus?: number;
 }
 
 /** Why `run` returned. */
@@ -74,6 +80,8 @@ export class PcMachine {
   readonly com: [Uart16550, Uart16550];
   readonly kbc: I8042;
   readonly vga: Vga;
+  readonly exitPort: ExitPort;
+  readonly firmware: Firmware | null = null;
   /** Bytes the guest sent on COM1/COM2 and port 0xE9, for listeners (CLI, UI, tests). */
   onSerial: ((port: 'com1' | 'com2' | 'e9', byte: number) => void) | null = null;
   /** The two A20 gate inputs (8042 output port and port 92h); A20 is on when either is. */
@@ -141,10 +149,23 @@ export class PcMachine {
     this.vga = new Vga(clock);
     this.vga.registerMmio(mem);
     this.vga.registerPorts(io);
+    this.exitPort = new ExitPort(() => this.stop());
+    this.exitPort.registerPorts(io);
     // CMOS configuration the BIOS reads.
     this.cmos.setMemorySize(config.memoryBytes);
     this.cmos.setFloppyTypes(fl[0] ? floppyGeometry(fl[0].size).driveType : 0, fl[1] ? floppyGeometry(fl[1].size).driveType : 0);
     this.applyA20();
+    // A device arming a timer during an I/O access ends the CPU slice so the timer is on time.
+    clock.onPreempt = () => { this.cpu.stopRequested = true; this.cpu.eventPending = true; };
+    if ((config.firmware ?? 'vmxlab') === 'vmxlab') {
+      this.firmware = new Firmware({
+        cpu: this.cpu, mem, io, memoryBytes: config.memoryBytes,
+        floppies: [fl[0] ?? null, fl[1] ?? null], disks: [0, 1, 2, 3].map((i) => disks[i] ?? null),
+        cdrom: config.cdrom ?? null, bootOrder: config.bootOrder ?? ['floppy', 'hdd', 'cdrom'],
+        cpuCount: config.cpus ?? 1, clock,
+      });
+      this.firmware.install();
+    }
   }
 
   /** The A20 line: enabled when the 8042 output port or port 92h enables it. */
@@ -160,7 +181,7 @@ export class PcMachine {
    *  reset vector with the firmware; devices keep their state as on a warm reset. */
   private requestReset(): void {
     this.resetRequested = true;
-    this.cpu.reset();
+    if (this.firmware !== null) this.firmware.resetCpu(); else this.cpu.reset();
     this.a20Fast = false; this.a20Kbc = false;
     this.applyA20();
   }
@@ -181,7 +202,10 @@ export class PcMachine {
     const end = clk.ticks() + ticks;
     this.stopRequested = false;
     while (clk.ticks() < end) {
-      const r = c.run(clk.budgetUntilNext(end - clk.ticks()));
+      const budget = clk.budgetUntilNext(end - clk.ticks());
+      clk.beginSlice(budget);
+      const r = c.run(budget);
+      clk.endSlice();
       clk.runDue();
       if (this.stopRequested) return 'stopped';
       if (r === StopReason.Shutdown) return 'shutdown';
@@ -190,6 +214,7 @@ export class PcMachine {
         if (!clk.skipToNext()) return 'idle';
         clk.runDue();
       }
+      // StopReason.Requested without a machine stop: a timer preempted the slice; go again.
     }
     return 'budget';
   }
