@@ -6,6 +6,7 @@ import './ops/control';
 import './ops/string';
 import './ops/system';
 import './fpu/rows';
+import './fpu/fxsave';
 import './dispatch';
 import { Cpu } from './cpu';
 import { Fpu } from './fpu/fpu';

@@ -34,7 +34,8 @@ export const P6_MODEL: CpuModel = {
   family: 6, model: 15, stepping: 6,
   brand: 'vmxlab virtual P6-class CPU',
   leaf1Edx: Cpuid1Edx.FPU | Cpuid1Edx.VME | Cpuid1Edx.DE | Cpuid1Edx.PSE | Cpuid1Edx.TSC |
-    Cpuid1Edx.MSR | Cpuid1Edx.PAE | Cpuid1Edx.CX8 | Cpuid1Edx.SEP | Cpuid1Edx.PGE | Cpuid1Edx.CMOV,
+    Cpuid1Edx.MSR | Cpuid1Edx.PAE | Cpuid1Edx.CX8 | Cpuid1Edx.SEP | Cpuid1Edx.PGE | Cpuid1Edx.CMOV |
+    Cpuid1Edx.FXSR,
   leaf1Ecx: 0,
   extEdx: CpuidExtEdx.NX,
   tscHz: 1_000_000_000,

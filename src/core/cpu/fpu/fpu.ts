@@ -1480,6 +1480,55 @@ export class Fpu {
     this.reset(); // FSAVE then initializes the FPU (as FNINIT)
   }
 
+  /** MXCSR as FXSAVE/FXRSTOR keep it (no SSE execution units are modelled). */
+  mxcsr = 0x1f80;
+
+  /**
+   * FXSAVE (SDM Vol. 2A FXSAVE, Vol. 1 §10.5.1 Table 10-2): the 512-byte image at seg:off,
+   * 16-byte aligned. x87 state in the 32-bit layout, abridged tag byte, MXCSR and its mask;
+   * XMM registers (none modelled) stored as zero.
+   */
+  fxsave(c: Cpu, seg: number, off: number): void {
+    c.checkWrite(seg, off, 512);
+    const tw = this.tagWord;
+    let abridged = 0;
+    for (let p = 0; p < 8; p++) if (((tw >> (2 * p)) & 3) !== 3) abridged |= 1 << p;
+    c.write16(seg, off, this.cw); c.write16(seg, off + 2, this.statusWord);
+    c.write8(seg, off + 4, abridged); c.write8(seg, off + 5, 0);
+    c.write16(seg, off + 6, this.fop & 0x7ff);
+    c.write32(seg, off + 8, this.fip); c.write16(seg, off + 12, this.fcs); c.write16(seg, off + 14, 0);
+    c.write32(seg, off + 16, this.fdp); c.write16(seg, off + 20, this.fds); c.write16(seg, off + 22, 0);
+    c.write32(seg, off + 24, this.mxcsr); c.write32(seg, off + 28, 0xffbf);
+    for (let i = 0; i < 8; i++) {
+      this.extOf((this.top + i) & 7);
+      const o = off + 32 + 16 * i;
+      c.write32(seg, o, extLo); c.write32(seg, o + 4, extHi); c.write16(seg, o + 8, extSE);
+      c.write16(seg, o + 10, 0); c.write32(seg, o + 12, 0);
+    }
+    for (let o = 160; o < 288; o += 4) c.write32(seg, off + o, 0);
+  }
+
+  /** FXRSTOR: the inverse of fxsave; reserved MXCSR bits raise #GP(0). */
+  fxrstor(c: Cpu, seg: number, off: number): void {
+    c.checkRead(seg, off, 512);
+    const mx = c.read32(seg, off + 24) >>> 0;
+    if ((mx & ~0xffbf) !== 0) c.gp(0);
+    this.cw = (c.read16(seg, off) & 0x1f3f) | 0x40;
+    const sw = c.read16(seg, off + 2);
+    this.top = (sw >> 11) & 7; this.sw = sw & ~TOP_BITS;
+    const abridged = c.read8(seg, off + 4);
+    this.fop = c.read16(seg, off + 6) & 0x7ff;
+    this.fip = c.read32(seg, off + 8) >>> 0; this.fcs = c.read16(seg, off + 12);
+    this.fdp = c.read32(seg, off + 16) >>> 0; this.fds = c.read16(seg, off + 20);
+    this.mxcsr = mx;
+    for (let i = 0; i < 8; i++) {
+      const p = (this.top + i) & 7, o = off + 32 + 16 * i;
+      this.setRaw(p, c.read16(seg, o + 8), c.read32(seg, o + 4) >>> 0, c.read32(seg, o) >>> 0);
+    }
+    for (let p = 0; p < 8; p++) this.empty[p] = (abridged >> p) & 1 ? 0 : 1;
+    this.updateSummary();
+  }
+
   private frstor(c: Cpu): void {
     const n = (c.os32 ? 28 : 14) >> 1;
     this.readImg(c, n + 40);
