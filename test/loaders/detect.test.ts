@@ -33,7 +33,8 @@ describe('detectImage', () => {
     expect(detectImage(bootSector(4 << 20)).evidence).toMatch(/> 2\.88 MB, no partition table/);
     expect(detectImage(bootSector(1536)).kind).toBe('hdd'); // a boot sector and two more sectors
     expect(detectImage(new Uint8Array(20), 'HELLO.COM')).toEqual({ kind: 'com', evidence: 'name ends in .com, 20 bytes' });
-    expect(detectImage(new Uint8Array(20), 'prog.bin').kind).toBe('com');
+    expect(() => detectImage(new Uint8Array(20), 'prog.bin')).toThrow(/name does not end in \.com/);
+    expect(detectImage(new Uint8Array(20), 'prog.bin', 'com').kind).toBe('com');
     expect(detectImage(bootSector(1024), 'boot.com').kind).toBe('com');
   });
 
@@ -61,7 +62,8 @@ describe('detectImage', () => {
     expect(err).toBeInstanceOf(ImageFormatError);
     const msg = (err as Error).message;
     for (const part of ["'CD001' at 0x8001", "'HdrS' at 0x202", 'Multiboot header', 'not a floppy size', '55AA boot signature', '--boot']) expect(msg).toContain(part);
-    expect(() => detectImage(new Uint8Array(100))).toThrow(/no file name to recognize a \.COM program by/);
+    expect(() => detectImage(new Uint8Array(100))).toThrow(/the name does not end in \.com/);
+    expect(() => detectImage(new Uint8Array(100), 'data.bin')).toThrow(/unknown image format \(100 bytes\)/);
     expect(() => detectImage(new Uint8Array(70000), 'BIG.COM')).toThrow(/too large for a DOS \.COM program/);
   });
 

@@ -1,14 +1,34 @@
-// `vmxlab run <image>`: boots an image on the bare testbed machine (CPU + RAM + serial capture,
-// no BIOS yet: the platform issue brings the PC) and prints what the guest wrote to COM1/0xE9.
-import { readFileSync } from 'node:fs';
+// `vmxlab run <image>`: boots an image on the emulated PC (bare mode: the machine boots it
+// directly through vmxlab's BIOS) and streams what the guest writes on COM1 (and port 0xE9)
+// to the terminal or a file. `--machine testbed` runs a boot sector on the BIOS-less test
+// machine instead (guests that only use port I/O).
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { PcMachine, type MachineStop } from '../../core/platform/machine';
 import { Testbed } from '../../core/platform/testbed';
 import { createCpu } from '../../core/cpu/index';
-import { UsageError, type Command } from '../types';
+import { loadImage, ImageFormatError, type ImageKind } from '../../core/loaders/index';
+import { UsageError, type Command, type CliContext } from '../types';
 
-interface RunOpts { image: string; max: number; marker?: string; memMb: number; quiet: boolean }
+const BOOT_KINDS: Record<string, ImageKind> = {
+  floppy: 'floppy', hdd: 'hdd', cdrom: 'cdrom', kernel: 'bzimage', bzimage: 'bzimage', multiboot: 'multiboot', com: 'com',
+};
+
+interface RunOpts {
+  image: string; mode: 'bare'; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
+  memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
+  screen: boolean; quiet: boolean; ips: number;
+}
+
+function parseSize(v: string): number {
+  const m = /^(\d+)([KMG]?)B?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`--mem: expected a size such as 64M or 512M, got '${v}'`);
+  const n = Number(m[1]) * ({ '': 1 << 20, K: 1 << 10, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2].toUpperCase()];
+  if (n < (2 << 20) || n > (2048 << 20) || n % 4096 !== 0) throw new UsageError('--mem: between 2M and 2048M, a multiple of 4K');
+  return n;
+}
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', max: 2_000_000_000, memMb: 64, quiet: false };
+  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -16,66 +36,158 @@ function parse(args: readonly string[]): RunOpts {
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
-    if (a === '--max-instructions' || a === '-n') {
-      const n = Number(val().replace(/_/g, ''));
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${a}: expected a positive number`);
-      o.max = n;
-    } else if (a === '--marker') o.marker = val();
-    else if (a === '--memory') {
-      const n = Number(val());
-      if (!Number.isInteger(n) || n < 1 || n > 2048) throw new UsageError('--memory: MB between 1 and 2048');
-      o.memMb = n;
-    } else if (a === '--quiet' || a === '-q') o.quiet = true;
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-    else if (o.image) throw new UsageError(`one image only (got ${o.image} and ${a})`);
-    else o.image = a;
+    switch (a) {
+      case '--mode': { const v = val(); if (v !== 'bare') throw new UsageError(`--mode ${v}: only 'bare' exists so far (hosted mode arrives with the VMM)`); break; }
+      case '--machine': { const v = val(); if (v !== 'pc' && v !== 'testbed') throw new UsageError('--machine: pc or testbed'); o.machine = v; break; }
+      case '--boot': { const v = val(); const k = BOOT_KINDS[v]; if (!k) throw new UsageError(`--boot: one of ${Object.keys(BOOT_KINDS).join(', ')}`); o.boot = k; break; }
+      case '--initrd': o.initrd = val(); break;
+      case '--cmdline': o.cmdline = val(); break;
+      case '--mem': case '--memory': o.memBytes = parseSize(val()); break;
+      case '--cpus': {
+        const n = Number(val());
+        if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError('--cpus: 1 to 8');
+        if (n > 1) throw new UsageError('--cpus: only 1 CPU runs so far (SMP needs the local and I/O APIC, not built yet)');
+        o.cpus = n; break;
+      }
+      case '--bios': o.bios = val(); break;
+      case '--serial': o.serial = val(); break;
+      case '--until': case '--marker': o.until = val(); break;
+      case '--max-seconds': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--max-seconds: a positive number'); o.maxSeconds = n; break; }
+      case '--mips': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--mips: a positive number'); o.ips = n * 1e6; break; }
+      case '--screen': o.screen = true; break;
+      case '--quiet': case '-q': o.quiet = true; break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        if (o.image) throw new UsageError(`one image only (got ${o.image} and ${a})`);
+        o.image = a;
+    }
   }
   if (!o.image) throw new UsageError('missing <image>');
+  if (o.bios) throw new UsageError('--bios: booting another firmware image is not supported yet (only vmxlab\'s BIOS)');
   return o;
 }
 
+/** Output sink: the terminal, or a file for --serial FILE. */
+function sink(o: RunOpts, ctx: CliContext): { write(s: string): void; close(): void } {
+  if (o.serial === undefined || o.serial === '-') return { write: (s) => ctx.out(s), close: () => {} };
+  const fd = openSync(o.serial, 'w');
+  return { write: (s) => { writeSync(fd, s, null, 'latin1'); }, close: () => closeSync(fd) };
+}
+
+const STOP_TEXT: Record<MachineStop, string> = {
+  budget: 'time limit', stopped: 'stopped', shutdown: 'shutdown (triple fault)',
+  halted: 'HLT with interrupts disabled (nothing can wake the CPU)', idle: 'HLT with no timer armed',
+};
+
 export const run: Command = {
   name: 'run',
-  summary: 'Boot an image on the emulated machine and print its serial output',
-  usage: 'run [--max-instructions N] [--marker TEXT] [--memory MB] [--quiet] <image>',
+  summary: 'Boot an image on the emulated PC and stream its serial output',
+  usage: 'run [--mode bare] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
+    '           [--mem 64M] [--cpus N] [--serial FILE|-] [--until TEXT] [--max-seconds N] [--screen] <image>',
   details:
-    'Loads a boot-sector image (512-byte sector with 55 AA, further sectors following it) at\n' +
-    '0000:7C00 on the bare testbed machine: CPU, RAM, COM1 transmit capture, debug port 0xE9 and\n' +
-    'the isa-debug-exit port 0xF4. There is no BIOS yet, so only images that use port I/O run.\n' +
-    'Stops at the exit port, HLT, a triple fault, the marker text, or the instruction budget.',
+    'Boots <image> on an i440FX-class PC with vmxlab\'s BIOS: floppy, hard-disk and CD images through\n' +
+    'the BIOS boot sequence, Linux bzImage, Multiboot kernels and DOS .COM files as a boot loader\n' +
+    'would (format detected from the content; --boot overrides). COM1 and port 0xE9 output goes to\n' +
+    'the terminal (or --serial FILE). Stops at --until TEXT, at a guest shutdown, when the guest\n' +
+    'halts for good, or after --max-seconds of virtual time (--mips sets the guest speed that\n' +
+    'turns instructions into time, default 100). Exit code: 0, or 1 when --until was given and not\n' +
+    'seen, 3 on a triple fault. --screen prints the VGA text screen at the end.\n' +
+    '--machine testbed runs a boot sector on the BIOS-less test machine.',
   run(args, ctx) {
     const o = parse(args);
-    let image: Uint8Array;
-    try { image = new Uint8Array(readFileSync(o.image)); } catch (e) {
+    let bytes: Uint8Array;
+    try { bytes = new Uint8Array(readFileSync(o.image)); } catch (e) {
       ctx.err(`vmxlab run: cannot read ${o.image}: ${(e as Error).message}\n`);
       return 1;
     }
-    const tb = new Testbed({ memoryBytes: o.memMb << 20, createCpu });
-    try { tb.loadBootSector(image); } catch (e) {
+    if (o.machine === 'testbed') return runTestbed(o, bytes, ctx);
+    let initrd: Uint8Array | undefined;
+    if (o.initrd) {
+      try { initrd = new Uint8Array(readFileSync(o.initrd)); } catch (e) {
+        ctx.err(`vmxlab run: cannot read initrd ${o.initrd}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
+    let loaded;
+    let m: PcMachine;
+    try {
+      loaded = loadImage(bytes, { name: o.image, forceFormat: o.boot, initrd, cmdline: o.cmdline, memoryBytes: o.memBytes });
+      m = loaded.kind === 'disk'
+        ? new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder })
+        : new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus });
+    } catch (e) {
       ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
-      return 1;
+      return e instanceof ImageFormatError || e instanceof Error ? 1 : 1;
     }
+    if (loaded.kind === 'kernel') {
+      const k = loaded;
+      m.firmware!.bootOverride = (cpu) => k.enter(cpu, m.mem);
+      if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind}: ${k.summary}\n`);
+    } else if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind} image (${loaded.detected.evidence})\n`);
+    const out = sink(o, ctx);
+    let seen = '';
+    let found = false;
+    const until = o.until;
+    m.onSerial = (_port, b) => {
+      const ch = String.fromCharCode(b);
+      out.write(ch);
+      if (until !== undefined && !found) {
+        seen = (seen + ch).slice(-until.length);
+        if (seen === until) { found = true; m.stop(); }
+      }
+    };
     const t0 = performance.now();
-    let printed = 0;
-    let res;
-    let total = 0;
-    // Run in slices so output streams while the guest runs.
-    for (;;) {
-      res = tb.runUntil({ maxInstructions: Math.min(50_000_000, o.max - total), marker: o.marker });
-      total += res.instructions;
-      if (res.output.length > printed) { ctx.out(res.output.slice(printed)); printed = res.output.length; }
-      if (res.stopReason !== 'budget' || total >= o.max) break;
-    }
-    const secs = (performance.now() - t0) / 1000;
-    const c = tb.cpu;
+    const totalTicks = o.maxSeconds * o.ips;
+    let stop: MachineStop = 'budget';
+    let done = 0;
+    try {
+      while (done < totalTicks) {
+        const slice = Math.min(o.ips / 10, totalTicks - done); // 0.1 s of virtual time per slice
+        const before = m.clock.ticks();
+        stop = m.run(slice);
+        done += m.clock.ticks() - before;
+        if (stop !== 'budget') break;
+      }
+    } finally { out.close(); }
+    const wall = (performance.now() - t0) / 1000;
+    const c = m.cpu;
+    if (o.screen) ctx.out(`\n----- VGA text screen -----\n${m.vga.textScreen().join('\n')}\n`);
     if (!o.quiet) {
-      let why: string = res.stopReason;
-      if (res.stopReason === 'exit-port') why = `exit port, code ${res.exitCode}`;
-      else if (res.stopReason === 'shutdown') why = `shutdown (${res.shutdownReason ?? 'triple fault'})`;
-      else if (res.stopReason === 'halted') why = `HLT at ${c.segSel[1].toString(16).padStart(4, '0')}:${c.eip.toString(16)}${(c.flags & 0x200) === 0 ? ' with interrupts disabled' : ''}`;
-      else if (res.stopReason === 'budget') why = `instruction budget of ${o.max} reached`;
-      ctx.err(`\nvmxlab: ${total} instructions in ${secs.toFixed(2)} s (${(total / secs / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
+      const why = found ? `saw '${until}'` : m.exitPort.code !== null ? `exit port, code ${m.exitPort.code}` :
+        stop === 'shutdown' ? `shutdown (${c.shutdownReason})` : STOP_TEXT[stop];
+      ctx.err(`\nvmxlab: ${c.icount} instructions, ${(m.clock.nowNs() / 1e9).toFixed(2)} s virtual in ${wall.toFixed(2)} s (${(c.icount / wall / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
     }
-    return res.stopReason === 'shutdown' ? 3 : res.stopReason === 'exit-port' ? (res.exitCode ?? 0) & 0xff : 0;
+    if (until !== undefined) return found ? 0 : 1;
+    if (stop === 'shutdown') return 3;
+    if (m.exitPort.code !== null) return m.exitPort.code & 0xff;
+    return 0;
   },
 };
+
+function runTestbed(o: RunOpts, image: Uint8Array, ctx: CliContext): number {
+  const tb = new Testbed({ memoryBytes: o.memBytes, createCpu });
+  try { tb.loadBootSector(image); } catch (e) {
+    ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const t0 = performance.now();
+  let printed = 0, total = 0;
+  const max = o.maxSeconds * o.ips;
+  let res;
+  for (;;) {
+    res = tb.runUntil({ maxInstructions: Math.min(50_000_000, max - total), marker: o.until });
+    total += res.instructions;
+    if (res.output.length > printed) { ctx.out(res.output.slice(printed)); printed = res.output.length; }
+    if (res.stopReason !== 'budget' || total >= max) break;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  if (!o.quiet) {
+    let why: string = res.stopReason;
+    if (res.stopReason === 'exit-port') why = `exit port, code ${res.exitCode}`;
+    else if (res.stopReason === 'shutdown') why = `shutdown (${res.shutdownReason ?? 'triple fault'})`;
+    else if (res.stopReason === 'budget') why = `instruction budget of ${max} reached`;
+    ctx.err(`\nvmxlab: ${total} instructions in ${secs.toFixed(2)} s (${(total / secs / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
+  }
+  if (o.until !== undefined) return res.stopReason === 'marker' ? 0 : 1;
+  return res.stopReason === 'shutdown' ? 3 : res.stopReason === 'exit-port' ? (res.exitCode ?? 0) & 0xff : 0;
+}

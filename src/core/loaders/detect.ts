@@ -8,8 +8,7 @@
 //   hdd        0x55AA at 510, size a multiple of 512, and either > 2.88 MB or a valid MBR
 //              partition table; also any other image with a boot signature (a bare boot sector
 //              and the sectors after it, as test guests are built), booted as a hard disk
-//   com        the name ends in .com, or, when a file name is given, a small file (< 65280
-//              bytes) that matched nothing above
+//   com        the name ends in .com (a .COM program has no signature; anything else needs --boot com)
 import { hex, rd16, rd32 } from './bytes';
 import { ImageFormatError } from './errors';
 import { hasIsoSignature, readIsoVolume } from './iso9660';
@@ -112,12 +111,9 @@ export function detectImage(bytes: Uint8Array, nameHint?: string, forceFormat?: 
     if (bytes.length >= COM_DETECT_LIMIT) throw new ImageFormatError(`${nameHint} is ${bytes.length} bytes: too large for a DOS .COM program (< ${COM_DETECT_LIMIT} bytes)`);
     return { kind: 'com', evidence: `name ends in .com, ${bytes.length} bytes` };
   }
-  if (nameHint !== undefined && bytes.length < COM_DETECT_LIMIT) {
-    return { kind: 'com', evidence: `small file (${bytes.length} bytes) matching no other format: taken as a DOS .COM program` };
-  }
   throw new ImageFormatError(
     `unknown image format (${bytes.length} bytes): no 'CD001' at 0x8001 (ISO 9660), no 'HdrS' at 0x202 with 0xAA55 at 0x1FE (Linux bzImage), ` +
     `no Multiboot header in the first 8192 bytes, not a floppy size, no 55AA boot signature at 0x1FE (disk image), ` +
-    `${nameHint === undefined ? 'no file name to recognize a .COM program by' : 'too large for a .COM program'}; use --boot to force a format`,
+    `and the name does not end in .com (DOS programs have no signature to recognize); use --boot to force a format`,
   );
 }

@@ -7,7 +7,7 @@ import { Cpu, StopReason } from '../cpu/cpu';
 import { Flag } from '../cpu/regs';
 import type { CpuModel } from '../cpu/model';
 import { BlockDevice } from './block';
-import { VirtualClock } from './clock';
+import { Timer, VirtualClock } from './clock';
 import { IoBus } from './io-bus';
 import { IrqRouter } from './irq';
 import { PhysicalMemory } from './memory';
@@ -149,7 +149,10 @@ export class PcMachine {
     this.vga = new Vga(clock);
     this.vga.registerMmio(mem);
     this.vga.registerPorts(io);
-    this.exitPort = new ExitPort(() => this.stop());
+    // The exit port ends the run 2 ms of virtual time later, so the UART FIFOs drain what the
+    // guest wrote just before (QEMU's UART has no line timing; ours does).
+    const exitTimer = new Timer('exit port drain', () => this.stop());
+    this.exitPort = new ExitPort(() => { if (exitTimer.deadline < 0) clock.arm(exitTimer, clock.nowNs() + 2_000_000); });
     this.exitPort.registerPorts(io);
     // CMOS configuration the BIOS reads.
     this.cmos.setMemorySize(config.memoryBytes);
@@ -201,6 +204,7 @@ export class PcMachine {
     const c = this.cpu, clk = this.clock;
     const end = clk.ticks() + ticks;
     this.stopRequested = false;
+    let deadHaltAt = -1;
     while (clk.ticks() < end) {
       const budget = clk.budgetUntilNext(end - clk.ticks());
       clk.beginSlice(budget);
@@ -210,9 +214,15 @@ export class PcMachine {
       if (this.stopRequested) return 'stopped';
       if (r === StopReason.Shutdown) return 'shutdown';
       if (r === StopReason.Halted) {
-        if ((c.flags & Flag.IF) === 0 && !c.nmiPending) return 'halted';
-        if (!clk.skipToNext()) return 'idle';
+        if ((c.flags & Flag.IF) === 0 && !c.nmiPending) {
+          // Nothing can wake the CPU; let devices finish for 10 ms of virtual time (a UART
+          // draining its FIFO) before reporting it.
+          if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
+          else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
+        } else deadHaltAt = -1;
+        if (!clk.skipToNext()) return (c.flags & Flag.IF) === 0 ? 'halted' : 'idle';
         clk.runDue();
+        if (this.stopRequested) return 'stopped';
       }
       // StopReason.Requested without a machine stop: a timer preempted the slice; go again.
     }
