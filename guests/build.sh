@@ -33,5 +33,7 @@ build hostdiff.elf     cpu-hostdiff hostdiff.asm -DHOST
 build pmode.img        pmode-diff   pmode.asm
 build pmode-strict.img pmode-diff   pmode.asm -DSTRICT
 build bench.img        bench-cpu    bench.asm
+build hello.img        realmode-hello hello.asm
+build pit-idle.img     pit-idle     pit-idle.asm
 [ $check = 1 ] || chmod +x "$here/cpu-hostdiff/hostdiff.elf"
 exit $status

@@ -16,7 +16,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 interface RunOpts {
   image: string; mode: 'bare'; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
-  screen: boolean; quiet: boolean; ips: number;
+  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean;
 }
 
 function parseSize(v: string): number {
@@ -28,7 +28,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000 };
+  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -55,6 +55,7 @@ function parse(args: readonly string[]): RunOpts {
       case '--max-seconds': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--max-seconds: a positive number'); o.maxSeconds = n; break; }
       case '--mips': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--mips: a positive number'); o.ips = n * 1e6; break; }
       case '--screen': o.screen = true; break;
+      case '--no-bios-serial': o.biosSerial = false; break;
       case '--quiet': case '-q': o.quiet = true; break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
@@ -91,7 +92,8 @@ export const run: Command = {
     'the terminal (or --serial FILE). Stops at --until TEXT, at a guest shutdown, when the guest\n' +
     'halts for good, or after --max-seconds of virtual time (--mips sets the guest speed that\n' +
     'turns instructions into time, default 100). Exit code: 0, or 1 when --until was given and not\n' +
-    'seen, 3 on a triple fault. --screen prints the VGA text screen at the end.\n' +
+    'seen, 3 on a triple fault. --screen prints the VGA text screen at the end. The BIOS mirrors\n' +
+    'INT 10h teletype output to COM1 unless --no-bios-serial.\n' +
     '--machine testbed runs a boot sector on the BIOS-less test machine.',
   run(args, ctx) {
     const o = parse(args);
@@ -113,8 +115,8 @@ export const run: Command = {
     try {
       loaded = loadImage(bytes, { name: o.image, forceFormat: o.boot, initrd, cmdline: o.cmdline, memoryBytes: o.memBytes });
       m = loaded.kind === 'disk'
-        ? new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder })
-        : new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus });
+        ? new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder })
+        : new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial });
     } catch (e) {
       ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
       return e instanceof ImageFormatError || e instanceof Error ? 1 : 1;

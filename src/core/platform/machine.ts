@@ -49,6 +49,8 @@ export interface MachineConfig {
   firmware?: 'vmxlab' | 'none';
   /** Number of CPUs the firmware's ACPI/MP tables report (only the boot CPU runs for now). */
   cpus?: number;
+  /** The BIOS mirrors INT 10h teletype output to COM1 (a serial console; default true). */
+  biosSerialConsole?: boolean;
 }
 
 /** Why `run` returned. */
@@ -165,7 +167,7 @@ export class PcMachine {
         cpu: this.cpu, mem, io, memoryBytes: config.memoryBytes,
         floppies: [fl[0] ?? null, fl[1] ?? null], disks: [0, 1, 2, 3].map((i) => disks[i] ?? null),
         cdrom: config.cdrom ?? null, bootOrder: config.bootOrder ?? ['floppy', 'hdd', 'cdrom'],
-        cpuCount: config.cpus ?? 1, clock,
+        cpuCount: config.cpus ?? 1, clock, mirrorToSerial: config.biosSerialConsole ?? true,
       });
       this.firmware.install();
     }

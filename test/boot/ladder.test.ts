@@ -1,0 +1,92 @@
+// The boot ladder (issue: the PC platform): each guest boots on vmxlab's PC with its BIOS, in
+// bare mode, through the `vmxlab run` CLI bundle in a child process (vitest's module transform
+// slows the interpreter several times), and must reach its serial marker. Where QEMU can boot
+// the same image, the guest's own transcript is compared line for line with QEMU's (the BIOS
+// banners differ and are cut off: vmxlab prints 'vmxlab BIOS', SeaBIOS 'Booting from ...').
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'out/cli/vmxlab.cjs');
+
+interface Rung {
+  name: string;
+  image: string;
+  args?: string[];
+  until: string;
+  /** Debian package that provides the image, when it is not in the repository. */
+  pkg?: string;
+  /** Transcript lines to expect besides the marker. */
+  expect?: RegExp[];
+  /** Compare the guest transcript from `from` to `until` with QEMU booting the image. */
+  qemu?: { from: string; drive: 'floppy' | 'ide' };
+  maxSeconds?: number;
+}
+
+const LADDER: Rung[] = [
+  { name: 'real-mode boot sector using BIOS services', image: 'guests/realmode-hello/hello.img', until: 'REALMODE DONE',
+    expect: [/REALMODE HELLO/, /base memory 639 KB/, /boot drive parameters: o/] },
+  { name: 'protected mode, paging and exceptions', image: 'guests/pmode-diff/pmode.img', until: 'PMODE DONE',
+    args: ['--no-bios-serial'], qemu: { from: 'T01', drive: 'ide' } },
+  { name: 'interrupt-driven: PIT at 100 Hz and a HLT idle loop', image: 'guests/pit-idle/pit-idle.img', until: 'PIT IDLE DONE',
+    expect: [/PIT ticks 100, HLT wakeups 100/], qemu: { from: 'PIT ticks', drive: 'floppy' } },
+  { name: 'memtest86+ (bzImage protocol) to its first test', image: '/boot/memtest86+ia32.bin', pkg: 'memtest86+',
+    args: ['--cmdline', 'console=ttyS0,115200'], until: 'Address test', maxSeconds: 20 },
+  { name: 'iPXE (ipxe.lkrn) to "No more network devices"', image: '/usr/lib/ipxe/ipxe.lkrn', pkg: 'ipxe',
+    until: 'No more network devices', expect: [/iPXE initialising devices/], maxSeconds: 20 },
+];
+
+let built = false;
+function buildCli(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT });
+  built = true;
+}
+
+function vmxlab(r: Rung): { code: number; out: string; err: string } {
+  buildCli();
+  const img = r.image.startsWith('/') ? r.image : join(ROOT, r.image);
+  const p = spawnSync(process.execPath, [CLI, 'run', '--until', r.until, '--max-seconds', String(r.maxSeconds ?? 10), ...(r.args ?? []), img],
+    { encoding: 'latin1', timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
+  if (p.error) throw p.error;
+  return { code: p.status ?? -1, out: p.stdout, err: p.stderr };
+}
+
+function qemuTranscript(r: Rung, drive: 'floppy' | 'ide'): string {
+  const img = join(ROOT, r.image);
+  const tmp = mkdtempSync(join(tmpdir(), 'vmxlab-ladder-'));
+  const log = join(tmp, 'serial.txt');
+  spawnSync('qemu-system-i386', ['-M', 'pc', '-cpu', 'pentium3,+nx', '-m', '64', '-display', 'none', '-no-reboot', '-nodefaults',
+    '-serial', `file:${log}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    '-drive', `file=${img},format=raw,if=${drive === 'floppy' ? 'floppy' : 'ide'},snapshot=on`], { timeout: 60_000, killSignal: 'SIGKILL' });
+  return readFileSync(log, 'latin1');
+}
+
+/** The guest's part of a transcript: from the first line holding `from` through `until`. */
+function guestPart(t: string, from: string, until: string): string {
+  const a = t.indexOf(from), b = t.indexOf(until);
+  if (a < 0 || b < 0) return `(markers not found in: ${JSON.stringify(t.slice(0, 300))})`;
+  return t.slice(t.lastIndexOf('\n', a) + 1, b + until.length).replace(/\r/g, '');
+}
+
+const hasQemu = spawnSync('qemu-system-i386', ['--version']).status === 0;
+
+describe('boot ladder (bare mode, vmxlab BIOS)', () => {
+  for (const r of LADDER) {
+    const path = r.image.startsWith('/') ? r.image : join(ROOT, r.image);
+    const missing = !existsSync(path);
+    it.skipIf(missing)(`${r.name}${missing ? ` (skipped: ${path} missing; apt-get install -y ${r.pkg})` : ''}`, () => {
+      const res = vmxlab(r);
+      expect(res.err, res.err).toMatch(new RegExp(`stopped: saw '${r.until}'`));
+      expect(res.code).toBe(0);
+      for (const e of r.expect ?? []) expect(res.out).toMatch(e);
+      if (r.qemu && hasQemu) {
+        const q = qemuTranscript(r, r.qemu.drive);
+        expect(guestPart(res.out, r.qemu.from, r.until)).toBe(guestPart(q, r.qemu.from, r.until));
+      }
+    }, 180_000);
+  }
+});
