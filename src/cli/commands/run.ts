@@ -23,7 +23,7 @@ function parseSize(v: string): number {
   const m = /^(\d+)([KMG]?)B?$/i.exec(v.trim());
   if (!m) throw new UsageError(`--mem: expected a size such as 64M or 512M, got '${v}'`);
   const n = Number(m[1]) * ({ '': 1 << 20, K: 1 << 10, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2].toUpperCase()];
-  if (n < (2 << 20) || n > (2048 << 20) || n % 4096 !== 0) throw new UsageError('--mem: between 2M and 2048M, a multiple of 4K');
+  if (n < 2 * 1048576 || n > 2048 * 1048576 || n % 4096 !== 0) throw new UsageError('--mem: between 2M and 2048M, a multiple of 4K');
   return n;
 }
 

@@ -196,8 +196,9 @@ export class Firmware implements PortDevice {
     m.write32(BDA.TICKS, Math.floor((this.time.rtcSeconds() * 1193182) / 65536));
     if (this.acpi !== null) m.load(this.opts.memoryBytes - ACPI_AREA, this.acpi.area);
     const banner = 'vmxlab BIOS\r\n';
+    // On the screen, and on COM1 only through the serial-console mirror (a POST trap cannot wait
+    // for the UART, so bytes written past its FIFO here would be lost).
     this.video.print(banner);
-    if (!this.video.opts.mirrorToSerial) for (const ch of banner) this.video.serialOut(ch.charCodeAt(0));
     // Back in the POST stub: sti; int 19h.
   }
 
