@@ -97,6 +97,56 @@ data: dd 0
     expect(tb.cpu.dcache!.compiled).toBeGreaterThan(3);
   });
 
+  it('runs the same physical code correctly through two linear addresses (paging alias)', () => {
+    // A subroutine at physical 0x9000 is called first through its identity address, then,
+    // with paging on, through the alias 0x40009000: decoded branches must not carry the first
+    // linear address along (Linux runs early code at physical and later at virtual addresses).
+    const img = pmGuest(`
+  call 0x9000              ; identity: EAX = 1 + 2
+  mov ebx, eax
+  ; page directory at 0x20000: PDE 0 -> PT 0x21000 (identity 4 MB), PDE 256 -> same PT
+  mov edi, 0x21000
+  mov eax, 3
+  mov ecx, 1024
+.pt: stosd
+  add eax, 0x1000
+  loop .pt
+  mov dword [0x20000], 0x21003
+  mov dword [0x20000 + 256*4], 0x21003
+  mov eax, 0x20000
+  mov cr3, eax
+  mov eax, cr0
+  or eax, 0x80000000
+  mov cr0, eax
+  jmp 0x40000000 + hi      ; continue through the alias
+hi:
+  add esp, 0x40000000
+  mov dword [0x40020000], 0 ; drop the identity mapping, as Linux does after boot
+  mov eax, cr3
+  mov cr3, eax
+  mov eax, 0x40009000
+  call eax                 ; the alias: same bytes, other linear address
+  add eax, ebx
+  out 0xf4, al             ; 3 + 3
+  hlt
+times 0x9000 - 0x7c00 - ($ - $$) db 0
+sub:
+  mov eax, 1
+  jmp .skip
+  mov eax, 100
+.skip:
+  call .two
+  ret
+.two:
+  add eax, 2
+  ret
+`);
+    const tb = run(img, true);
+    const r = tb.runUntil({ maxInstructions: 100_000 });
+    expect(r.stopReason).toBe('exit-port');
+    expect(r.exitCode).toBe(6);
+  });
+
   it('gives the bench guest the same checksum and instruction count with the cache on and off', () => {
     const image = new Uint8Array(readFileSync(resolve(__dirname, '../../guests/bench-cpu/bench.img')));
     const cfg = Buffer.from(image).indexOf('BNCFG!!!');

@@ -1,6 +1,7 @@
 // The decoded-instruction cache: per physical code page, one slot per byte offset holding the
 // instruction that starts there, decoded once into an `Insn` record (form, register numbers,
-// effective-address parts, immediate, next EIP). `execInsn` runs a record with one switch on
+// effective-address parts, immediate, length and branch displacement; nothing that depends on
+// the linear address it was reached through). `execInsn` runs a record with one switch on
 // its form: no fetch, prefix scan, ModRM/SIB decoding or megamorphic handler call. (A first
 // version bound one closure per instruction; calling those closures cost as much as the
 // dispatch it saved: 51.6 vs 68.7 MIPS for v86's interpreter on the bench.)
@@ -87,9 +88,9 @@ export class DecodeCache {
     this.invalidations.fill(0);
   }
 
-  /** Decodes the instruction at physical address `phys` (EIP `eip`) into a slot function. */
-  compile(phys: number, eip: number): Compiled {
-    const f = decode(this.cpu.ram8, phys, eip);
+  /** Decodes the instruction at physical address `phys` into a slot record. */
+  compile(phys: number): Compiled {
+    const f = decode(this.cpu.ram8, phys);
     if (f === null) { this.interpreted++; return INTERP; }
     this.compiled++;
     const cp = this.pages.get(phys >>> 12);
@@ -141,17 +142,17 @@ function modrm(m: Uint8Array, p: number, d: Insn): number {
 /** Picks the register, memory or no-write variant of a form. */
 function pick(d: Insn, reg: Form, mem: Form): void { d.form = d.base === -2 ? reg : mem; }
 
-function decode(m: Uint8Array, p: number, eip: number): Insn | null {
+function decode(m: Uint8Array, p: number): Insn | null {
   const d = new Insn();
-  const len = decodeInto(m, p, eip, d);
+  const len = decodeInto(m, p, d);
   if (len === 0) return null;
-  d.next = (eip + len) >>> 0;
+  d.len = len;
   decodedLength = len;
   return d;
 }
 
 /** Fills `d` for the instruction at `p`; returns its length, or 0 when not a cached form. */
-function decodeInto(m: Uint8Array, p: number, eip: number, d: Insn): number {
+function decodeInto(m: Uint8Array, p: number, d: Insn): number {
   const op = m[p];
   // ALU Ev,Gv / Gv,Ev (00-3F forms 1 and 3) and TEST Ev,Gv (85)
   if ((op < 0x40 && ((op & 7) === 1 || (op & 7) === 3)) || op === 0x85) {
@@ -284,14 +285,14 @@ function decodeInto(m: Uint8Array, p: number, eip: number, d: Insn): number {
     d.form = op === 0xa1 ? Form.MovRM : Form.MovMR; d.b = 0;
     return 5;
   }
-  if (op >= 0x70 && op <= 0x7f) { d.a = op & 15; d.target = (eip + 2 + ((m[p + 1] << 24) >> 24)) >>> 0; d.form = Form.Jcc; return 2; }
-  if (op === 0xeb) { d.target = (eip + 2 + ((m[p + 1] << 24) >> 24)) >>> 0; d.form = Form.Jmp; return 2; }
-  if (op === 0xe9) { d.target = (eip + 5 + rd32(m, p + 1)) >>> 0; d.form = Form.Jmp; return 5; }
-  if (op === 0xe8) { d.target = (eip + 5 + rd32(m, p + 1)) >>> 0; d.form = Form.Call; return 5; }
+  if (op >= 0x70 && op <= 0x7f) { d.a = op & 15; d.rel = (m[p + 1] << 24) >> 24; d.form = Form.Jcc; return 2; }
+  if (op === 0xeb) { d.rel = (m[p + 1] << 24) >> 24; d.form = Form.Jmp; return 2; }
+  if (op === 0xe9) { d.rel = rd32(m, p + 1); d.form = Form.Jmp; return 5; }
+  if (op === 0xe8) { d.rel = rd32(m, p + 1); d.form = Form.Call; return 5; }
   if (op === 0xc3) { d.form = Form.Ret; return 1; }
   if (op === 0x0f) {
     const op2 = m[p + 1];
-    if (op2 >= 0x80 && op2 <= 0x8f) { d.a = op2 & 15; d.target = (eip + 6 + rd32(m, p + 2)) >>> 0; d.form = Form.Jcc; return 6; }
+    if (op2 >= 0x80 && op2 <= 0x8f) { d.a = op2 & 15; d.rel = rd32(m, p + 2); d.form = Form.Jcc; return 6; }
     if (op2 === 0xaf) { const n = modrm(m, p + 2, d); pick(d, Form.ImulRR, Form.ImulRM); return 2 + n; }
     if (op2 === 0xb6 || op2 === 0xb7 || op2 === 0xbe || op2 === 0xbf) {
       const n = modrm(m, p + 2, d);
@@ -338,10 +339,14 @@ function runCached(c: Cpu, end: number): void {
     if (fc === null || eip < c.fetchLo || eip + 14 > c.fetchHi) return;
     const phys = eip + c.fetchDelta;
     let d = fc[phys & 0xfff];
-    if (d === undefined) d = fc[phys & 0xfff] = c.dcache!.compile(phys, eip);
+    if (d === undefined) d = fc[phys & 0xfff] = c.dcache!.compile(phys);
     if (d.form === Form.Interp) return;
     c.instrStart = eip;
-    c.eip = d.next;
+    // Next EIP and branch targets are relative to where the instruction runs: the same physical
+    // code page can be reached through several linear addresses (before and after paging is
+    // turned on, or through aliases), so nothing absolute is cached.
+    const next = (eip + d.len) >>> 0;
+    c.eip = next;
     switch (d.form) {
       case Form.MovRR: r[d.a] = r[d.b]; break;
       case Form.MovRM: r[d.a] = c.read32(d.seg, ea(c, d)); break;
@@ -380,9 +385,13 @@ function runCached(c: Cpu, end: number): void {
       case Form.Dec: r[d.a] = dec(c, r[d.a], 2); break;
       case Form.Push: c.push32(r[d.a]); break;
       case Form.Pop: { const v = c.pop32(); r[d.a] = v; break; }
-      case Form.Jcc: if (c.cond(d.a)) jump(c, d.target); break;
-      case Form.Jmp: jump(c, d.target); break;
-      case Form.Call: if (d.target > c.segLimit[Seg.CS]) c.gp(0); c.push32(d.next); c.eip = d.target; break;
+      case Form.Jcc: if (c.cond(d.a)) jump(c, (next + d.rel) >>> 0); break;
+      case Form.Jmp: jump(c, (next + d.rel) >>> 0); break;
+      case Form.Call: {
+        const t = (next + d.rel) >>> 0;
+        if (t > c.segLimit[Seg.CS]) c.gp(0);
+        c.push32(next); c.eip = t; break;
+      }
       case Form.Ret: {
         const t = c.peek32(0) >>> 0;
         if (t > c.segLimit[Seg.CS]) c.gp(0);

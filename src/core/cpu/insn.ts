@@ -18,10 +18,10 @@ export enum Form {
 
 export class Insn {
   form: Form = Form.Interp;
-  /** EIP of the next instruction. */
-  next = 0;
-  /** Jump target (Jcc/JMP/CALL). */
-  target = 0;
+  /** Instruction length: the next EIP is the running EIP + len (never cached absolute). */
+  len = 0;
+  /** Branch displacement from the next EIP (Jcc/JMP/CALL). */
+  rel = 0;
   /** First register operand (destination), or condition code, or shift/ALU sub-operation. */
   a = 0;
   /** Second register operand (source). */
