@@ -700,7 +700,7 @@ describe('system instructions', () => {
       and eax, ~1
       or eax, 0x80000000
       mov cr0, eax
-      mov eax, 0x200
+      mov eax, 0x400
       mov cr4, eax
       mov eax, 0x10
       mov cr4, eax`);
@@ -708,10 +708,15 @@ describe('system instructions', () => {
     expect(fault(() => c.step())).toEqual({ vector: Vector.GP, code: 0 });
     c.eip = c.instrStart + 3; // skip the faulting MOV CR0
     c.step();
-    expect(fault(() => c.step())).toEqual({ vector: Vector.GP, code: 0 });
+    expect(fault(() => c.step())).toEqual({ vector: Vector.GP, code: 0 }); // OSXMMEXCPT needs SSE
     c.eip = c.instrStart + 3;
     c.step(); c.step();
     expect(c.cr4).toBe(Cr4.PSE);
+    c.cr4 = 0;
+    m.code(0x10000, 'mov eax, 0x200\nmov cr4, eax'); // OSFXSR is valid with CPUID FXSR
+    c.eip = 0x10000;
+    c.step(); c.step();
+    expect(c.cr4).toBe(Cr4.OSFXSR);
     m.ring(3, 0x20000);
     m.code(0x20000, 'mov eax, cr0');
     expect(fault(() => c.step())).toEqual({ vector: Vector.GP, code: 0 });

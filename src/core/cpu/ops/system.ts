@@ -4,7 +4,7 @@
 import type { Cpu } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
 import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../regs';
-import { cpuidLeaf, CpuidExtEdx } from '../model';
+import { cpuidLeaf, Cpuid1Edx, CpuidExtEdx } from '../model';
 import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
@@ -223,9 +223,14 @@ export function writeCr0(c: Cpu, v: number): void {
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
 }
 
+/** CR4 bits the model's CPUID makes valid: OSFXSR with FXSR (SDM Vol. 3A §2.5). */
+function cr4Bits(c: Cpu): number {
+  return CR4_BITS | ((c.model.leaf1Edx & Cpuid1Edx.FXSR) !== 0 ? Cr4.OSFXSR : 0);
+}
+
 /** CR4 write: unimplemented bits -> #GP(0); paging-mode bits flush the TLB (SDM §4.10.4.1). */
 export function writeCr4(c: Cpu, v: number): void {
-  if ((v & ~CR4_BITS) !== 0) c.gp(0);
+  if ((v & ~cr4Bits(c)) !== 0) c.gp(0);
   const changed = c.cr4 ^ v;
   c.cr4 = v;
   if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
