@@ -38,7 +38,7 @@ export default defineConfig(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    files: ['src/main/**', 'src/cli/**', 'scripts/**', 'test/**', 'bench/**', '*.config.*', '.ci/**'],
+    files: ['src/main/**', 'src/cli/**', 'scripts/**', 'test/**', 'bench/**', 'guests/**/*.mjs', '*.config.*', '.ci/**'],
     ignores: ['test/renderer/**'],
     languageOptions: { globals: { ...globals.node } },
   },
