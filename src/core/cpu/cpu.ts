@@ -894,8 +894,12 @@ export class Cpu {
     this.shutdownReason = reason;
   }
 
-  /** Time-stamp counter derived from retired instructions (deterministic virtual time). */
-  tsc(): number { return this.icount + this.tscOffset; }
+  /** Virtual time in instruction units; the machine points this at its clock so that idle time
+   *  skipped while halted advances the TSC too (default: retired instructions only). */
+  timeBase: { ticks(): number } | null = null;
+
+  /** Time-stamp counter: one tick per instruction unit of virtual time (deterministic). */
+  tsc(): number { return (this.timeBase !== null ? this.timeBase.ticks() : this.icount) + this.tscOffset; }
 }
 
 /** How an interrupt arrives, which decides privilege checks and what EIP is pushed. */

@@ -98,6 +98,7 @@ export class PcMachine {
     this.mem = new PhysicalMemory(config.memoryBytes);
     this.cpu = createCpu(this.mem, this.io, config.cpuModel);
     this.clock = new VirtualClock(this.cpu, config.ips ?? 100_000_000);
+    this.cpu.timeBase = this.clock; // idle time skipped while halted advances the TSC as well
     const io = this.io, clock = this.clock, irq = this.irq, mem = this.mem;
     this.pci = createPiixBus();
     this.pci.registerPorts(io);

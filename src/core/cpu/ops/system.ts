@@ -319,7 +319,7 @@ export function readMsr(c: Cpu, n: number): boolean {
 /** Writes MSR `n`; false (-> #GP(0)) for unknown MSRs and reserved-bit violations. */
 export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
   switch (n) {
-    case Msr.TSC: c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - c.icount; return true;
+    case Msr.TSC: c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - (c.tsc() - c.tscOffset); return true;
     case Msr.BIOS_UPDT_TRIG: return true; // no microcode to load
     case Msr.SYSENTER_CS: c.sysenterCs = lo & 0xffff; return true;
     case Msr.SYSENTER_ESP: c.sysenterEsp = lo; return true;
