@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { PcMachine, type MachineStop } from '../../core/platform/machine';
 import { Testbed } from '../../core/platform/testbed';
 import { createCpu } from '../../core/cpu/index';
-import { loadImage, ImageFormatError, type ImageKind } from '../../core/loaders/index';
+import { loadImage, type ImageKind } from '../../core/loaders/index';
 import { UsageError, type Command, type CliContext } from '../types';
 
 const BOOT_KINDS: Record<string, ImageKind> = {
@@ -119,7 +119,7 @@ export const run: Command = {
         : new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial });
     } catch (e) {
       ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
-      return e instanceof ImageFormatError || e instanceof Error ? 1 : 1;
+      return 1;
     }
     if (loaded.kind === 'kernel') {
       const k = loaded;

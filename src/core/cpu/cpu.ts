@@ -754,10 +754,6 @@ export class Cpu {
     throw new Error('interrupt delivery not installed');
   };
 
-  /** Executes one instruction (prefixes included) by interpretation. Faults propagate as
-   *  FAULT. (`run` takes cached instructions from the decoded-instruction cache first.) */
-  step(): void { this.stepInterp(); }
-
   /**
    * Runs decoded instructions from the cache until `end` retired instructions, an event, or an
    * instruction the cache does not hold; increments icount per instruction. Installed by
@@ -765,8 +761,9 @@ export class Cpu {
    */
   runCached(_end: number): void { /* no decoded-instruction cache */ }
 
-  /** Interprets one instruction: prefixes, then the opcode's row. */
-  stepInterp(): void {
+  /** Interprets one instruction: prefixes, then the opcode's row. Faults propagate as FAULT.
+   *  (`run` takes cached instructions from the decoded-instruction cache first.) */
+  step(): void {
     this.instrStart = this.eip;
     const d = this.code32;
     this.os32 = d; this.as32 = d; this.segOvr = -1; this.rep = 0; this.lock = false;
@@ -818,7 +815,7 @@ export class Cpu {
             if (this.icount >= end || (this.eventPending && this.icount !== before)) break;
           }
           const tf = this.flags & Flag.TF;
-          this.stepInterp();
+          this.step();
           this.icount++;
           if (tf !== 0) { this.singleStepTrap(); break; }
           if (this.eventPending) break;

@@ -1,15 +1,15 @@
 // The decoded-instruction cache: per physical code page, one slot per byte offset holding the
 // instruction that starts there, decoded once into an `Insn` record (form, register numbers,
 // effective-address parts, immediate, length and branch displacement; nothing that depends on
-// the linear address it was reached through). `execInsn` runs a record with one switch on
-// its form: no fetch, prefix scan, ModRM/SIB decoding or megamorphic handler call. (A first
+// the linear address it was reached through). `runCached` runs records with one loop and a
+// switch on their form: no fetch, prefix scan, ModRM/SIB decoding or megamorphic handler call. (A first
 // version bound one closure per instruction; calling those closures cost as much as the
 // dispatch it saved: 51.6 vs 68.7 MIPS for v86's interpreter on the bench.)
 //
 // Scope: 32-bit code segments, instructions without prefixes, in the forms that dominate
 // integer code (ALU, MOV, LEA, TEST, INC/DEC, PUSH/POP, shifts by immediate, Jcc/JMP/CALL/
 // RET, MOVZX/MOVSX, MUL/DIV, IMUL, CDQ). Any other instruction gets an `Interp` record that
-// runs the interpreter, so the cache never changes semantics: each form calls the same
+// hands it to the interpreter, so the cache never changes semantics: each form calls the same
 // primitives (alu, shift, segmented reads/writes, push/pop) the opcode rows use.
 //
 // Coherence (SDM Vol. 3A §11.6, self-modifying code): a page with cached code is marked in
@@ -22,8 +22,6 @@ import { Flag, Seg } from './regs';
 import { AluOp, alu, dec, divAcc, idivAcc, imulAcc, imulTrunc, inc, mulAcc, neg, shift } from './ops/arith';
 import { Form, Insn } from './insn';
 
-export type Compiled = Insn;
-
 /** Invalidations after which a page is left to the interpreter. */
 const MAX_INVALIDATIONS = 64;
 const PAGES = 1 << 20;
@@ -31,7 +29,7 @@ const PAGES = 1 << 20;
 const INTERP = new Insn();
 
 interface CachedPage {
-  readonly slots: (Compiled | undefined)[];
+  readonly slots: (Insn | undefined)[];
   /** Length of the instruction decoded at each offset (0: none). */
   readonly lens: Uint8Array;
 }
@@ -49,11 +47,11 @@ export class DecodeCache {
   }
 
   /** The slot array for a physical page, or null when the page is not cached. */
-  page(physPage: number): (Compiled | undefined)[] | null {
+  page(physPage: number): (Insn | undefined)[] | null {
     if (this.invalidations[physPage] >= MAX_INVALIDATIONS) return null;
     let cp = this.pages.get(physPage);
     if (cp === undefined) {
-      cp = { slots: new Array<Compiled | undefined>(4096), lens: new Uint8Array(4096) };
+      cp = { slots: new Array<Insn | undefined>(4096), lens: new Uint8Array(4096) };
       this.pages.set(physPage, cp);
       this.cpu.mem.codePage[physPage] = 1;
       this.cpu.tlb.dropDirectWrites(physPage);
@@ -89,12 +87,12 @@ export class DecodeCache {
   }
 
   /** Decodes the instruction at physical address `phys` into a slot record. */
-  compile(phys: number): Compiled {
+  compile(phys: number): Insn {
     const f = decode(this.cpu.ram8, phys);
     if (f === null) { this.interpreted++; return INTERP; }
     this.compiled++;
     const cp = this.pages.get(phys >>> 12);
-    if (cp !== undefined) cp.lens[phys & 0xfff] = decodedLength;
+    if (cp !== undefined) cp.lens[phys & 0xfff] = f.len;
     return f;
   }
 }
@@ -103,9 +101,6 @@ export class DecodeCache {
 // Decoding (32-bit addressing, no prefixes). Bytes come straight from guest RAM: the caller
 // guarantees the 15 bytes from `phys` lie in the same page and inside the CS limit.
 // ---------------------------------------------------------------------------------------
-
-/** Length of the instruction the last successful `decode` produced. */
-let decodedLength = 0;
 
 function rd32(m: Uint8Array, p: number): number { return m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24); }
 
@@ -147,7 +142,6 @@ function decode(m: Uint8Array, p: number): Insn | null {
   const len = decodeInto(m, p, d);
   if (len === 0) return null;
   d.len = len;
-  decodedLength = len;
   return d;
 }
 

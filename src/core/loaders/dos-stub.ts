@@ -25,7 +25,7 @@
 // DOS would return on the next call is dropped.
 import { Asm16 } from './asm16';
 
-export const EXIT_PORT = 0xf4;
+import { EXIT_PORT_BASE as EXIT_PORT } from '../platform/devices/exit-port';
 
 export interface DosStub {
   code: Uint8Array;

@@ -25,10 +25,10 @@ import { createCpu } from '../cpu/index'; // fills the opcode table, wires inter
 import { Seg } from '../cpu/regs';
 import { IoBus, PortDevice } from './io-bus';
 import { PhysicalMemory } from './memory';
+import { DebugConsolePort } from './devices/debug-ports';
+import { ExitPort } from './devices/exit-port';
 
 export const COM1_BASE = 0x3f8;
-export const DEBUG_CONSOLE_PORT = 0xe9;
-export const EXIT_PORT = 0xf4;
 export const BOOT_SECTOR_ADDR = 0x7c00;
 
 /** Why `runUntil` returned. */
@@ -83,18 +83,6 @@ class SerialCapture implements PortDevice {
   }
 }
 
-class DebugConsole implements PortDevice {
-  constructor(private readonly sink: (byte: number) => void) {}
-  ioRead(): number { return 0xe9; }
-  ioWrite(_offset: number, _size: number, value: number): void { this.sink(value & 0xff); }
-}
-
-class ExitPort implements PortDevice {
-  constructor(private readonly onExit: (value: number) => void) {}
-  ioRead(): number { return 0; }
-  ioWrite(_offset: number, _size: number, value: number): void { this.onExit(value >>> 0); }
-}
-
 export class Testbed {
   readonly mem: PhysicalMemory;
   readonly io: IoBus;
@@ -113,8 +101,8 @@ export class Testbed {
     this.cpu = (opts.createCpu ?? createCpu)(this.mem, this.io);
     const sink = (b: number): void => this.putByte(b);
     this.io.register(COM1_BASE, 8, 'COM1 (transmit-only capture)', new SerialCapture(sink));
-    this.io.register(DEBUG_CONSOLE_PORT, 1, 'debug console 0xE9', new DebugConsole(sink));
-    this.io.register(EXIT_PORT, 4, 'exit port (isa-debug-exit)', new ExitPort((v) => this.onExit(v)));
+    new DebugConsolePort(sink).registerPorts(this.io);
+    new ExitPort((v) => this.onExit(v)).registerPorts(this.io);
   }
 
   /** The captured output so far. */
