@@ -31,9 +31,11 @@ export class FakePic implements InterruptSource {
 class Capture implements PortDevice {
   out = '';
   private dlab = false;
-  ioRead(off: number): number { return off === 5 ? 0x60 : 0; }
+  private scratch = 0;
+  ioRead(off: number): number { return off === 5 ? 0x60 : off === 7 ? this.scratch : 0; }
   ioWrite(off: number, _s: number, v: number): void {
     if (off === 3) this.dlab = (v & 0x80) !== 0;
+    else if (off === 7) this.scratch = v & 0xff;
     else if (off === 0 && !this.dlab) this.out += String.fromCharCode(v & 0xff);
   }
 }

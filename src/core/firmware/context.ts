@@ -2,6 +2,7 @@
 // port bus, and helpers for the interrupt frame the caller's INT pushed (IP, CS, FLAGS at
 // SS:SP when the service stub traps).
 import type { Cpu } from '../cpu/cpu';
+import { Flag } from '../cpu/regs';
 import type { IoBus } from '../platform/io-bus';
 import type { PhysicalMemory } from '../platform/memory';
 import type { GuestMem } from './guest';
@@ -44,6 +45,10 @@ export function ok(b: BiosCtx): void { b.cpu.r8[AH] = 0; setCF(b, false); }
 export function fail(b: BiosCtx, code: number): void { b.cpu.r8[AH] = code; setCF(b, true); }
 /** Blocking service not finished: the stub runs `sti; hlt` and asks again. */
 export function waitAndRetry(b: BiosCtx): void { b.cpu.eip = b.trapEip + 1; }
+
+/** The service's STI (the IBM BIOS enables interrupts in services that poll devices, so the
+ *  timer keeps ticking while they wait); the caller's IF comes back with the stub's IRET. */
+export function sti(b: BiosCtx): void { b.cpu.flags |= Flag.IF; b.cpu.eventPending = true; }
 
 /** Not finished, but no interrupt is needed: the stub jumps straight back to its OUT (a busy
  *  wait in guest time, e.g. for a UART FIFO to drain). */

@@ -10,9 +10,11 @@
 import type { Cpu } from '../cpu/cpu';
 import { Seg } from '../cpu/regs';
 import type { BlockDevice } from '../platform/block';
+import { Timer } from '../platform/clock';
 import type { IoBus, PortDevice } from '../platform/io-bus';
 import type { PhysicalMemory } from '../platform/memory';
 import { buildAcpi, type AcpiTables } from './acpi';
+import { CommPortServices } from './comm-ports';
 import { AL, DL, type BiosCtx } from './context';
 import { DiskServices } from './disk';
 import { cdDrive, floppyDrive, hardDrive } from './drives';
@@ -45,8 +47,9 @@ export interface FirmwareOptions {
   bootOrder: BootDevice[];
   cpuCount?: number;
   onBootFailure?(msg: string): void;
-  /** Virtual clock for INT 15h AH=86h (else the BDA tick count paces waits). */
-  clock?: { nowNs(): number };
+  /** Virtual clock for INT 15h AH=86h (else the BDA tick count paces waits); with `arm`, the
+   *  BIOS's polling waits (INT 14h/17h) halt between polls instead of spinning. */
+  clock?: { nowNs(): number; arm?(t: Timer, atNs: number): void };
   /** Mirror INT 10h teletype output to COM1 (default true). */
   mirrorToSerial?: boolean;
 }
@@ -60,6 +63,7 @@ export class Firmware implements PortDevice {
   readonly disk: DiskServices;
   readonly keyboard: Keyboard;
   readonly system: SystemServices;
+  readonly comm: CommPortServices;
   readonly time: TimeServices;
   readonly e820: E820Entry[];
   readonly rom: RomLayout;
@@ -82,6 +86,10 @@ export class Firmware implements PortDevice {
     this.disk = new DiskServices(this.ctx);
     this.keyboard = new Keyboard(this.ctx);
     this.e820 = buildE820(opts.memoryBytes);
+    const clock = opts.clock;
+    const pollTimer = new Timer('BIOS poll', () => { cpu.halted = false; cpu.eventPending = true; });
+    this.comm = new CommPortServices(this.ctx, clock,
+      clock?.arm ? (ns) => clock.arm!(pollTimer, clock.nowNs() + ns) : null);
     this.system = new SystemServices(this.ctx, { e820: this.e820, ramTop: opts.memoryBytes - ACPI_AREA, clock: opts.clock });
     this.time = new TimeServices(this.ctx);
     this.rom = buildRom();
@@ -143,10 +151,10 @@ export class Firmware implements PortDevice {
       case Svc.Int11: this.system.int11(); break;
       case Svc.Int12: this.system.int12(); break;
       case Svc.Int13: this.disk.service(); break;
-      case Svc.Int14: this.system.int14(); break;
+      case Svc.Int14: this.comm.int14(); break;
       case Svc.Int15: this.system.int15(); break;
       case Svc.Int16: this.keyboard.service(); break;
-      case Svc.Int17: this.system.int17(); break;
+      case Svc.Int17: this.comm.int17(); break;
       case Svc.Int18:
         this.video.print('No ROM BASIC: boot failed, system halted\r\n');
         this.haltHere();
@@ -224,11 +232,14 @@ export class Firmware implements PortDevice {
   private writeBda(): void {
     const m = this.mem, d = this.disk;
     for (let a = 0x400; a < 0x500; a++) m.write8(a, 0);
-    m.write16(BDA.COM1, 0x3f8); m.write16(BDA.COM2, 0x2f8);
+    const ports = this.comm.detect();
+    ports.com.forEach((p, i) => m.write16(BDA.COM1 + 2 * i, p));
+    ports.lpt.forEach((p, i) => m.write16(BDA.LPT1 + 2 * i, p));
+    this.comm.writeTimeouts();
     m.write16(BDA.EBDA_SEG, EBDA_SEG);
-    // Equipment word: [11:9] serial ports | [7:6] floppies - 1 | [5:4] 10 = 80x25 colour |
-    // [1] math coprocessor | [0] floppy drives present.
-    let eq = (2 << 9) | (2 << 4) | 0x02;
+    // Equipment word: [15:14] printers | [11:9] serial ports | [7:6] floppies - 1 |
+    // [5:4] 10 = 80x25 colour | [1] math coprocessor | [0] floppy drives present.
+    let eq = (ports.lpt.length << 14) | (ports.com.length << 9) | (2 << 4) | 0x02;
     if (d.floppyCount > 0) eq |= 1 | ((d.floppyCount - 1) << 6);
     m.write16(BDA.EQUIPMENT, eq);
     m.write16(BDA.MEM_KB, BASE_MEM_KB);

@@ -1,5 +1,4 @@
-// INT 11h (equipment), 12h (base memory), 14h (serial: not implemented, timeout status),
-// 15h (system services), 17h (printer: none). RBIL INT 15h; ACPI spec §15 for E820h.
+// INT 11h (equipment), 12h (base memory), 15h (system services). RBIL INT 15h; ACPI spec §15 for E820h.
 import { AH, AL, AX, BX, CX, DX, EAX, EBX, ECX, EDX, DI, SI, fail, ok, setCF, waitAndRetry, type BiosCtx } from './context';
 import { BDA, EBDA_SEG, ROM_SEG, TICKS_PER_DAY } from './layout';
 import { ROM_OFF } from './rom';
@@ -26,8 +25,6 @@ export class SystemServices {
 
   int11(): void { this.b.cpu.r16[AX] = this.b.mem.read16(BDA.EQUIPMENT); }
   int12(): void { this.b.cpu.r16[AX] = this.b.mem.read16(BDA.MEM_KB); }
-  int14(): void { this.b.cpu.r8[AH] = 0x80; } // timeout: use the UART directly
-  int17(): void { this.b.cpu.r8[AH] = 0x01; } // no printer: timeout
 
   private ticks(): number { return this.b.mem.read32(BDA.TICKS) >>> 0; }
 

@@ -24,6 +24,7 @@ import { FloppyController, floppyGeometry } from './devices/floppy';
 import { AtaDisk, IdeChannel } from './devices/ata';
 import { AtapiCdrom } from './devices/atapi';
 import { Uart16550 } from './devices/uart16550';
+import { ParallelPort } from './devices/parallel';
 import { I8042 } from './devices/i8042';
 import { Vga } from './devices/vga';
 import { ExitPort } from './devices/exit-port';
@@ -80,6 +81,8 @@ export class PcMachine {
   readonly fdc: FloppyController;
   readonly ide: [IdeChannel, IdeChannel];
   readonly com: [Uart16550, Uart16550];
+  /** LPT1 at 0x378 / IRQ7 with an always-ready printer; its bytes go to `lpt1.onPrint`. */
+  readonly lpt1: ParallelPort;
   readonly kbc: I8042;
   readonly vga: Vga;
   readonly exitPort: ExitPort;
@@ -147,6 +150,8 @@ export class PcMachine {
     this.com[1].registerPorts(io, 0x2f8);
     this.com[0].onTransmit = (b) => this.onSerial?.('com1', b);
     this.com[1].onTransmit = (b) => this.onSerial?.('com2', b);
+    this.lpt1 = new ParallelPort(irq.line(7));
+    this.lpt1.registerPorts(io, 0x378);
     this.kbc = new I8042(irq.line(1), irq.line(12), { setA20: (on) => { this.a20Kbc = on; this.applyA20(); }, reset: () => this.requestReset() });
     this.kbc.registerPorts(io);
     this.vga = new Vga(clock);
