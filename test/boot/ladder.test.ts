@@ -44,7 +44,15 @@ const LADDER: Rung[] = [
   { name: 'Debian i386 Linux (686) with a busybox initramfs to a shell, running commands', image: 'guests/linux/cache/vmlinuz',
     fetch: 'guests/linux/fetch.sh',
     args: ['--initrd', join(ROOT, 'guests/linux/cache/initrd.gz'), '--cmdline', 'console=ttyS0', '--mem', '256M', '--no-bios-serial'],
-    until: 'VMXLAB COMMANDS DONE', expect: [/Run \/init as init process/, /VMXLAB USERSPACE UP/, /uname: Linux 6\.\d+/, /cpus: 1/],
+    until: 'VMXLAB COMMANDS DONE',
+    expect: [/Enabling APIC mode: {2}Flat\. {2}Using 1 I\/O APICs/, /Run \/init as init process/, /VMXLAB USERSPACE UP/, /uname: Linux 6\.\d+/, /cpus: 1/],
+    maxSeconds: 300, wallSeconds: 900 },
+  { name: 'the same Linux with 2 CPUs: SMP bring-up through the local APICs (INIT/SIPI), I/O APIC routing', image: 'guests/linux/cache/vmlinuz',
+    fetch: 'guests/linux/fetch.sh',
+    args: ['--initrd', join(ROOT, 'guests/linux/cache/initrd.gz'), '--cmdline', 'console=ttyS0', '--mem', '256M', '--no-bios-serial', '--cpus', '2'],
+    until: 'VMXLAB COMMANDS DONE',
+    expect: [/IOAPIC\[0\]: apic_id 2, version 17, address 0xfec00000, GSI 0-23/, /Enabling APIC mode: {2}Flat\. {2}Using 1 I\/O APICs/,
+      /smp: Brought up 1 node, 2 CPUs/, /VMXLAB USERSPACE UP/, /cpus: 2/],
     maxSeconds: 300, wallSeconds: 900 },
 ];
 

@@ -67,9 +67,11 @@ dw 0xaa55
   });
 
   it('rejects unsupported options clearly', async () => {
-    let r = await cli('run', '--cpus', '2', 'x.img');
+    let r = await cli('run', '--cpus', '9', 'x.img');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/only 1 CPU runs so far/);
+    expect(r.err).toMatch(/--cpus: a whole number of CPUs from 1 to 8, got '9'/);
+    r = await cli('run', '--cpus', '1.5', 'x.img');
+    expect(r.code).toBe(2);
     r = await cli('run', '--mem', '3T', 'x.img');
     expect(r.code).toBe(2);
     r = await cli('run', '--boot', 'tape', 'x.img');

@@ -5,8 +5,13 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { PcMachine, type MachineStop } from '../../core/platform/machine';
 import { Testbed } from '../../core/platform/testbed';
+import { validateBiosRom } from '../../core/platform/bios-rom';
 import { createCpu } from '../../core/cpu/index';
+import type { CpuModel } from '../../core/cpu/model';
 import { loadImage, type ImageKind } from '../../core/loaders/index';
+import { buildE820 } from '../../core/firmware/e820';
+import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../../core/vmx/generations';
+import { cpuModelFor } from '../../core/vmx/cpu-model';
 import { UsageError, type Command, type CliContext } from '../types';
 
 const BOOT_KINDS: Record<string, ImageKind> = {
@@ -16,7 +21,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 interface RunOpts {
   image: string; mode: 'bare'; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
-  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean;
+  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName;
 }
 
 function parseSize(v: string): number {
@@ -28,7 +33,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true };
+  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -45,11 +50,15 @@ function parse(args: readonly string[]): RunOpts {
       case '--mem': case '--memory': o.memBytes = parseSize(val()); break;
       case '--cpus': {
         const n = Number(val());
-        if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError('--cpus: 1 to 8');
-        if (n > 1) throw new UsageError('--cpus: only 1 CPU runs so far (SMP needs the local and I/O APIC, not built yet)');
+        if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--cpus: a whole number of CPUs from 1 to 8, got '${args[i]}'`);
         o.cpus = n; break;
       }
       case '--bios': o.bios = val(); break;
+      case '--gen': {
+        const v = val(), g = findGeneration(v);
+        if (g === undefined) throw new UsageError(`--gen: unknown CPU generation '${v}'; one of ${GENERATION_NAMES.join(', ')}`);
+        o.gen = g.name; break;
+      }
       case '--serial': o.serial = val(); break;
       case '--until': case '--marker': o.until = val(); break;
       case '--max-seconds': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--max-seconds: a positive number'); o.maxSeconds = n; break; }
@@ -64,7 +73,7 @@ function parse(args: readonly string[]): RunOpts {
     }
   }
   if (!o.image) throw new UsageError('missing <image>');
-  if (o.bios) throw new UsageError('--bios: booting another firmware image is not supported yet (only vmxlab\'s BIOS)');
+  if (o.bios !== undefined && o.machine === 'testbed') throw new UsageError('--bios: the testbed machine has no firmware (use --machine pc)');
   return o;
 }
 
@@ -84,7 +93,8 @@ export const run: Command = {
   name: 'run',
   summary: 'Boot an image on the emulated PC and stream its serial output',
   usage: 'run [--mode bare] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
-    '           [--mem 64M] [--cpus N] [--serial FILE|-] [--until TEXT] [--max-seconds N] [--screen] <image>',
+    '           [--mem 64M] [--cpus N] [--gen GEN] [--bios ROM] [--serial FILE|-] [--until TEXT] [--max-seconds N]\n' +
+    '           [--screen] <image>',
   details:
     'Boots <image> on an i440FX-class PC with vmxlab\'s BIOS: floppy, hard-disk and CD images through\n' +
     'the BIOS boot sequence, Linux bzImage, Multiboot kernels and DOS .COM files as a boot loader\n' +
@@ -94,15 +104,21 @@ export const run: Command = {
     'turns instructions into time, default 100). Exit code: 0, or 1 when --until was given and not\n' +
     'seen, 3 on a triple fault. --screen prints the VGA text screen at the end. The BIOS mirrors\n' +
     'INT 10h teletype output to COM1 unless --no-bios-serial.\n' +
+    '--bios ROM boots another BIOS image (e.g. /usr/share/seabios/bios.bin) in place of vmxlab\'s:\n' +
+    'mapped at the top of 4 GB and below 1 MB behind the i440FX PAM registers; disk images only.\n' +
+    'What it writes to the debug port 0x402 goes to standard error (not with --quiet).\n' +
+    `--gen GEN picks the CPU generation: its CPUID identity and VMX capabilities (${GENERATION_NAMES.join(', ')};\n` +
+    `default ${DEFAULT_GENERATION}; prescott has no VMX).\n` +
     '--machine testbed runs a boot sector on the BIOS-less test machine.',
   run(args, ctx) {
     const o = parse(args);
+    const cpuModel = cpuModelFor(findGeneration(o.gen)!);
     let bytes: Uint8Array;
     try { bytes = new Uint8Array(readFileSync(o.image)); } catch (e) {
       ctx.err(`vmxlab run: cannot read ${o.image}: ${(e as Error).message}\n`);
       return 1;
     }
-    if (o.machine === 'testbed') return runTestbed(o, bytes, ctx);
+    if (o.machine === 'testbed') return runTestbed(o, bytes, ctx, cpuModel);
     let initrd: Uint8Array | undefined;
     if (o.initrd) {
       try { initrd = new Uint8Array(readFileSync(o.initrd)); } catch (e) {
@@ -110,16 +126,36 @@ export const run: Command = {
         return 1;
       }
     }
+    let rom: Uint8Array | undefined;
+    if (o.bios !== undefined) {
+      try {
+        rom = new Uint8Array(readFileSync(o.bios));
+        validateBiosRom(rom);
+      } catch (e) {
+        ctx.err(`vmxlab run: --bios ${o.bios}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     let loaded;
     let m: PcMachine;
     try {
-      loaded = loadImage(bytes, { name: o.image, forceFormat: o.boot, initrd, cmdline: o.cmdline, memoryBytes: o.memBytes });
+      // The BIOS's memory map: the initrd must stay out of the ACPI tables at the top of RAM.
+      loaded = loadImage(bytes, { name: o.image, forceFormat: o.boot, initrd, cmdline: o.cmdline, memoryBytes: o.memBytes, e820: buildE820(o.memBytes) });
+      if (rom !== undefined && loaded.kind !== 'disk') {
+        throw new UsageError(`--bios: ${loaded.detected.kind} images are loaded by vmxlab's BIOS; another BIOS boots disk images only (floppy, hard disk, CD-ROM)`);
+      }
       m = loaded.kind === 'disk'
-        ? new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder })
-        : new PcMachine({ memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial });
+        ? new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder, firmware: rom !== undefined ? { rom } : undefined })
+        : new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial });
     } catch (e) {
+      if (e instanceof UsageError) throw e;
       ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
       return 1;
+    }
+    // The external BIOS's debug port (SeaBIOS's log) goes to stderr a line at a time.
+    let biosLine = '';
+    if (m.externalBios !== null && !o.quiet) {
+      m.externalBios.onLog = (b) => { biosLine += String.fromCharCode(b); if (b === 10) { ctx.err(biosLine); biosLine = ''; } };
     }
     if (loaded.kind === 'kernel') {
       const k = loaded;
@@ -150,14 +186,19 @@ export const run: Command = {
         done += m.clock.ticks() - before;
         if (stop !== 'budget') break;
       }
-    } finally { out.close(); }
+    } finally {
+      out.close();
+      if (biosLine !== '') ctx.err(`${biosLine}\n`);
+    }
     const wall = (performance.now() - t0) / 1000;
     const c = m.cpu;
     if (o.screen) ctx.out(`\n----- VGA text screen -----\n${m.vga.textScreen().join('\n')}\n`);
     if (!o.quiet) {
       const why = found ? `saw '${until}'` : m.exitPort.code !== null ? `exit port, code ${m.exitPort.code}` :
         stop === 'shutdown' ? `shutdown (${c.shutdownReason})` : STOP_TEXT[stop];
-      ctx.err(`\nvmxlab: ${c.icount} instructions, ${(m.clock.nowNs() / 1e9).toFixed(2)} s virtual in ${wall.toFixed(2)} s (${(c.icount / wall / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
+      const total = m.instructions();
+      const perCpu = m.cpus.length > 1 ? ` (per CPU: ${m.cpus.map((x) => x.icount).join(', ')})` : '';
+      ctx.err(`\nvmxlab: ${total} instructions${perCpu}, ${(m.clock.nowNs() / 1e9).toFixed(2)} s virtual in ${wall.toFixed(2)} s (${(total / wall / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
     }
     if (until !== undefined) return found ? 0 : 1;
     if (stop === 'shutdown') return 3;
@@ -166,8 +207,8 @@ export const run: Command = {
   },
 };
 
-function runTestbed(o: RunOpts, image: Uint8Array, ctx: CliContext): number {
-  const tb = new Testbed({ memoryBytes: o.memBytes, createCpu });
+function runTestbed(o: RunOpts, image: Uint8Array, ctx: CliContext, cpuModel: CpuModel): number {
+  const tb = new Testbed({ memoryBytes: o.memBytes, createCpu: (mem, io) => createCpu(mem, io, cpuModel) });
   try { tb.loadBootSector(image); } catch (e) {
     ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
     return 1;

@@ -6,11 +6,12 @@ import { IoBus } from '../platform/io-bus';
 import { PhysicalMemory, PageKind } from '../platform/memory';
 import { CpuFault, FAULT } from './fault';
 import { Cr0, Flag, Seg, Vector, ARITH_FLAGS } from './regs';
-import { CpuModel, P6_MODEL } from './model';
+import { CpuModel, P6_MODEL, cpuSignature } from './model';
 import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
 import type { DecodeCache } from './decode-cache';
 import type { Insn } from './insn';
+import type { VmxHooks } from './vmx-hooks';
 
 /** Why `run` returned. */
 export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
@@ -22,6 +23,20 @@ export interface InterruptSource {
   /** Acknowledges the interrupt and returns its vector. */
   acknowledge(): number;
 }
+
+/** What the CPU core sees of its local APIC (SDM Vol. 3A §10.4.3-10.4.4). */
+export interface CpuLocalApic {
+  /** IA32_APIC_BASE: [8] BSP | [11] global enable | [31:12] base (bits 35:32 read as 0). */
+  readBaseMsr(): number;
+  /** WRMSR IA32_APIC_BASE; false for reserved bits (#GP). */
+  writeBaseMsr(lo: number, hi: number): boolean;
+  /** IA32_APIC_BASE[11]: while clear, CPUID.1:EDX.APIC reads 0 (SDM §10.4.3). */
+  readonly hwEnabled: boolean;
+}
+
+/** What started an interrupt shadow (SDM Vol. 3A §6.8.3): VM entry fails with error 26 after
+ *  MOV SS / POP SS (Vol. 3C §31.3 VMLAUNCH/VMRESUME), and VMX saves the two kinds apart. */
+export enum InhibitBy { Sti = 1, MovSs = 2 }
 
 /** Lazy-flag operation kinds: how to derive CF/OF/AF from the saved operands. */
 export enum LazyKind { Add = 0, Sub = 1, Logic = 2 }
@@ -124,9 +139,18 @@ export class Cpu {
   icount = 0;
   /** Interrupts are inhibited until this instruction count (MOV SS / POP SS / STI shadow). */
   inhibitUntil = -1;
+  /** Which instruction set `inhibitUntil`. */
+  inhibitBy: InhibitBy = InhibitBy.Sti;
   nmiPending = false;
   nmiBlocked = false;
   intr: InterruptSource | null = null;
+  /** Wait-for-SIPI activity state (see `enterWaitForSipi`); `run` returns Halted at once. */
+  waitForSipi = false;
+  /** Initial APIC ID, reported in CPUID.1:EBX[31:24] (set by the platform per CPU). */
+  apicId = 0;
+  /** The local APIC's architectural side (IA32_APIC_BASE, CPUID.1:EDX.APIC), installed by the
+   *  platform; null without one (IA32_APIC_BASE is then plain storage). */
+  lapic: CpuLocalApic | null = null;
   /** Set when something between instructions needs attention (IRQ line, NMI, stop request). */
   eventPending = false;
   stopRequested = false;
@@ -154,6 +178,9 @@ export class Cpu {
   fetchCache: (Insn | undefined)[] | null = null;
   /** The decoded-instruction cache (decode-cache.ts), installed by createCpu. */
   dcache: DecodeCache | null = null;
+  /** The VMX unit (vmx-hooks.ts), installed by createCpu when the model has VMX; null: the VMX
+   *  instructions raise #UD and the VMX MSRs #GP. */
+  vmx: VmxHooks | null = null;
 
 
   constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
@@ -168,11 +195,36 @@ export class Cpu {
 
   /** Power-on / RESET state (SDM Vol. 3A §9.1.1, Table 9-1). */
   reset(): void {
+    this.resetCore(0x60000010);
+    this.msrs.clear();
+    this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
+    this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT keeps it
+    this.dcache?.clear();
+    this.vmx?.reset(); // RESET leaves VMX operation (SDM Vol. 3C §24.8)
+    this.tlb.flushAll();
+    this.invalidateFetch();
+  }
+
+  /**
+   * INIT (INIT# or an INIT IPI; SDM Vol. 3A §9.1, Table 9-1 "INIT" column): the RESET state,
+   * except that the x87/SSE state, the MSRs (SYSENTER, MTRRs, PAT, the TSC, ...), CR0.CD/NW
+   * and the caches are kept. The platform then either resumes at the reset vector (the BSP)
+   * or parks the CPU in wait-for-SIPI (an AP: `enterWaitForSipi`).
+   */
+  init(): void {
+    this.resetCore((this.cr0 & 0x60000000) | 0x10);
+    this.tlb.flushAll();
+    this.invalidateFetch();
+  }
+
+  /** State common to RESET and INIT; `cr0` first, since the segment caches depend on CR0.PE. */
+  private resetCore(cr0: number): void {
+    this.cr0 = cr0;
     this.r32.fill(0); this.r32hi.fill(0);
-    this.r32[2] = (this.model.family << 8) | (this.model.model << 4) | this.model.stepping; // EDX = signature
+    this.r32[2] = cpuSignature(this.model); // EDX = signature
     this.eip = 0xfff0;
     this.flags = 2; this.lazyMask = 0;
-    this.cr0 = 0x60000010; this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
+    this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
     this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
     for (let s = 0; s < 6; s++) this.setSegReal(s, 0, 0xffff, 0x93);
     this.setSegReal(Seg.CS, 0xf000, 0xffff, 0x9b);
@@ -181,14 +233,30 @@ export class Cpu {
     this.setSegReal(Seg.TR, 0, 0xffff, 0x8b);
     this.gdtrBase = 0; this.gdtrLimit = 0xffff; this.idtrBase = 0; this.idtrLimit = 0xffff;
     this.cpl = 0; this.code32 = false; this.stack32 = false;
+    this.tlb.setCpl(0);
     this.halted = false; this.shutdown = false; this.shutdownReason = '';
     this.inhibitUntil = -1; this.nmiPending = false; this.nmiBlocked = false;
-    this.delivering = -1; this.msrs.clear();
-    this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
-    this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT would keep it
-    this.dcache?.clear();
-    this.tlb.flushAll();
-    this.invalidateFetch();
+    this.waitForSipi = false;
+    this.delivering = -1;
+  }
+
+  /** Parks the CPU in the wait-for-SIPI activity state (an AP after INIT, SDM Vol. 3A §8.4.1,
+   *  §10.4.7.3): it executes nothing and ignores INTR and NMI until a Startup IPI. */
+  enterWaitForSipi(): void {
+    this.waitForSipi = true;
+    this.halted = false;
+    this.eventPending = true; // leave the run loop if this CPU is the one running
+  }
+
+  /** A Startup IPI with vector `vector` (SDM Vol. 3A §10.6.1, §8.4.4.1): leaves wait-for-SIPI and
+   *  starts in real mode at `vector`00:0000 (physical vector << 12). Ignored otherwise. */
+  startup(vector: number): boolean {
+    if (!this.waitForSipi) return false;
+    this.waitForSipi = false;
+    this.setSegReal(Seg.CS, (vector & 0xff) << 8, 0xffff, 0x9b);
+    this.eip = 0;
+    this.eventPending = true;
+    return true;
   }
 
   /** Loads a descriptor cache directly (reset, real mode, tests). `attr` is the access byte. */
@@ -800,6 +868,7 @@ export class Cpu {
     const end = this.icount + budget;
     while (this.icount < end) {
       if (this.shutdown) return StopReason.Shutdown;
+      if (this.waitForSipi) return StopReason.Halted;
       if (this.eventPending) {
         const r = this.serviceEvents();
         if (r !== StopReason.Budget) return r;
@@ -880,7 +949,7 @@ export class Cpu {
   }
 
   /** Blocks INTR/NMI until the next instruction has completed (MOV SS, POP SS, STI). */
-  inhibitInterrupts(): void { this.inhibitUntil = this.icount + 2; this.eventPending = true; }
+  inhibitInterrupts(by: InhibitBy): void { this.inhibitUntil = this.icount + 2; this.inhibitBy = by; this.eventPending = true; }
 
   /** Raises the interrupt-request line check (called by the PIC/APIC when its output changes). */
   notifyInterrupt(): void { this.eventPending = true; }

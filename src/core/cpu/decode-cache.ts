@@ -17,6 +17,11 @@
 // the page takes the slow path and is checked against the decoded instructions' byte ranges.
 // A store that overlaps one drops the page's cache (data beside code costs a check, not a
 // flush). A page whose code is rewritten too often is left to the interpreter.
+//
+// Several CPUs on one memory (SMP) share one cache: the records depend on the bytes only, and
+// one cache keeps `codePage` and every CPU's direct-write TLB permissions consistent (each CPU's
+// TLB loses direct writes to a page as it becomes code; each CPU's fetch window is dropped with
+// the page).
 import { Cpu } from './cpu';
 import { Flag, Seg } from './regs';
 import { AluOp, alu, dec, divAcc, idivAcc, imulAcc, imulTrunc, inc, mulAcc, neg, shift } from './ops/arith';
@@ -36,6 +41,8 @@ interface CachedPage {
 
 export class DecodeCache {
   private readonly pages = new Map<number, CachedPage>();
+  /** The CPUs running from this cache (the first one created it). */
+  private readonly cpus: Cpu[];
   private readonly invalidations = new Uint8Array(PAGES);
   /** Statistics: instructions decoded into slots, slots left to the interpreter, page drops. */
   compiled = 0;
@@ -43,7 +50,14 @@ export class DecodeCache {
   invalidated = 0;
 
   constructor(private readonly cpu: Cpu) {
+    this.cpus = [cpu];
     cpu.mem.onCodeWrite = (addr, len) => this.written(addr, len);
+  }
+
+  /** Another CPU on the same memory runs from this cache too (SMP). */
+  attach(other: Cpu): void {
+    if (other.mem !== this.cpu.mem) throw new Error('decode cache: a CPU on another memory cannot share it');
+    this.cpus.push(other);
   }
 
   /** The slot array for a physical page, or null when the page is not cached. */
@@ -54,7 +68,7 @@ export class DecodeCache {
       cp = { slots: new Array<Insn | undefined>(4096), lens: new Uint8Array(4096) };
       this.pages.set(physPage, cp);
       this.cpu.mem.codePage[physPage] = 1;
-      this.cpu.tlb.dropDirectWrites(physPage);
+      for (const c of this.cpus) c.tlb.dropDirectWrites(physPage);
     }
     return cp.slots;
   }
@@ -76,7 +90,7 @@ export class DecodeCache {
       this.invalidated++;
       this.cpu.mem.codePage[physPage] = 0;
       if (this.invalidations[physPage] < 255) this.invalidations[physPage]++;
-      this.cpu.invalidateFetch();
+      for (const c of this.cpus) c.invalidateFetch();
     }
   }
 
@@ -84,6 +98,7 @@ export class DecodeCache {
     for (const p of this.pages.keys()) this.cpu.mem.codePage[p] = 0;
     this.pages.clear();
     this.invalidations.fill(0);
+    for (const c of this.cpus) c.invalidateFetch(); // no CPU keeps a dropped page's slots
   }
 
   /** Decodes the instruction at physical address `phys` into a slot record. */

@@ -1,5 +1,6 @@
-// A CPU model: the identity CPUID reports and the features the core implements. The VMX issue
-// extends this per generation (Merom, Nehalem, ...), in the manner of Bochs' cpudb/ files.
+// A CPU model: the identity CPUID reports and the features the core implements. VMX-capable
+// generations (Merom, Nehalem, ...) are built in src/core/vmx/generations.ts and cpu-model.ts.
+import type { VmxFactory } from './vmx-hooks';
 
 /** CPUID.1:EDX feature bits (SDM Vol. 2A, CPUID, Table 3-11). */
 export enum Cpuid1Edx {
@@ -25,6 +26,8 @@ export interface CpuModel {
   readonly extEdx: number;
   /** Guest frequency used to turn retired instructions into time (Hz). */
   readonly tscHz: number;
+  /** Installs the VMX unit on a CPU of this model (src/core/vmx/cpu-model.ts); absent: no VMX. */
+  readonly vmx?: VmxFactory;
 }
 
 /** A P6-class model carrying exactly what the interpreter implements today. */
@@ -41,10 +44,27 @@ export const P6_MODEL: CpuModel = {
   tscHz: 1_000_000_000,
 };
 
+/** The processor signature: CPUID.1 EAX and EDX after RESET (SDM Vol. 2A, CPUID, Figure
+ *  "Version Information Returned by CPUID in EAX"): extended family and model fields included. */
+export function cpuSignature(m: CpuModel): number {
+  const fam = m.family > 15 ? 15 : m.family, extFam = m.family > 15 ? m.family - 15 : 0;
+  return (extFam << 20) | (((m.model >> 4) & 0xf) << 16) | (fam << 8) | ((m.model & 0xf) << 4) | m.stepping;
+}
+
 function str4(s: string, i: number): number {
   let v = 0;
   for (let k = 0; k < 4; k++) v |= (s.charCodeAt(i + k) & 0xff) << (8 * k);
   return v >>> 0;
+}
+
+/**
+ * The per-processor part of CPUID.1 (SDM Vol. 2A, CPUID, Table 3-8; Vol. 3A §10.4.2-10.4.3):
+ * EBX[31:24] the initial APIC ID, EDX[9] APIC while IA32_APIC_BASE[11] enables the local APIC.
+ * The model's leaf1Edx never carries APIC: the platform decides whether there is one.
+ */
+export function cpuidLeaf1Apic(out: Int32Array, apicId: number, apicEnabled: boolean): void {
+  out[1] = (out[1] & 0x00ffffff) | ((apicId & 0xff) << 24);
+  out[3] = apicEnabled ? out[3] | Cpuid1Edx.APIC : out[3] & ~Cpuid1Edx.APIC;
 }
 
 /** CPUID leaf results as [eax, ebx, ecx, edx] (SDM Vol. 2A, CPUID). */
@@ -54,8 +74,7 @@ export function cpuidLeaf(m: CpuModel, leaf: number, _sub: number, out: Int32Arr
   if (leaf === 0) {
     out[0] = 1; out[1] = str4(m.vendor, 0); out[3] = str4(m.vendor, 4); out[2] = str4(m.vendor, 8);
   } else if (leaf === 1) {
-    const fam = m.family > 15 ? 15 : m.family, extFam = m.family > 15 ? m.family - 15 : 0;
-    out[0] = (extFam << 20) | (((m.model >> 4) & 0xf) << 16) | (fam << 8) | ((m.model & 0xf) << 4) | m.stepping;
+    out[0] = cpuSignature(m);
     out[1] = 0; out[2] = m.leaf1Ecx; out[3] = m.leaf1Edx;
   } else if (leaf === 0x80000000) {
     out[0] = 0x80000004 | 0;

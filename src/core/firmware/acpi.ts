@@ -10,6 +10,10 @@ export const PM_BASE = 0x600;
 export const PM1A_EVT = PM_BASE, PM1A_CNT = PM_BASE + 4, PM_TMR = PM_BASE + 8;
 export const SCI_IRQ = 9;
 
+/** The I/O APIC's ID in the MADT and the MP table (the first ID after the CPUs' 0..n-1), which
+ *  POST programs into the I/O APIC (apic-setup.ts). */
+export function ioApicId(cpuCount: number): number { return cpuCount; }
+
 export interface AcpiTables {
   /** The tables, to be copied to `base`. */
   area: Uint8Array;
@@ -65,7 +69,7 @@ export function buildAcpi(base: number, cpuCount: number): AcpiTables {
     t[p] = 0; t[p + 1] = 8; t[p + 2] = i; t[p + 3] = i; put32(t, p + 4, 1); p += 8;
   }
   // I/O APIC: type 1, length 12, ID, reserved, address, GSI base.
-  t[p] = 1; t[p + 1] = 12; t[p + 2] = cpuCount; t[p + 3] = 0; put32(t, p + 4, IOAPIC_BASE); put32(t, p + 8, 0); p += 12;
+  t[p] = 1; t[p + 1] = 12; t[p + 2] = ioApicId(cpuCount); t[p + 3] = 0; put32(t, p + 4, IOAPIC_BASE); put32(t, p + 8, 0); p += 12;
   // Interrupt Source Overrides: type 2, length 10, bus 0 (ISA), source IRQ, GSI, flags.
   t[p] = 2; t[p + 1] = 10; t[p + 2] = 0; t[p + 3] = 0; put32(t, p + 4, 2); put16(t, p + 8, 0); p += 10; // IRQ0 -> GSI2
   // SCI: level triggered, active high: flags [1:0] polarity 01 | [3:2] trigger 11 = 0x000D.

@@ -9,6 +9,7 @@
 // other IRQs are pure x86 (read CMOS register C / EOI).
 import type { Cpu } from '../cpu/cpu';
 import { Seg } from '../cpu/regs';
+import { writeMsr } from '../cpu/ops/system';
 import type { BlockDevice } from '../platform/block';
 import { Timer } from '../platform/clock';
 import type { IoBus, PortDevice } from '../platform/io-bus';
@@ -26,6 +27,7 @@ import {
   BASE_MEM_KB, BDA, BOOT_ADDR, EBDA_BASE, EBDA_SEG, ROM_BASE, ROM_SEG, ROM_SIZE, SERVICE_PORT, SERVICE_PORT_NAME,
 } from './layout';
 import { buildMp } from './mptable';
+import { setupApicsAtPost } from './apic-setup';
 import { buildRom, ROM_OFF, Svc, type RomLayout } from './rom';
 import { SystemServices } from './system';
 import { cmosRead, cmosWrite, TimeServices } from './time';
@@ -175,6 +177,10 @@ export class Firmware implements PortDevice {
 
   private post(): void {
     const c = this.cpu, b = this.ctx, m = this.mem, io = this.io;
+    // IA32_FEATURE_CONTROL (0x3A) is 0 after RESET; a BIOS with VT enabled in its setup sets
+    // "VMX outside SMX" (bit 2) and the lock (bit 0) before any OS runs (SDM Vol. 3C §24.7),
+    // (a boot sector on Bochs 2.7 reads 5 too). Done on every pass, the shutdown-resume one included.
+    if (c.vmx !== null) writeMsr(c, 0x3a, 5, 0);
     // CMOS shutdown status 05h/0Ah: resume at the far pointer at 0040:0067 without POST
     // (PC AT Technical Reference; used by 286-style protected-mode returns).
     const shutdown = cmosRead(b, 0x0f);
@@ -193,6 +199,8 @@ export class Firmware implements PortDevice {
     for (let a = EBDA_BASE; a < EBDA_BASE + 1024; a++) m.write8(a, 0);
     m.write8(EBDA_BASE, 1); // EBDA size in KB
     this.initPics();
+    // The local APIC (CPUID.1:EDX.APIC) and the I/O APIC in virtual-wire mode (apic-setup.ts).
+    if (c.lapic !== null && c.lapic.hwEnabled) setupApicsAtPost(m, this.cpuCount);
     // PIT channel 0: control word 36h = [7:6] channel 0 | [5:4] lobyte/hibyte | [3:1] mode 3
     // (square wave) | [0] binary; divisor 0 = 65536: 18.2 Hz (Intel 8254 datasheet).
     io.write(0x43, 1, 0x36); io.write(0x40, 1, 0); io.write(0x40, 1, 0);

@@ -24,6 +24,25 @@ export class IoBus {
     this.owner.fill(this.ranges.length, base, base + count);
   }
 
+  /**
+   * Moves the range `device` registered to `base` (relocatable PCI I/O such as the PIIX4 PM
+   * block), or unmaps it when `base` is negative (decode disabled). A guest may program an
+   * overlapping base; what real chipsets then decode is undefined, here the moved range stays
+   * unmapped and the result is false.
+   */
+  relocate(device: PortDevice, base: number): boolean {
+    const i = this.ranges.findIndex((r) => r.device === device);
+    if (i < 0) throw new Error('relocate: the device has no I/O range');
+    const r = this.ranges[i];
+    if (r.base === base) return true;
+    if (r.base >= 0) this.owner.fill(0, r.base, r.base + r.count);
+    let ok = base >= 0 && base + r.count <= 0x10000;
+    for (let p = base; ok && p < base + r.count; p++) if (this.owner[p] !== 0) ok = false;
+    if (ok) this.owner.fill(i + 1, base, base + r.count);
+    this.ranges[i] = { base: ok ? base : -1, count: r.count, name: r.name, device };
+    return ok || base < 0;
+  }
+
   /** The readable name of the range holding `port`, or undefined when unclaimed. */
   nameOf(port: number): string | undefined {
     const o = this.owner[port & 0xffff];

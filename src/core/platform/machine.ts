@@ -11,7 +11,7 @@ import { Timer, VirtualClock } from './clock';
 import { IoBus } from './io-bus';
 import { IrqRouter } from './irq';
 import { PhysicalMemory } from './memory';
-import { createPiixBus, PciBus, PM_BASE } from './devices/pci';
+import { createPiixBus, PciBus, PM_BASE, pmIoBase } from './devices/pci';
 import { Pic8259Pair } from './devices/pic';
 import { Pit8254 } from './devices/pit';
 import { SystemControlPortB } from './devices/sysctl';
@@ -29,6 +29,13 @@ import { I8042 } from './devices/i8042';
 import { Vga } from './devices/vga';
 import { ExitPort } from './devices/exit-port';
 import { Firmware } from '../firmware/firmware';
+import { setupApicsAtPost } from '../firmware/apic-setup';
+import { ApicBus } from './devices/apic-bus';
+import { LocalApic, LocalApicMmio } from './devices/lapic';
+import { IoApic, IOAPIC_DEFAULT_BASE } from './devices/ioapic';
+import { PageKind } from './memory';
+import { MAX_CPUS, SerialInstructionCounter, SmpScheduler } from './smp';
+import { ExternalBios } from './bios-rom';
 
 export type BootDevice = 'floppy' | 'hdd' | 'cdrom';
 
@@ -46,13 +53,19 @@ export interface MachineConfig {
   bootOrder?: BootDevice[];
   /** RTC start time, ms since the Unix epoch (default 2026-01-01T00:00:00Z). */
   rtcStartMs?: number;
-  /** Firmware: vmxlab's own BIOS (default), or none (the caller sets up the CPU itself). */
-  firmware?: 'vmxlab' | 'none';
-  /** Number of CPUs the firmware's ACPI/MP tables report (only the boot CPU runs for now). */
+  /** Firmware: vmxlab's own BIOS (default), none (the caller sets up the CPU itself), or another
+   *  BIOS image (ExternalFirmware). */
+  firmware?: 'vmxlab' | 'none' | ExternalFirmware;
+  /** Number of CPUs, 1-8 (default 1), each with its local APIC. CPU 0 is the BSP and runs the
+   *  firmware; the APs wait for a Startup IPI (smp.ts has the schedule and the virtual time). */
   cpus?: number;
   /** The BIOS mirrors INT 10h teletype output to COM1 (a serial console; default true). */
   biosSerialConsole?: boolean;
 }
+
+/** Another BIOS image (SeaBIOS, ...) in place of vmxlab's: mapped at the top of 4 GB and, its
+ *  last 128 KB, below 1 MB behind the i440FX PAM registers (bios-rom.ts). */
+export interface ExternalFirmware { rom: Uint8Array }
 
 /** Why `run` returned. */
 export type MachineStop =
@@ -65,7 +78,16 @@ export type MachineStop =
 export class PcMachine {
   readonly mem: PhysicalMemory;
   readonly io = new IoBus();
+  /** The boot CPU (BSP), `cpus[0]`. */
   readonly cpu: Cpu;
+  /** Every CPU, in APIC-ID order; each has its local APIC in `lapics`. */
+  readonly cpus: Cpu[];
+  readonly lapics: LocalApic[];
+  readonly ioapic: IoApic;
+  readonly apicBus = new ApicBus();
+  private readonly lapicMmio: LocalApicMmio;
+  /** The multi-CPU schedule; null with one CPU (the single-CPU loop in `run`). */
+  private readonly smp: SmpScheduler | null = null;
   readonly clock: VirtualClock;
   readonly irq = new IrqRouter();
   readonly pci: PciBus;
@@ -87,6 +109,8 @@ export class PcMachine {
   readonly vga: Vga;
   readonly exitPort: ExitPort;
   readonly firmware: Firmware | null = null;
+  /** The external BIOS, when `config.firmware` is one. */
+  readonly externalBios: ExternalBios | null = null;
   /** Bytes the guest sent on COM1/COM2 and port 0xE9, for listeners (CLI, UI, tests). */
   onSerial: ((port: 'com1' | 'com2' | 'e9', byte: number) => void) | null = null;
   /** The two A20 gate inputs (8042 output port and port 92h); A20 is on when either is. */
@@ -99,17 +123,54 @@ export class PcMachine {
   constructor(readonly config: MachineConfig) {
     if (config.memoryBytes < (1 << 20)) throw new Error(`memory must be at least 1 MB (got ${config.memoryBytes} bytes)`);
     this.mem = new PhysicalMemory(config.memoryBytes);
+    const ncpu = config.cpus ?? 1;
+    if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > MAX_CPUS) throw new Error(`cpus must be 1 to ${MAX_CPUS} (got ${ncpu})`);
     this.cpu = createCpu(this.mem, this.io, config.cpuModel);
-    this.clock = new VirtualClock(this.cpu, config.ips ?? 100_000_000);
-    this.cpu.timeBase = this.clock; // idle time skipped while halted advances the TSC as well
+    this.cpus = [this.cpu];
+    for (let i = 1; i < ncpu; i++) this.cpus.push(createCpu(this.mem, this.io, config.cpuModel, { shareDecodeCacheWith: this.cpu }));
+    // Virtual time: the BSP's retired instructions with one CPU; with several, the sum over all
+    // CPUs as they take turns (smp.ts).
+    const serial = ncpu > 1 ? new SerialInstructionCounter(this.cpu) : null;
+    this.clock = new VirtualClock(serial ?? this.cpu, config.ips ?? 100_000_000);
+    for (const c of this.cpus) c.timeBase = this.clock; // idle time skipped while halted advances the TSC as well
     const io = this.io, clock = this.clock, irq = this.irq, mem = this.mem;
     this.pci = createPiixBus();
     this.pci.registerPorts(io);
-    // Interrupt controllers: the 8259 pair drives the CPU's INTR input.
-    this.pic = new Pic8259Pair((level) => { if (level) this.cpu.notifyInterrupt(); });
+    this.pci.onReset = () => this.requestReset(); // 0xCF9 (kept devices: a warm reset, as the 8042's)
+    // Interrupt controllers: the 8259 pair's INTR output drives every local APIC's LINT0 pin and
+    // I/O APIC pin 0; each local APIC is its CPU's interrupt source (an ExtINT path hands the
+    // CPU the 8259's vector); ISA IRQs reach both the 8259s and the I/O APIC.
+    this.pic = new Pic8259Pair((level) => {
+      for (const a of this.lapics) a.setLint(0, level);
+      this.ioapic.setPin(0, level);
+    });
     this.pic.registerPorts(io);
     irq.add(this.pic);
-    this.cpu.intr = this.pic;
+    this.ioapic = new IoApic(this.apicBus);
+    irq.add(this.ioapic);
+    mem.registerMmio(IOAPIC_DEFAULT_BASE, 0x1000, 'I/O APIC (82093AA)', this.ioapic);
+    this.lapicMmio = new LocalApicMmio((base, dev) => {
+      // A relocated register page only where nothing else is (RAM stays RAM).
+      if (mem.kind[base >>> 12] !== PageKind.Unmapped) return false;
+      mem.registerMmio(base, 0x1000, 'local APIC', dev);
+      return true;
+    });
+    this.lapics = this.cpus.map((c, i) => {
+      c.apicId = i;
+      const a = new LocalApic(c, clock, this.apicBus, {
+        id: i, bsp: i === 0, extInt: this.pic,
+        onInit: () => this.initCpu(i),
+        onKick: () => this.smp?.kicked(i),
+        onBaseChange: (apic) => this.lapicMmio.map(apic),
+      });
+      c.intr = a; c.lapic = a;
+      this.apicBus.add(a);
+      this.lapicMmio.map(a);
+      if (i > 0) c.enterWaitForSipi();
+      return a;
+    });
+    this.lapicMmio.current = this.lapics[0];
+    if (serial !== null) this.smp = new SmpScheduler(this.cpus, this.lapics, clock, serial, this.lapicMmio);
     // Timers and system ports.
     this.pit = new Pit8254(clock, irq.line(0));
     this.pit.registerPorts(io);
@@ -124,6 +185,9 @@ export class PcMachine {
     this.debugConsole.registerPorts(io);
     this.pmTimer = new PmTimer(clock);
     this.pmTimer.registerPorts(io, PM_BASE + 8);
+    // The PM timer follows the PIIX4 PM I/O base when a BIOS moves it (PMBA, PMREGMISC).
+    const pmFn = this.pci.get(1, 3)!;
+    pmFn.onWrite = () => { const b = pmIoBase(pmFn); io.relocate(this.pmTimer, b < 0 ? -1 : b + 8); };
     // Storage.
     this.dma = new Dma8237(mem);
     this.dma.registerPorts(io);
@@ -152,7 +216,11 @@ export class PcMachine {
     this.com[1].onTransmit = (b) => this.onSerial?.('com2', b);
     this.lpt1 = new ParallelPort(irq.line(7));
     this.lpt1.registerPorts(io, 0x378);
-    this.kbc = new I8042(irq.line(1), irq.line(12), { setA20: (on) => { this.a20Kbc = on; this.applyA20(); }, reset: () => this.requestReset() });
+    // An external BIOS starts from the hardware power-on state: A20 enabled by the 8042's
+    // output port (as QEMU and Bochs reset it), so the reset vector at FFFFFFF0h is reachable.
+    const extRom = typeof config.firmware === 'object' ? config.firmware.rom : null;
+    this.a20Kbc = extRom !== null;
+    this.kbc = new I8042(irq.line(1), irq.line(12), { setA20: (on) => { this.a20Kbc = on; this.applyA20(); }, reset: () => this.requestReset() }, extRom !== null);
     this.kbc.registerPorts(io);
     this.vga = new Vga(clock);
     this.vga.registerMmio(mem);
@@ -167,8 +235,13 @@ export class PcMachine {
     this.cmos.setFloppyTypes(fl[0] ? floppyGeometry(fl[0].size).driveType : 0, fl[1] ? floppyGeometry(fl[1].size).driveType : 0);
     this.applyA20();
     // A device arming a timer during an I/O access ends the CPU slice so the timer is on time.
-    clock.onPreempt = () => { this.cpu.stopRequested = true; this.cpu.eventPending = true; };
-    if ((config.firmware ?? 'vmxlab') === 'vmxlab') {
+    clock.onPreempt = () => { const c = this.smp?.current ?? this.cpu; c.stopRequested = true; c.eventPending = true; };
+    if (extRom !== null) {
+      this.externalBios = new ExternalBios(extRom, {
+        mem, io, pci: this.pci, cmos: this.cmos, bootOrder: config.bootOrder ?? ['floppy', 'hdd', 'cdrom'], cpuCount: ncpu,
+        onRemap: () => { for (const c of this.cpus) c.tlb.flushAll(); },
+      });
+    } else if ((config.firmware ?? 'vmxlab') === 'vmxlab') {
       this.firmware = new Firmware({
         cpu: this.cpu, mem, io, memoryBytes: config.memoryBytes,
         floppies: [fl[0] ?? null, fl[1] ?? null], disks: [0, 1, 2, 3].map((i) => disks[i] ?? null),
@@ -176,7 +249,25 @@ export class PcMachine {
         cpuCount: config.cpus ?? 1, clock, mirrorToSerial: config.biosSerialConsole ?? true,
       });
       this.firmware.install();
+    } else {
+      setupApicsAtPost(mem, ncpu); // no firmware: the machine does what POST would for the APICs
     }
+  }
+
+  /** INIT reached CPU `i` (IPI or LINT): the BSP restarts at the reset vector (through the
+   *  firmware's entry when there is one), an AP parks in wait-for-SIPI (SDM Vol. 3A §8.4.1). */
+  private initCpu(i: number): void {
+    const c = this.cpus[i];
+    c.init();
+    if (i !== 0) { c.enterWaitForSipi(); return; }
+    if (this.firmware !== null) this.firmware.resetCpu();
+  }
+
+  /** Instructions retired by all CPUs. */
+  instructions(): number {
+    let n = 0;
+    for (const c of this.cpus) n += c.icount;
+    return n;
   }
 
   /** The A20 line: enabled when the 8042 output port or port 92h enables it. */
@@ -184,7 +275,7 @@ export class PcMachine {
     const mask = this.a20Kbc || this.a20Fast ? 0xffffffff | 0 : 0xffefffff | 0;
     if (this.mem.a20Mask !== mask) {
       this.mem.a20Mask = mask;
-      this.cpu.tlb.flushAll();
+      for (const c of this.cpus) c.tlb.flushAll();
     }
   }
 
@@ -192,16 +283,21 @@ export class PcMachine {
    *  reset vector with the firmware; devices keep their state as on a warm reset. */
   private requestReset(): void {
     this.resetRequested = true;
+    for (const a of this.lapics) a.powerOnReset();
+    this.ioapic.reset();
+    for (let i = 1; i < this.cpus.length; i++) { this.cpus[i].reset(); this.cpus[i].enterWaitForSipi(); }
     if (this.firmware !== null) this.firmware.resetCpu(); else this.cpu.reset();
-    this.a20Fast = false; this.a20Kbc = false;
+    if (this.firmware === null && this.externalBios === null) setupApicsAtPost(this.mem, this.cpus.length);
+    this.a20Fast = false; this.a20Kbc = this.externalBios !== null; // see the constructor
     this.applyA20();
   }
 
   /** Asks `run` to return at the next instruction boundary. */
   stop(): void {
     this.stopRequested = true;
-    this.cpu.stopRequested = true;
-    this.cpu.eventPending = true;
+    const c = this.smp?.current ?? this.cpu;
+    c.stopRequested = true;
+    c.eventPending = true;
   }
 
   /**
@@ -212,6 +308,7 @@ export class PcMachine {
     const c = this.cpu, clk = this.clock;
     const end = clk.ticks() + ticks;
     this.stopRequested = false;
+    if (this.smp !== null) return this.smp.run(end, () => this.stopRequested);
     let deadHaltAt = -1;
     while (clk.ticks() < end) {
       const budget = clk.budgetUntilNext(end - clk.ticks());

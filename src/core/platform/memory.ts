@@ -61,6 +61,24 @@ export class PhysicalMemory {
     for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.kind[p] === PageKind.Ram) this.kind[p] = PageKind.Rom;
   }
 
+  /**
+   * Re-routes the RAM pages of [base, base+size) (chipset shadowing, i440FX PAM): Ram, Rom
+   * (read-only) or Mmio, the range registered there earlier. The caller flushes CPU TLBs.
+   */
+  setPageKind(base: number, size: number, kind: PageKind.Ram | PageKind.Rom | PageKind.Mmio): void {
+    const first = base >>> 12, last = (base + size) >>> 12;
+    if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0 || base + size > this.size) {
+      throw new Error(`setPageKind: 0x${base.toString(16)}+0x${size.toString(16)} is not page-aligned RAM`);
+    }
+    for (let p = first; p < last; p++) {
+      if (kind === PageKind.Mmio) {
+        const r = this.mmio[this.mmioIndex[p]];
+        if (r === undefined || p * 4096 < r.base || p * 4096 >= r.base + r.size) throw new Error(`setPageKind: no MMIO range registered at 0x${(p * 4096).toString(16)}`);
+      }
+      this.kind[p] = kind;
+    }
+  }
+
   /** Name of the MMIO range at `addr`, for profiling. */
   mmioNameOf(addr: GuestPhysical): string | undefined {
     const p = addr >>> 12;

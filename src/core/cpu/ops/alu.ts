@@ -1,6 +1,6 @@
 // Opcode rows for integer arithmetic and logic (SDM Vol. 2D Table A-2/A-3; groups in A-6).
 import { Cpu, OpHandler } from '../cpu';
-import { OpRow, registerRows } from '../decode-table';
+import { OpRow, group9Form, registerRows } from '../decode-table';
 import { Flag, Vector } from '../regs';
 import {
   ALU_NAMES, AluOp, alu, dec, divAcc, idivAcc, imulAcc, imulTrunc, inc, logicFlags, mulAcc, neg, shift, shiftDouble,
@@ -375,7 +375,8 @@ row(0x0fb1, 'CMPXCHG Ev,Gv', (c) => {
 });
 row(0x0fc7, 'GRP9 CMPXCHG8B Mq', (c) => {
   c.decodeModrm();
-  if (c.modrm >= 0xc0 || c.modReg !== 1) c.ud();
+  if (c.modReg !== 1) { group9Form(c); return; } // the other /digits: rows with `reg` (ops/vmx.ts)
+  if (c.modrm >= 0xc0) c.ud();
   const seg = c.eaSeg, off = c.eaOff;
   const lo = c.read32(seg, off), hi = c.read32(seg, off + 4);
   c.flushFlags();

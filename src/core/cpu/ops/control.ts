@@ -1,6 +1,6 @@
 // Opcode rows for control transfer, interrupts, HLT and interrupt-flag control
 // (SDM Vol. 2 Jcc, JMP, CALL, RET, LOOP, JCXZ, INT n/INTO/INT3, IRET, HLT, CLI/STI, BOUND).
-import { Cpu, InterruptKind, OpHandler } from '../cpu';
+import { Cpu, InhibitBy, InterruptKind, OpHandler } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
 import { Flag, Seg, Vector } from '../regs';
 import { farCall, farJump, farReturn, interruptReturn } from '../segmentation';
@@ -152,7 +152,7 @@ row(0xfa, 'CLI', (c) => {
 });
 row(0xfb, 'STI', (c) => {
   if (c.protectedMode() && c.cpl > ((c.flags >> 12) & 3)) c.gp(0);
-  if ((c.flags & Flag.IF) === 0) { c.flags |= Flag.IF; c.inhibitInterrupts(); }
+  if ((c.flags & Flag.IF) === 0) { c.flags |= Flag.IF; c.inhibitInterrupts(InhibitBy.Sti); }
 });
 
 registerRows(rows);

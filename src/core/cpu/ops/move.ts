@@ -1,6 +1,6 @@
 // Opcode rows for data movement, stack and segment-register loads (SDM Vol. 2 MOV, XCHG,
 // PUSH/POP, PUSHA/POPA, PUSHF/POPF, LEA, LDS..., ENTER/LEAVE, XLAT, MOVZX/MOVSX).
-import { Cpu, OpHandler } from '../cpu';
+import { Cpu, InhibitBy, OpHandler } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
 import { Flag, Seg, Vector } from '../regs';
 import { loadSegment } from '../segmentation';
@@ -37,7 +37,7 @@ row(0x8e, 'MOV Sw,Ew', (c) => {
   const s = c.modReg;
   if (s === Seg.CS || s > 5) c.ud();
   loadSegment(c, s, c.rmRead16());
-  if (s === Seg.SS) c.inhibitInterrupts();
+  if (s === Seg.SS) c.inhibitInterrupts(InhibitBy.MovSs);
 });
 row(0xa0, 'MOV AL,Ob', (c) => { c.decodeMoffs(); c.r8[0] = c.read8(c.eaSeg, c.eaOff); });
 row(0xa1, 'MOV eAX,Ov', (c) => { c.decodeMoffs(); if (c.os32) c.r32[0] = c.read32(c.eaSeg, c.eaOff); else c.r16[0] = c.read16(c.eaSeg, c.eaOff); });
@@ -127,7 +127,7 @@ function popSeg(c: Cpu, s: number): void {
   const v = c.os32 ? c.peek32(0) & 0xffff : c.peek16(0);
   loadSegment(c, s, v);
   c.sp = c.sp + (c.os32 ? 4 : 2);
-  if (s === Seg.SS) c.inhibitInterrupts();
+  if (s === Seg.SS) c.inhibitInterrupts(InhibitBy.MovSs);
 }
 row(0x06, 'PUSH ES', (c) => pushSeg(c, Seg.ES));
 row(0x0e, 'PUSH CS', (c) => pushSeg(c, Seg.CS));
@@ -238,7 +238,7 @@ function loadFarPtr(s: number): OpHandler {
     const sel = c.read16(c.eaSeg, (c.eaOff + (c.os32 ? 4 : 2)) >>> 0);
     loadSegment(c, s, sel);
     c.setRegV(c.modReg, off);
-    if (s === Seg.SS) c.inhibitInterrupts();
+    if (s === Seg.SS) c.inhibitInterrupts(InhibitBy.MovSs);
   };
 }
 row(0xc4, 'LES Gv,Mp', loadFarPtr(Seg.ES));

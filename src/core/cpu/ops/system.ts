@@ -2,9 +2,9 @@
 // protection): descriptor-table and task registers, access-rights queries, control and debug
 // registers, MSRs, TSC/PMC, CPUID, SYSENTER/SYSEXIT, ARPL.
 import type { Cpu } from '../cpu';
-import { OpRow, registerRows } from '../decode-table';
+import { OpRow, group7RegForm, registerRows } from '../decode-table';
 import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../regs';
-import { cpuidLeaf, Cpuid1Edx, CpuidExtEdx } from '../model';
+import { cpuidLeaf, cpuidLeaf1Apic, Cpuid1Ecx, Cpuid1Edx, CpuidExtEdx, type CpuModel } from '../model';
 import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
@@ -112,6 +112,8 @@ function lsl(c: Cpu): void {
 function group7(c: Cpu): void {
   c.decodeModrm();
   const r = c.modReg, reg = c.modrm >= 0xc0;
+  // mod = 11B forms other than SMSW/LMSW are instructions of their own (VMCALL, ...: ops/vmx.ts).
+  if (reg && r !== 4 && r !== 6) { group7RegForm(c); return; }
   switch (r) {
     case 0: case 1: {
       if (reg) c.ud();
@@ -216,6 +218,8 @@ export function writeCr0(c: Cpu, v: number): void {
   v = (v & CR0_BITS) | Cr0.ET;
   if ((v & Cr0.PG) !== 0 && (v & Cr0.PE) === 0) c.gp(0);
   if ((v & Cr0.NW) !== 0 && (v & Cr0.CD) === 0) c.gp(0);
+  // In VMX operation CR0 keeps the bits IA32_VMX_CR0_FIXED0/1 fix (SDM Vol. 3C §24.8).
+  if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(0, v)) c.gp(0);
   const old = c.cr0;
   c.cr0 = v;
   const changed = old ^ v;
@@ -223,14 +227,17 @@ export function writeCr0(c: Cpu, v: number): void {
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
 }
 
-/** CR4 bits the model's CPUID makes valid: OSFXSR with FXSR (SDM Vol. 3A §2.5). */
-function cr4Bits(c: Cpu): number {
-  return CR4_BITS | ((c.model.leaf1Edx & Cpuid1Edx.FXSR) !== 0 ? Cr4.OSFXSR : 0);
+/** CR4 bits a model's CPUID makes valid (SDM Vol. 3A §2.5): OSFXSR with FXSR, VMXE with VMX. */
+export function cr4ValidBits(m: CpuModel): number {
+  return CR4_BITS | ((m.leaf1Edx & Cpuid1Edx.FXSR) !== 0 ? Cr4.OSFXSR : 0) |
+    ((m.leaf1Ecx & Cpuid1Ecx.VMX) !== 0 ? Cr4.VMXE : 0);
 }
 
 /** CR4 write: unimplemented bits -> #GP(0); paging-mode bits flush the TLB (SDM §4.10.4.1). */
 export function writeCr4(c: Cpu, v: number): void {
-  if ((v & ~cr4Bits(c)) !== 0) c.gp(0);
+  if ((v & ~cr4ValidBits(c.model)) !== 0) c.gp(0);
+  // In VMX operation CR4.VMXE cannot be cleared (IA32_VMX_CR4_FIXED0, SDM Vol. 3C §24.8).
+  if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(4, v)) c.gp(0);
   const changed = c.cr4 ^ v;
   c.cr4 = v;
   if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
@@ -297,10 +304,17 @@ function msrDefault(n: number, hi: boolean): number {
 }
 
 let msrLo = 0, msrHi = 0;
+const VMX_MSR = new Int32Array(2);
+
+/** IA32_EFER bits a model's WRMSR accepts: NXE with NX (long mode is not implemented). */
+export function eferValidBits(m: CpuModel): number {
+  return (m.extEdx & CpuidExtEdx.NX) !== 0 ? Efer.NXE : 0;
+}
 
 /** Reads MSR `n` into msrLo/msrHi; false if the MSR does not exist. */
 export function readMsr(c: Cpu, n: number): boolean {
   switch (n) {
+    case Msr.APIC_BASE: if (c.lapic === null) break; msrLo = c.lapic.readBaseMsr(); msrHi = 0; return true;
     case Msr.TSC: { const t = c.tsc(); msrLo = t % 4294967296 | 0; msrHi = Math.floor(t / 4294967296) | 0; return true; }
     case Msr.PLATFORM_ID: msrLo = 0; msrHi = 0; return true;
     case Msr.MTRRCAP: msrLo = 0x508; msrHi = 0; return true; // 8 variable ranges, fixed ranges, WC
@@ -308,6 +322,12 @@ export function readMsr(c: Cpu, n: number): boolean {
     case Msr.SYSENTER_ESP: msrLo = c.sysenterEsp; msrHi = 0; return true;
     case Msr.SYSENTER_EIP: msrLo = c.sysenterEip; msrHi = 0; return true;
     case Msr.EFER: msrLo = c.efer; msrHi = 0; return true;
+  }
+  // VMX capability MSRs (SDM Vol. 3D Appendix A): only those the VMX unit has exist.
+  if (n >= 0x480 && n <= 0x4ff) {
+    if (c.vmx === null || !c.vmx.readCapabilityMsr(n, VMX_MSR)) return false;
+    msrLo = VMX_MSR[0]; msrHi = VMX_MSR[1];
+    return true;
   }
   if (!isStoredMsr(n)) return false;
   const e = c.msrs.get(n);
@@ -327,7 +347,7 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
     case Msr.EFER: {
       // NXE only when the model reports NX; LME (long mode) is not implemented yet; LMA is
       // read-only (SDM Vol. 3A §2.2.1).
-      const allowed = (c.model.extEdx & CpuidExtEdx.NX) !== 0 ? Efer.NXE : 0;
+      const allowed = eferValidBits(c.model);
       if (hi !== 0 || (lo & ~(allowed | Efer.LMA)) !== 0) return false;
       const v = (lo & allowed) | (c.efer & Efer.LMA);
       if (((v ^ c.efer) & Efer.NXE) !== 0) c.tlb.flushAll();
@@ -335,7 +355,8 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
       return true;
     }
     case Msr.APIC_BASE:
-      // Bits 8 (BSP, read-only), 11 (enable), 35:12 (base, 36-bit physical addresses).
+      if (c.lapic !== null) return c.lapic.writeBaseMsr(lo, hi);
+      // No local APIC: plain storage. Bits 8 (BSP, read-only), 11 (enable), 35:12 (base).
       if ((lo & 0x6ff) !== 0 || (hi & ~0xf) !== 0) return false;
       lo = (lo & ~0x100) | 0x100;
       break;
@@ -384,6 +405,7 @@ function rdpmc(c: Cpu): void {
 function cpuid(c: Cpu): void {
   const o = c.cpuidOut;
   cpuidLeaf(c.model, c.r32[0], c.r32[1], o);
+  if ((c.r32[0] >>> 0) === 1) cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
   c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
 }
 

@@ -1,0 +1,130 @@
+// Several CPUs on one machine: the deterministic schedule that runs them on one host thread and
+// the virtual time it defines.
+//
+// Virtual time with N CPUs. The CPUs take turns, and virtual time advances by one instruction
+// unit per instruction retired by whichever CPU is running, plus the idle time skipped when
+// every CPU is halted (SerialInstructionCounter). So N busy CPUs share the configured
+// instruction rate (each effectively runs at ips/N), a halted CPU costs nothing, and time never
+// runs backwards from one CPU to the next: whatever CPU 1 reads from the TSC, the PIT or the PM
+// timer is later than anything CPU 0 read before (an OS's TSC-synchronisation check sees
+// synchronised, monotonic TSCs). This is the model of QEMU's single-threaded round-robin TCG
+// with -icount. With one CPU the machine counts that CPU's instructions directly, as before.
+//
+// The schedule. Rounds over the CPUs in APIC-ID order; a CPU that is halted with nothing that
+// can wake it, or waits for a Startup IPI, is skipped. A runnable CPU runs a slice of at most
+// SMP_QUANTUM instructions when another CPU is runnable too, and up to the next timer deadline
+// when it is alone. Slices end early at timer deadlines (devices' and local APIC timers) and
+// when something happens to another CPU (an IPI, an interrupt routed to it, a Startup IPI):
+// the running CPU is preempted at its next instruction boundary, so the other CPU sees the
+// event within one instruction of virtual time. When no CPU is runnable the clock skips to the
+// next timer deadline. Nothing depends on the host: the same image and settings give the same
+// interleaving.
+import { Cpu, StopReason } from '../cpu/cpu';
+import { Flag } from '../cpu/regs';
+import type { InstructionCounter, VirtualClock } from './clock';
+import type { LocalApic, LocalApicMmio } from './devices/lapic';
+
+/** Instructions a CPU runs before the next runnable CPU gets its turn (100 µs at 100 MIPS). */
+export const SMP_QUANTUM = 10_000;
+/** The largest machine the xAPIC flat logical destination model addresses. */
+export const MAX_CPUS = 8;
+
+/** Virtual time as the sum of the instructions all CPUs retired: `current`'s count plus what
+ *  the others retired before it was scheduled (an offset, so a switch costs O(1)). */
+export class SerialInstructionCounter implements InstructionCounter {
+  private offset = 0;
+  constructor(private current: InstructionCounter) {}
+  get icount(): number { return this.offset + this.current.icount; }
+  /** Makes `next` the running CPU; the count continues from where it was. */
+  switchTo(next: InstructionCounter): void {
+    if (next === this.current) return;
+    this.offset += this.current.icount - next.icount;
+    this.current = next;
+  }
+}
+
+/** Why the schedule returned (the machine maps this onto MachineStop). */
+export type SmpStop = 'budget' | 'stopped' | 'shutdown' | 'halted' | 'idle';
+
+/** True when `c` may execute or take an event now. */
+function runnable(c: Cpu): boolean {
+  if (c.waitForSipi) return false;
+  if (!c.halted) return true;
+  if (c.nmiPending && !c.nmiBlocked) return true;
+  return (c.flags & Flag.IF) !== 0 && c.intr !== null && c.intr.hasInterrupt();
+}
+
+/** True when nothing can ever wake `c` (halted with interrupts off and no NMI, or parked). */
+function dead(c: Cpu): boolean {
+  return c.shutdown || c.waitForSipi || (c.halted && (c.flags & Flag.IF) === 0 && !c.nmiPending);
+}
+
+export class SmpScheduler {
+  /** Index of the CPU whose slice is running (or ran last). */
+  currentIndex = 0;
+  private inSlice = false;
+
+  constructor(readonly cpus: Cpu[], readonly lapics: LocalApic[], private readonly clock: VirtualClock,
+    private readonly counter: SerialInstructionCounter, private readonly mmio: LocalApicMmio) {}
+
+  get current(): Cpu { return this.cpus[this.currentIndex]; }
+
+  /** Makes CPU `i` the one executing: its instructions count as time, its APIC answers MMIO. */
+  select(i: number): void {
+    this.currentIndex = i;
+    this.counter.switchTo(this.cpus[i]);
+    this.mmio.current = this.lapics[i];
+  }
+
+  /** Ends the running CPU's slice at its next instruction boundary. */
+  preempt(): void {
+    const c = this.current;
+    c.stopRequested = true;
+    c.eventPending = true;
+  }
+
+  /** Something happened to CPU `i` (its APIC kicked it): let it run soon. */
+  kicked(i: number): void {
+    if (this.inSlice && i !== this.currentIndex) this.preempt();
+  }
+
+  /** Runs until virtual time `end` (instruction units) or a stop; `stopped` is the machine's flag. */
+  run(end: number, stopped: () => boolean): SmpStop {
+    const clk = this.clock, cpus = this.cpus, n = cpus.length;
+    let deadHaltAt = -1;
+    while (clk.ticks() < end) {
+      let ran = false;
+      for (let i = 0; i < n; i++) {
+        const c = cpus[i];
+        if (!runnable(c)) continue;
+        const left = end - clk.ticks();
+        if (left <= 0) break;
+        this.select(i);
+        let alone = true;
+        for (let k = 0; k < n; k++) if (k !== i && runnable(cpus[k])) { alone = false; break; }
+        const budget = clk.budgetUntilNext(alone ? left : Math.min(SMP_QUANTUM, left));
+        this.inSlice = true;
+        clk.beginSlice(budget);
+        const r = c.run(budget);
+        clk.endSlice();
+        this.inSlice = false;
+        clk.runDue();
+        if (stopped()) return 'stopped';
+        if (r === StopReason.Shutdown) return 'shutdown';
+        ran = true;
+      }
+      if (ran) { deadHaltAt = -1; continue; }
+      // No CPU can run: skip idle time to the next timer.
+      if (cpus.every(dead)) {
+        // Nothing can wake any CPU; let devices finish for 10 ms of virtual time (a UART
+        // draining its FIFO) before reporting it.
+        if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
+        else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
+      } else deadHaltAt = -1;
+      if (!clk.skipToNext()) return cpus.every(dead) ? 'halted' : 'idle';
+      clk.runDue();
+      if (stopped()) return 'stopped';
+    }
+    return 'budget';
+  }
+}

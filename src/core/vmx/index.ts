@@ -1,0 +1,17 @@
+// VMX (Intel VT-x) for the emulated CPU: VMCS fields, controls, exit reasons, VM-instruction
+// errors, the generation table with its capability MSRs, the VMX instructions and the typed
+// interface for root-mode software in TypeScript (VmxRoot). The CPU core reaches this module
+// only through the VmxHooks a VMX-capable CPU model installs (cpu-model.ts).
+export * from './fields';
+export * from './exit-reasons';
+export * from './controls';
+export * from './errors';
+export * from './features';
+export * from './generations';
+export * from './capabilities';
+export * from './vmcs';
+export * from './entry-checks';
+export { EnterResult, VM_FAIL_INVALID, VM_SUCCEED, type VmOutcome } from './instructions';
+export { VmxUnit } from './unit';
+export { VmxRoot, type VmxResult, type VmreadResult, type Vmread64Result, type VmptrstResult } from './root';
+export { cpuModelFor, cpuModelForName } from './cpu-model';
