@@ -7,10 +7,15 @@
 // (BIOS boot and guest setup excluded), and checks that all report the same checksum.
 // Prints vmxlab's instructions per second and the wall-time ratios vmxlab/v86.
 //
-//   node bench/run.mjs [--iter N] [--runs N] [--no-v86] [--json]
+// Then the exit profiler's recording cost (bench/profile-bench.ts): ns per synthetic VM exit
+// with recording on and off, and the garbage collections during recording.
+//
+//   node bench/run.mjs [--iter N] [--runs N] [--no-v86] [--json] [--no-profile | --profile-only]
 //     --iter N   rounds of the guest's work loop (default: the image's 400, ~4.7e5 instr each)
 //     --runs N   run each engine N times and report the median time (default 1)
 //     --no-v86   vmxlab only
+//     --no-profile    skip the profiler micro-benchmark; --profile-only: run only that
+//     --exits N  synthetic exits per profiler timing (default 5,000,000)
 // Environment: VMXLAB_SEABIOS, VMXLAB_VGABIOS (BIOS images for v86; default Debian's
 // /usr/share/seabios/bios.bin and vgabios-stdvga.bin).
 import { build } from 'esbuild';
@@ -32,6 +37,31 @@ const opt = (name, def) => {
 const runs = opt('--runs', 1);
 const noV86 = args.includes('--no-v86');
 const asJson = args.includes('--json');
+const noProfile = args.includes('--no-profile');
+const profileOnly = args.includes('--profile-only');
+const exits = opt('--exits', 5_000_000);
+
+// ---- the profiler micro-benchmark (profile on vs off), in its own process
+async function profileBench() {
+  const outDir = resolve(root, 'node_modules/.cache/bench');
+  mkdirSync(outDir, { recursive: true });
+  const bundle = join(outDir, 'profile-bench.cjs');
+  await build({ ...nodeBuildOptions(), sourcemap: false, entryPoints: [join(root, 'bench/profile-bench.ts')], outfile: bundle, packages: 'external' });
+  if (!asJson) process.stderr.write('  running the profiler micro-benchmark...\n');
+  const r = spawnSync(process.execPath, [bundle, String(exits)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) { console.error(`bench: profile-bench failed (exit ${r.status ?? r.signal})\n${r.stderr}${r.stdout}`); process.exit(1); }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+function printProfile(p) {
+  console.log(`profiler: ${p.exits.toLocaleString('en-US')} synthetic exits per timing, median of 3: ` +
+    `${p.onNsPerExit.toFixed(1)} ns/exit recording, ${p.offNsPerExit.toFixed(1)} ns/exit not recording ` +
+    `(recording adds ${p.recordNsPerExit.toFixed(1)} ns/exit); GCs while recording: ${p.gcWhileRecording}`);
+}
+if (profileOnly) {
+  const p = await profileBench();
+  if (asJson) console.log(JSON.stringify({ profiler: p, node: process.version }, null, 2)); else printProfile(p);
+  process.exit(0);
+}
 
 // ---- the image, with the round count patched in its configuration block
 const imagePath = join(root, 'guests/bench-cpu/bench.img');
@@ -92,11 +122,12 @@ if (!noV86) {
   }
 }
 rmSync(tmp, { recursive: true, force: true });
+const profiler = noProfile ? null : await profileBench();
 
 const instr = vm.instructions;
 const sums = new Set(results.map((r) => r.checksum));
 if (asJson) {
-  console.log(JSON.stringify({ iter, instructions: instr, results, node: process.version, cpus: cpus().length }, null, 2));
+  console.log(JSON.stringify({ iter, instructions: instr, results, profiler, node: process.version, cpus: cpus().length }, null, 2));
 } else {
   console.log(`bench-cpu: ${iter} rounds, ${(instr / 1e6).toFixed(1)} M guest instructions between the markers` +
     ` (counted by vmxlab), ${runs} run${runs > 1 ? 's, median' : ''}`);
@@ -106,6 +137,7 @@ if (asJson) {
     console.log(`${r.engine.padEnd(48)} ${String(r.checksum).padEnd(9)} ${r.seconds.toFixed(3).padStart(7)}s ${mips.toFixed(1).padStart(7)}  ${(vm.seconds / r.seconds).toFixed(2)}`);
   }
   console.log('* MIPS: vmxlab\'s instruction count divided by each engine\'s time (same guest, same work).');
+  if (profiler !== null) printProfile(profiler);
   console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`);
 }
 if (sums.size !== 1) {
