@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import vue from '@vitejs/plugin-vue';
+import { guestImages } from './vite.guests.mjs';
 
 // Two projects: everything under test/ runs in Node, test/renderer/** runs in happy-dom.
 // 'electron' resolves to a stub that throws, so a test can only see Electron through
@@ -24,7 +25,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        plugins: [vue()],
+        plugins: [vue(), guestImages()],
         test: {
           name: 'renderer',
           environment: 'happy-dom',

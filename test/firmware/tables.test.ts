@@ -43,12 +43,14 @@ describe('ACPI and MP tables', () => {
 
     const madt = tables.get('APIC')!;
     expect(r32(madt + 36)).toBe(0xfee00000);
-    const cpus: number[] = []; let ioapic = 0; const overrides: [number, number][] = [];
+    const cpus: number[] = []; let ioapic = 0; const overrides: [number, number][] = []; const lapicNmi: [number, number][] = [];
     for (let p = madt + 44; p < madt + r32(madt + 4); p += u8[p + 1]) {
       if (u8[p] === 0) { expect(r32(p + 4) & 1).toBe(1); cpus.push(u8[p + 3]); }
-      if (u8[p] === 1) { ioapic = r32(p + 4); expect(r32(p + 8)).toBe(0); }
+      if (u8[p] === 1) { ioapic = r32(p + 4); expect(r32(p + 8)).toBe(0); expect(u8[p + 2]).toBe(4); } // I/O APIC ID after the 4 CPUs
       if (u8[p] === 2) overrides.push([u8[p + 3], r32(p + 4)]);
+      if (u8[p] === 4) lapicNmi.push([u8[p + 2], u8[p + 5]]);
     }
+    expect(lapicNmi).toEqual([[0xff, 1]]); // NMI on LINT1 of every processor
     expect(cpus).toEqual([0, 1, 2, 3]);
     expect(ioapic).toBe(0xfec00000);
     expect(overrides).toContainEqual([0, 2]);
@@ -64,10 +66,18 @@ describe('ACPI and MP tables', () => {
     const len = m.mem.read16(cfg + 4);
     expect(sum(u8, cfg, len)).toBe(0);
     let p = cfg + 44, cpus = 0, bsp = 0;
+    const ints = new Map<number, [number, number, number]>(); // ISA IRQ -> [flags, I/O APIC ID, INTIN]
     for (let i = 0; i < m.mem.read16(cfg + 34); i++) {
+      if (u8[p] === 3) ints.set(u8[p + 5], [m.mem.read16(p + 2), u8[p + 6], u8[p + 7]]);
       if (u8[p] === 0) { cpus++; if (u8[p + 3] & 2) bsp++; p += 20; } else p += 8;
     }
     expect(p).toBe(cfg + len);
+    // As the MADT has it: IRQ0 on INTIN2, the SCI (IRQ9) level-triggered active high, the
+    // other ISA IRQs on their own pins, conforming (edge, active high).
+    expect(ints.get(0)).toEqual([0, 4, 2]);
+    expect(ints.get(9)).toEqual([0x0d, 4, 9]);
+    expect(ints.get(4)).toEqual([0, 4, 4]);
+    expect(ints.has(2)).toBe(false);
     expect(cpus).toBe(4);
     expect(bsp).toBe(1);
   });

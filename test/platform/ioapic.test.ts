@@ -40,7 +40,7 @@ beforeEach(() => {
   pic = new FakePic();
   cpus = [createCpu(mem, io), createCpu(mem, io)];
   apics = cpus.map((c, i) => {
-    const a = new LocalApic(c, clock, bus, { id: i, bsp: i === 0, extInt: pic, onInit: () => {} });
+    const a = new LocalApic(c, clock, bus, { id: i, bsp: i === 0, extInt: pic, onInit: () => true });
     c.intr = a;
     bus.add(a);
     a.writeRegister(LapicReg.Svr, 0x1ff);

@@ -36,7 +36,7 @@ beforeEach(() => {
   const mem = new PhysicalMemory(1 << 20), io = new IoBus();
   cpus = [createCpu(mem, io), createCpu(mem, io)];
   apics = cpus.map((c, i) => {
-    const a = new LocalApic(c, clock, bus, { id: i, bsp: i === 0, extInt: pic, onInit: () => { inits.push(i); c.init(); if (i > 0) c.enterWaitForSipi(); } });
+    const a = new LocalApic(c, clock, bus, { id: i, bsp: i === 0, extInt: pic, onInit: () => { inits.push(i); c.init(); if (i > 0) c.enterWaitForSipi(); return true; } });
     c.intr = a; c.lapic = a;
     bus.add(a);
     a.writeRegister(LapicReg.Svr, 0x1ff); // software-enabled, spurious vector FFh
@@ -46,7 +46,7 @@ beforeEach(() => {
 
 describe('local APIC registers', () => {
   it('reports ID, version, reset LVT masks and the IA32_APIC_BASE BSP bit only on CPU 0', () => {
-    const a = new LocalApic(cpus[1], clock, bus, { id: 1, bsp: false, extInt: null, onInit: () => {} });
+    const a = new LocalApic(cpus[1], clock, bus, { id: 1, bsp: false, extInt: null, onInit: () => true });
     expect(a.readRegister(LapicReg.Id) >>> 0).toBe(0x01000000);
     expect(a.readRegister(LapicReg.Version)).toBe(LAPIC_VERSION);
     expect(LAPIC_VERSION & 0xff).toBe(0x14);

@@ -151,6 +151,54 @@ handler:
     expect(m.clock.ticks()).toBe(400_000);
   });
 
+  for (const pause of [true, false]) {
+    it(`hands a lock released and retaken in a tight loop to the waiting CPU (${pause ? 'PAUSE yields the turn' : 'no PAUSE: slice lengths vary'})`, () => {
+      // SeaBIOS's CPU count in miniature: the BSP holds a lock and releases it for a moment in
+      // every round of an 8-instruction loop (a divisor of the quantum) until the AP, spinning
+      // on the lock, has taken it once. Every phase of the loop against the slice boundaries.
+      for (let phase = 0; phase < 8; phase++) {
+        const m = new PcMachine({ memoryBytes: 4 << 20, firmware: 'none', cpus: 2 });
+        const relax = pause ? 'pause' : 'nop';
+        startBsp(m, asm(`bits 16
+  xor ax, ax
+  mov ds, ax
+  mov word [0x500], 1
+  times ${phase} nop
+round:
+  cmp word [0x502], 1
+  je done
+  mov word [0x500], 0
+  ${relax}
+  nop
+spin:
+  lock bts word [0x500], 0
+  jc spin
+  jmp round
+done:
+  cli
+  hlt`));
+        m.mem.load(0x9000, asm(`bits 16
+  xor ax, ax
+  mov ds, ax
+spin:
+  ${relax}
+  lock bts word [0x500], 0
+  jc spin
+  mov word [0x502], 1
+  mov word [0x500], 0
+  cli
+  hlt`));
+        const a = m.lapics[0];
+        a.writeRegister(LapicReg.IcrHigh, 1 << 24);
+        a.writeRegister(LapicReg.IcrLow, 0xc500);
+        a.writeRegister(LapicReg.IcrLow, 0x0609);
+        expect(m.run(2_000_000)).toBe('halted');
+        expect(m.mem.read16(0x502)).toBe(1);
+        if (pause) expect(m.instructions()).toBeLessThan(1000); // handed over at the first PAUSE
+      }
+    });
+  }
+
   it('keeps the TSC monotonic from one CPU to the next, interleaves fairly and deterministically', () => {
     const run = (): { iters: number[]; warps: number; icounts: number[]; ticks: number } => {
       const m = new PcMachine({ memoryBytes: 4 << 20, firmware: 'none', cpus: 2 });

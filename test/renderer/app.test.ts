@@ -1,26 +1,61 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
-import { createPinia } from 'pinia';
+import { createPinia, setActivePinia } from 'pinia';
 import App from '../../src/renderer/src/App.vue';
+import { setPlatform } from '../../src/renderer/src/platform';
+import type { VmxlabApi } from '../../src/main/ipc';
+import { FakePlatform } from './support';
+
+vi.mock('@xterm/xterm', async () => ({ Terminal: (await import('./support')).FakeTerminal }));
 
 describe('App', () => {
+  beforeEach(() => { setActivePinia(createPinia()); });
   afterEach(() => {
     delete window.vmxlab;
+    setPlatform(null);
   });
 
-  it('shows the title and the machine panel in the browser build', async () => {
+  it('shows the shell in the browser build: title, views, machine setup, exit controls', async () => {
+    setPlatform(new FakePlatform());
     const wrapper = mount(App, { global: { plugins: [createPinia()] } });
     await flushPromises();
     expect(wrapper.find('h1').text()).toBe('vmxlab');
     expect(wrapper.find('[data-test="host"]').text()).toBe('browser');
+    expect(wrapper.findAll('[role="tab"]').map((t) => t.text())).toEqual(['Guest', 'Exits', 'VMCS', 'Compare']);
     expect(wrapper.text()).toContain('Machine');
-    expect(wrapper.text()).toContain('No guest loaded.');
+    expect(wrapper.find('[data-test="hosted-note"]').text()).toBe('takes effect with hosted mode');
+    expect(wrapper.find('[data-test="state"]').text()).toBe('no guest');
+    await wrapper.find('[data-test="tab-exits"]').trigger('click');
+    expect(wrapper.find('[data-test="exits-empty"]').text()).toContain('No VM exits: this guest runs in bare mode');
+    wrapper.unmount();
   });
 
-  it('asks the preload API for the version under Electron', async () => {
-    window.vmxlab = { version: async () => '4.5.6' };
+  it('uses the preload API under Electron (version, engine commands through IPC)', async () => {
+    const calls: unknown[] = [];
+    const api: VmxlabApi = {
+      version: async () => '4.5.6',
+      engineCommand: async (c) => { calls.push(c); },
+      engineRequest: async () => null as never,
+      loadImage: async (r) => { calls.push(r); },
+      openImageDialog: async () => null,
+      recentImages: async () => [],
+      openRecentImage: async () => null,
+      saveExport: async () => ({ saved: false, path: null }),
+      getSettings: async () => null,
+      setSettings: async () => undefined,
+      onEngineEvent: () => () => undefined,
+      onMenu: () => () => undefined,
+    };
+    window.vmxlab = api;
     const wrapper = mount(App, { global: { plugins: [createPinia()] } });
     await flushPromises();
     expect(wrapper.find('[data-test="host"]').text()).toBe('electron · v4.5.6');
+    await wrapper.find('[data-test="load"]').trigger('click');
+    await flushPromises();
+    expect(calls[0]).toMatchObject({ source: { kind: 'bytes', name: 'hello.img' }, settings: { marker: 'REALMODE DONE', mode: 'bare' } });
+    const bytes = (calls[0] as { source: { bytes: Uint8Array } }).source.bytes;
+    expect(bytes.length).toBe(512);
+    expect([bytes[510], bytes[511]]).toEqual([0x55, 0xaa]); // the built-in guest's boot sector, bundled
+    wrapper.unmount();
   });
 });

@@ -75,6 +75,28 @@ export const DEPARTURES: Departure[] = [
       old.startsWith('  guest event 02 ') ? '  exit 33 INVALID_GUEST_STATE entry-failure q=00000000\n' : old),
   },
   {
+    id: 'hardware-exception-injected-into-hlt',
+    image: 'inject',
+    models: ['haswell', 'penryn', 'icelake'],
+    sdm: '27.3.1.5 (Checks on Guest Non-Register State): an injected event must not be one the activity ' +
+      'state blocks; in the HLT state only external interrupts, NMIs, hardware exceptions 1 (#DB) and 18 ' +
+      '(#MC) and pending MTF may be injected, so #GP into HLT fails VM entry (exit 33, qualification 0)',
+    bochs: 'enters the guest and delivers the #GP',
+    apply: (t) => replaceSectionBody(t, 'I04b ', (old) =>
+      old.startsWith('  guest event 0d ') ? '  exit 33 INVALID_GUEST_STATE entry-failure q=00000000\n' : old),
+  },
+  {
+    id: 'vmcall-in-root-without-smm-monitor',
+    image: 'basics',
+    models: ['haswell', 'penryn', 'icelake'],
+    sdm: 'VMCALL (31.3) in VMX root operation: VMfail(1, "VMCALL executed in VMX root operation") when the ' +
+      'processor lacks the dual-monitor treatment of SMIs and SMM or IA32_SMM_MONITOR_CTL[0] (valid) is 0 - ' +
+      'checked before the current VMCS and its launch state, so error 19 (non-clear VMCS) cannot come first',
+    bochs: 'skips the IA32_SMM_MONITOR_CTL check and reports error 19 for the launched VMCS',
+    apply: (t) => t.replace(/^( {2}vmcall in root operation \(launched VMCS\): )VMfailValid 19 \(VMCALL non-clear VMCS\)$/m,
+      (_m, head: string) => `${head}VMfailValid 1 (VMCALL in VMX root operation)`),
+  },
+  {
     id: 'invept-invvpid-without-ept-vpid',
     image: 'exits',
     models: ['penryn'],

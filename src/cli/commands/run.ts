@@ -87,6 +87,7 @@ function sink(o: RunOpts, ctx: CliContext): { write(s: string): void; close(): v
 const STOP_TEXT: Record<MachineStop, string> = {
   budget: 'time limit', stopped: 'stopped', shutdown: 'shutdown (triple fault)',
   halted: 'HLT with interrupts disabled (nothing can wake the CPU)', idle: 'HLT with no timer armed',
+  poweroff: 'the guest powered off (ACPI S5)',
 };
 
 export const run: Command = {

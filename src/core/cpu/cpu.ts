@@ -11,7 +11,7 @@ import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
 import type { DecodeCache } from './decode-cache';
 import type { Insn } from './insn';
-import type { VmxHooks } from './vmx-hooks';
+import { VM_EXIT, type VmxHooks } from './vmx-hooks';
 
 /** Why `run` returned. */
 export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
@@ -146,6 +146,9 @@ export class Cpu {
   intr: InterruptSource | null = null;
   /** Wait-for-SIPI activity state (see `enterWaitForSipi`); `run` returns Halted at once. */
   waitForSipi = false;
+  /** PAUSE ends the run slice after it retires (set by the SMP schedule while another CPU can
+   *  run: a spin-wait loop hands the turn to the CPU it waits for). No architectural effect. */
+  yieldOnPause = false;
   /** Initial APIC ID, reported in CPUID.1:EBX[31:24] (set by the platform per CPU). */
   apicId = 0;
   /** The local APIC's architectural side (IA32_APIC_BASE, CPUID.1:EDX.APIC), installed by the
@@ -165,7 +168,8 @@ export class Cpu {
   readonly ram8: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
-  readonly tlbE: Int32Array;
+  /** The TLB's current space (Tlb.selectSpace switches it under VMX). */
+  tlbE: Int32Array;
   tlbNeedR = 0;
   tlbNeedW = 0;
   readonly cpuidOut = new Int32Array(4);
@@ -181,6 +185,13 @@ export class Cpu {
   /** The VMX unit (vmx-hooks.ts), installed by createCpu when the model has VMX; null: the VMX
    *  instructions raise #UD and the VMX MSRs #GP. */
   vmx: VmxHooks | null = null;
+  /** In VMX non-root operation: a guest runs under the VMX unit, which sets and clears this at
+   *  VM entry and exit. Tested only where an instruction or event already does slow work. */
+  nonRoot = false;
+  /** Instruction count at which the run loop stops to check events (VMX: the preemption timer's
+   *  deadline, the monitor trap flag); Infinity when nothing asks. Read once per event check,
+   *  never per instruction. */
+  eventAt = Infinity;
 
 
   constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
@@ -211,10 +222,14 @@ export class Cpu {
    * and the caches are kept. The platform then either resumes at the reset vector (the BSP)
    * or parks the CPU in wait-for-SIPI (an AP: `enterWaitForSipi`).
    */
-  init(): void {
+  init(): boolean {
+    // In VMX operation INIT is blocked (root) or causes a VM exit (non-root): SDM Vol. 3C §24.8,
+    // §26.2. False: the CPU did not take it, and the platform leaves the CPU as it is.
+    if (this.vmx !== null && this.vmx.inVmxOperation && !this.vmx.initSignal()) return false;
     this.resetCore((this.cr0 & 0x60000000) | 0x10);
     this.tlb.flushAll();
     this.invalidateFetch();
+    return true;
   }
 
   /** State common to RESET and INIT; `cr0` first, since the segment caches depend on CR0.PE. */
@@ -238,6 +253,7 @@ export class Cpu {
     this.inhibitUntil = -1; this.nmiPending = false; this.nmiBlocked = false;
     this.waitForSipi = false;
     this.delivering = -1;
+    this.eventAt = Infinity;
   }
 
   /** Parks the CPU in the wait-for-SIPI activity state (an AP after INIT, SDM Vol. 3A §8.4.1,
@@ -251,6 +267,9 @@ export class Cpu {
   /** A Startup IPI with vector `vector` (SDM Vol. 3A §10.6.1, §8.4.4.1): leaves wait-for-SIPI and
    *  starts in real mode at `vector`00:0000 (physical vector << 12). Ignored otherwise. */
   startup(vector: number): boolean {
+    // A guest's wait-for-SIPI state: the SIPI is a VM exit (SDM Vol. 3C §26.2); otherwise VMX
+    // non-root operation discards SIPIs (§27.7.2).
+    if (this.nonRoot) return this.vmx!.startupIpi(vector);
     if (!this.waitForSipi) return false;
     this.waitForSipi = false;
     this.setSegReal(Seg.CS, (vector & 0xff) << 8, 0xffff, 0x9b);
@@ -812,6 +831,12 @@ export class Cpu {
     if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
     this.io.write(port, size, v);
   }
+  /** VMX non-root operation: the I/O instruction's IOPL / I/O-bitmap check, which has priority
+   *  over its VM exit (SDM Vol. 3C §26.1.1), then the exit decision. */
+  ioExitCheck(port: number, size: number, input: boolean, str: boolean, rep: boolean, imm: boolean): void {
+    if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
+    this.vmx!.io(port, size, input, str, rep, imm);
+  }
 
   // ======================================================================================
   // Run loop
@@ -869,19 +894,23 @@ export class Cpu {
     while (this.icount < end) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.waitForSipi) return StopReason.Halted;
+      // A deadline the VMX unit set (whoever moves `eventAt` also sets `eventPending`, so the
+      // inner loop below, bounded by `stop`, never runs past a new one).
+      if (this.icount >= this.eventAt) { this.eventAt = Infinity; this.eventPending = true; }
       if (this.eventPending) {
         const r = this.serviceEvents();
         if (r !== StopReason.Budget) return r;
       }
       if (this.halted) return StopReason.Halted;
+      const stop = this.eventAt < end ? this.eventAt : end;
       try {
-        while (this.icount < end) {
+        while (this.icount < stop) {
           if (this.fetchCache !== null && (this.flags & Flag.TF) === 0) {
             const before = this.icount;
-            this.runCached(end);
+            this.runCached(stop);
             // Stop for an event only after progress: with none, the next instruction is one
             // the cache does not hold, and an inhibited event must not starve it.
-            if (this.icount >= end || (this.eventPending && this.icount !== before)) break;
+            if (this.icount >= stop || (this.eventPending && this.icount !== before)) break;
           }
           const tf = this.flags & Flag.TF;
           this.step();
@@ -890,7 +919,12 @@ export class Cpu {
           if (this.eventPending) break;
         }
       } catch (e) {
-        if (e !== FAULT) throw e;
+        if (e !== FAULT) {
+          // A VM exit inside a guest instruction: the host's state is loaded; go on there.
+          if (e !== VM_EXIT) throw e;
+          this.icount++;
+          continue;
+        }
         this.icount++;
         this.eip = this.instrStart;
         this.exception(FAULT);
@@ -905,7 +939,7 @@ export class Cpu {
     try {
       this.deliver(this, vector, InterruptKind.Exception, err, hasErr);
     } catch (e) {
-      if (e !== FAULT) throw e;
+      if (e !== FAULT) { if (e === VM_EXIT) return; throw e; } // a VM exit has been taken
       if (this.shutdown) return;
       this.eip = this.instrStart;
       this.exception(FAULT);
@@ -918,7 +952,7 @@ export class Cpu {
     try {
       this.deliver(this, Vector.DB, InterruptKind.Exception, 0, false);
     } catch (e) {
-      if (e !== FAULT) throw e;
+      if (e !== FAULT) { if (e === VM_EXIT) return; throw e; }
       this.exception(FAULT);
     }
   }
@@ -927,6 +961,7 @@ export class Cpu {
   private serviceEvents(): StopReason {
     this.eventPending = false;
     if (this.stopRequested) { this.stopRequested = false; return StopReason.Requested; }
+    if (this.nonRoot) return this.vmx!.serviceEvents(); // a guest's events: VMX decides (§26.2)
     if (this.icount < this.inhibitUntil) { this.eventPending = true; return StopReason.Budget; }
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false; this.nmiBlocked = true; this.halted = false;
@@ -940,10 +975,12 @@ export class Cpu {
     return StopReason.Budget;
   }
 
-  private interruptNow(vector: number, kind: number): void {
+  /** Delivers an NMI or external interrupt at the current instruction boundary (also the VMX
+   *  unit's, for a guest's own interrupts). */
+  interruptNow(vector: number, kind: number): void {
     this.instrStart = this.eip;
     try { this.deliver(this, vector, kind, 0, false); } catch (e) {
-      if (e !== FAULT) throw e;
+      if (e !== FAULT) { if (e === VM_EXIT) return; throw e; }
       this.exception(FAULT);
     }
   }
@@ -969,7 +1006,11 @@ export class Cpu {
 }
 
 /** How an interrupt arrives, which decides privilege checks and what EIP is pushed. */
-export enum InterruptKind { External = 0, Nmi = 2, Exception = 3, Software = 4, SoftwareException = 6 }
+// The values are the interruption types of VMX (SDM Vol. 3C §25.8.3, Table 25-17 "Format of the
+// VM-Entry Interruption-Information Field"): the VMX unit reports and injects events by them.
+// PrivilegedSoftwareException is INT1 (ICEBP): delivered like a hardware exception (no gate DPL
+// check, EXT = 1) but a trap of its own instruction.
+export enum InterruptKind { External = 0, Nmi = 2, Exception = 3, Software = 4, PrivilegedSoftwareException = 5, SoftwareException = 6 }
 
 export { CpuFault };
 export { PageKind };

@@ -8,8 +8,11 @@
 // far group 9 (0F C7), whose CMPXCHG8B row hands the other digits here (`group9Form`).
 // Mandatory prefixes (Vol. 2A §2.1.2; the "NP/66/F3/F2" of the instruction pages) select the
 // row in the 0F 38 map and in group forms; rows elsewhere check them (`mandatoryPrefix`).
+// The `exits` column says which instructions can cause a VM exit and why, as QEMU's decoder
+// carries its SVM intercepts; the row's handler hands that same entry to the VMX unit.
 import { Cpu, OPS, OPS_0F, OpHandler } from './cpu';
 import { Vector } from './regs';
+import type { RowExit } from './vmx-hooks';
 
 /** A mandatory prefix: 0 (none: "NP"), 0x66, 0xF3 or 0xF2. */
 export type MandatoryPrefix = 0 | 0x66 | 0xf3 | 0xf2;
@@ -23,6 +26,11 @@ export interface OpRow {
   readonly reg?: number;
   /** The mandatory prefix selecting this row (0F 38 map and group members; default none). */
   readonly prefix?: MandatoryPrefix;
+  /** The exit column (SDM Vol. 3C §26.1): the VM exits an instruction of this row can cause in
+   *  VMX non-root operation and the control deciding each (vmx-hooks.ts RowExit). A group row
+   *  lists one entry per member that can exit. Faults that the exception bitmap turns into
+   *  exits (§26.2) are not listed: any row can fault. */
+  readonly exits?: readonly RowExit[];
 }
 
 export const ALL_ROWS: OpRow[] = [];

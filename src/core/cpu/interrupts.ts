@@ -27,12 +27,17 @@ export function installInterrupts(c: Cpu): void {
  * Faults during delivery propagate (as FAULT) to `Cpu.exception`, which calls back here.
  */
 export function deliver(c: Cpu, vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void {
-  if (kind === InterruptKind.Exception) {
+  // VMX non-root operation: an exception whose bit is set in the exception bitmap is a VM exit
+  // before anything else (SDM Vol. 3C §26.2; during delivery of an earlier event the IDT-vectoring
+  // information records that one, §28.2.4); every event is recorded as the one being delivered.
+  if (c.nonRoot) c.vmx!.eventDelivery(vector, kind, errorCode, hasErrorCode);
+  if (kind === InterruptKind.Exception || kind === InterruptKind.PrivilegedSoftwareException) {
     const first = c.delivering;
     if (first >= 0) {
       const a = faultClass(first), b = faultClass(vector);
       if (a === FaultClass.DoubleFault) {
         c.delivering = -1;
+        if (c.nonRoot) c.vmx!.tripleFault(); // VM exit with reason 2 instead of shutdown
         c.triple(`triple fault: ${VECTOR_NAMES[vector] ?? `vector ${vector}`}` +
           `${hasErrorCode ? `(0x${(errorCode >>> 0).toString(16)})` : ''} while delivering #DF`);
         return;
@@ -40,6 +45,7 @@ export function deliver(c: Cpu, vector: number, kind: number, errorCode: number,
       if ((a === FaultClass.Contributory && b === FaultClass.Contributory) ||
           (a === FaultClass.PageFault && b !== FaultClass.Benign)) {
         vector = Vector.DF; errorCode = 0; hasErrorCode = true;
+        if (c.nonRoot) c.vmx!.doubleFault();
       }
     }
     c.delivering = vector;
@@ -55,6 +61,7 @@ export function deliver(c: Cpu, vector: number, kind: number, errorCode: number,
     EXT.v = 0;
   }
   c.delivering = -1;
+  if (c.nonRoot) c.vmx!.eventDelivered();
 }
 
 /** Real-address mode: IVT entry at IDTR.base + 4n, push FLAGS, CS, IP (SDM §20.1.4). */
@@ -169,7 +176,7 @@ function taskGate(c: Cpu, errorCode: number, hasErr: boolean): void {
   fetchGdtDesc(c, tss, T, Vector.GP);
   if (T.sysType !== SysType.Tss16Avail && T.sysType !== SysType.Tss32Avail) c.gp(selErr(tss));
   if (!T.present) notPresent(c, tss, false);
-  taskSwitch(c, tss, T, TaskSource.Call);
+  taskSwitch(c, tss, T, TaskSource.Call, true);
   if (hasErr) {
     FRAME[0] = errorCode;
     const sp = pushFrame(c, 1, (T.type & 8) !== 0 ? 4 : 2, EXT.v);

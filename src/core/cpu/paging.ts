@@ -2,9 +2,17 @@
 // One Int32Array entry per 4 KB linear page: physical page base | TlbBit permissions. With
 // paging off the same TLB holds identity entries (with the A20 mask), so every memory access
 // has one fast path: load the entry, compare the needed bits, index guest RAM.
+//
+// VMX (Vol. 3C §29.4 "Caching Translation Information"): the TLB keeps several tagged spaces of
+// entries, one per VPID/EPT context (`selectSpace`), so that VM entries and exits with VPID
+// switch arrays instead of flushing; in VMX non-root operation with EPT a second-level
+// translation (`nested`, nested-paging.ts) turns guest-physical addresses into host-physical
+// ones and the entries cache the combined translation. Both are off outside VMX: the hit path
+// is the same load-compare-index.
 import type { Cpu } from './cpu';
 import { Cr0, Cr4, Efer, Vector } from './regs';
 import { PageKind } from '../platform/memory';
+import { nestedTranslate, type NestedMmu } from './nested-paging';
 
 export enum TlbBit {
   Valid = 1 << 0,
@@ -19,25 +27,74 @@ export enum TlbBit {
   /** Writes may index RAM directly (RAM page). */
   RamW = 1 << 6,
   NoExec = 1 << 7,
+  /** Reads are not allowed though fetches are (an EPT execute-only page); such entries carry no
+   *  Ram bit, so only `translate` (the slow path) looks at this bit. */
+  NoRead = 1 << 8,
 }
 
 /** #PF error code bits (SDM Vol. 3A §4.7). */
 export enum PfErr { P = 1, W = 2, U = 4, Rsvd = 8, I = 16 }
 
 const CAPACITY = 8192;
+/** Tagged spaces kept besides the first (the host's, tag 0/-1); the least recently selected one
+ *  is flushed and reused beyond that (dropping cached translations is always allowed). */
+const MAX_EXTRA_SPACES = 4;
+
+/** One tagged set of TLB entries: the entry array and the list of filled slots. */
+class TlbSpace {
+  entry: Int32Array<ArrayBuffer>;
+  filled: Int32Array<ArrayBuffer>;
+  nFilled = 0;
+  overflow = false;
+  lastUse = 0;
+  constructor(public tagA: number, public tagB: number, entry?: Int32Array<ArrayBuffer>, filled?: Int32Array<ArrayBuffer>) {
+    this.entry = entry ?? new Int32Array(1 << 20);
+    this.filled = filled ?? new Int32Array(CAPACITY);
+  }
+}
+
+/** Empties a space that is not the current one. */
+function clearSpace(s: TlbSpace, keepGlobal: boolean): void {
+  const e = s.entry;
+  if (!keepGlobal) {
+    if (s.overflow) e.fill(0); else for (let i = 0; i < s.nFilled; i++) e[s.filled[i]] = 0;
+    s.nFilled = 0; s.overflow = false;
+    return;
+  }
+  if (s.overflow) {
+    for (let i = 0; i < e.length; i++) if ((e[i] & TlbBit.Global) === 0) e[i] = 0;
+    s.overflow = false; s.nFilled = 0;
+    for (let i = 0; i < e.length && s.nFilled < CAPACITY; i++) if (e[i] !== 0) s.filled[s.nFilled++] = i;
+    if (s.nFilled === CAPACITY) s.overflow = true;
+    return;
+  }
+  let k = 0;
+  for (let i = 0; i < s.nFilled; i++) {
+    const p = s.filled[i];
+    if ((e[p] & TlbBit.Global) !== 0) s.filled[k++] = p; else e[p] = 0;
+  }
+  s.nFilled = k;
+}
 
 export class Tlb {
-  readonly entry = new Int32Array(1 << 20);
-  private readonly filled = new Int32Array(CAPACITY);
+  /** The current space's entries (also `Cpu.tlbE`). */
+  entry = new Int32Array(1 << 20);
+  private filled = new Int32Array(CAPACITY);
   private nFilled = 0;
   private overflow = false;
+  /** Every space; `spaces[cur]` is the one in use, whose counters live in the fields above. */
+  private readonly spaces: TlbSpace[] = [new TlbSpace(0, -1, this.entry, this.filled)];
+  private cur = 0;
+  private useClock = 0;
+  /** Second-level translation (EPT) while a guest with EPT runs; null otherwise. */
+  nested: NestedMmu | null = null;
   needRead = TlbBit.Valid | TlbBit.Ram;
   needWrite = TlbBit.Valid | TlbBit.RamW | TlbBit.WriteSup;
   private user = false;
   /** Page walks performed (for statistics and tests). */
   walks = 0;
 
-  constructor(private readonly cpu: Cpu) { this.setCpl(0); }
+  constructor(readonly cpu: Cpu) { this.setCpl(0); }
 
   setCpl(cpl: number): void {
     this.user = cpl === 3;
@@ -55,21 +112,88 @@ export class Tlb {
   }
   endSys(token: number): void { if (token) this.setCpl(3); }
 
+  /** Drops every entry of every space (RESET, paging-mode changes, chipset remaps). */
   flushAll(): void {
+    this.flushCurrent();
+    for (let i = 0; i < this.spaces.length; i++) if (i !== this.cur) clearSpace(this.spaces[i], false);
+  }
+
+  /** Drops every entry of the current space. */
+  flushCurrent(): void {
     if (this.overflow) { this.entry.fill(0); this.overflow = false; }
     else for (let i = 0; i < this.nFilled; i++) this.entry[this.filled[i]] = 0;
     this.nFilled = 0;
     this.cpu.invalidateFetch();
   }
 
-  /** CR3 write without CR4.PGE semantics kept: global entries survive (SDM §4.10.4.1). */
+  // ---- tagged spaces (VPID and EPT contexts, SDM Vol. 3C §29.4.1) -------------------------
+
+  /** The tags of the current space. */
+  get spaceTagA(): number { return this.spaces[this.cur].tagA; }
+  get spaceTagB(): number { return this.spaces[this.cur].tagB; }
+
+  /** Makes the space tagged `tagA`/`tagB` current, creating it (or reusing the least recently
+   *  used one, flushed) when there is none. */
+  selectSpace(tagA: number, tagB: number): void {
+    let k = -1;
+    for (let i = 0; i < this.spaces.length; i++) if (this.spaces[i].tagA === tagA && this.spaces[i].tagB === tagB) { k = i; break; }
+    if (k < 0) {
+      if (this.spaces.length < MAX_EXTRA_SPACES + 1) {
+        this.spaces.push(new TlbSpace(tagA, tagB));
+        k = this.spaces.length - 1;
+      } else {
+        k = 1;
+        for (let i = 2; i < this.spaces.length; i++) if (i !== this.cur && this.spaces[i].lastUse < this.spaces[k].lastUse) k = i;
+        if (k === this.cur) k = this.cur === 1 ? 2 : 1;
+        clearSpace(this.spaces[k], false);
+        this.spaces[k].tagA = tagA; this.spaces[k].tagB = tagB;
+      }
+    }
+    this.spaces[k].lastUse = ++this.useClock;
+    if (k === this.cur) return;
+    const old = this.spaces[this.cur];
+    old.nFilled = this.nFilled; old.overflow = this.overflow;
+    const s = this.spaces[k];
+    this.cur = k;
+    this.entry = s.entry; this.filled = s.filled; this.nFilled = s.nFilled; this.overflow = s.overflow;
+    this.cpu.tlbE = s.entry;
+    this.cpu.invalidateFetch();
+  }
+
+  /** Flushes every space whose tags satisfy `match` (all entries, or the non-global ones). */
+  flushSpaces(match: (tagA: number, tagB: number) => boolean, keepGlobal: boolean): void {
+    for (let i = 0; i < this.spaces.length; i++) {
+      const s = this.spaces[i];
+      if (!match(s.tagA, s.tagB)) continue;
+      if (i === this.cur) { if (keepGlobal) this.flushNonGlobalCurrent(); else this.flushCurrent(); } else clearSpace(s, keepGlobal);
+    }
+  }
+
+  /** Drops the entries for linear page `lin` and the rest of its 4 MB-aligned region (a large
+   *  page of any paging mode) from every space whose tags satisfy `match`. */
+  invalidateRegion(match: (tagA: number, tagB: number) => boolean, lin: number): void {
+    const first = (lin >>> 12) & ~1023;
+    for (const s of this.spaces) {
+      if (!match(s.tagA, s.tagB)) continue;
+      for (let p = first; p < first + 1024; p++) if (s.entry[p] !== 0) s.entry[p] = 0;
+    }
+    this.cpu.invalidateFetch();
+  }
+
+  /** CR3 write without CR4.PGE semantics kept: global entries survive (SDM §4.10.4.1). Only the
+   *  current space: a CR3 load invalidates the mappings of the current VPID (Vol. 3C §29.4.3.1). */
   flushNonGlobal(): void {
-    if ((this.cpu.cr4 & Cr4.PGE) === 0) { this.flushAll(); return; }
+    if ((this.cpu.cr4 & Cr4.PGE) === 0) { this.flushCurrent(); return; }
+    this.flushNonGlobalCurrent();
+  }
+
+  private flushNonGlobalCurrent(): void {
     if (this.overflow) {
       const e = this.entry;
       for (let i = 0; i < e.length; i++) if ((e[i] & TlbBit.Global) === 0) e[i] = 0;
       this.overflow = false; this.nFilled = 0;
       for (let i = 0; i < e.length && this.nFilled < CAPACITY; i++) if (e[i] !== 0) this.filled[this.nFilled++] = i;
+      if (this.nFilled === CAPACITY) this.overflow = true;
     } else {
       let k = 0;
       for (let i = 0; i < this.nFilled; i++) {
@@ -86,7 +210,8 @@ export class Tlb {
     this.cpu.invalidateFetch();
   }
 
-  private install(page: number, value: number): void {
+  /** Fills the entry of linear page `page` (also nested-paging.ts). */
+  install(page: number, value: number): void {
     if (this.entry[page] === 0) {
       if (this.nFilled < CAPACITY) this.filled[this.nFilled++] = page; else this.overflow = true;
     }
@@ -118,7 +243,8 @@ export class Tlb {
     const page = lin >>> 12;
     const e = this.entry[page];
     const need = write ? (this.user ? TlbBit.WriteUser : TlbBit.WriteSup) | TlbBit.Valid : (this.user ? TlbBit.ReadUser : 0) | TlbBit.Valid;
-    if ((e & need) === need && !(fetch && (e & TlbBit.NoExec) !== 0)) return ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+    if ((e & need) === need && (e & (fetch ? TlbBit.NoExec : write ? 0 : TlbBit.NoRead)) === 0) return ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
+    if (this.nested !== null) return nestedTranslate(this, this.nested, lin, write, fetch);
     if ((c.cr0 & Cr0.PG) === 0) {
       const phys = (lin & c.mem.a20Mask & ~0xfff) >>> 0;
       this.install(page, phys | TlbBit.Valid | TlbBit.WriteSup | TlbBit.ReadUser | TlbBit.WriteUser | this.ramBits(phys));
@@ -128,7 +254,8 @@ export class Tlb {
     return (c.cr4 & Cr4.PAE) !== 0 ? this.walkPae(lin, write, fetch) : this.walk32(lin, write, fetch);
   }
 
-  private ramBits(phys: number): number {
+  /** Ram/RamW bits for physical page `phys` (also nested-paging.ts). */
+  ramBits(phys: number): number {
     const m = this.cpu.mem, p = phys >>> 12, k = m.kind[p];
     // Pages holding cached code never get direct writes: stores must reach
     // PhysicalMemory so the decoded-instruction cache hears of them.
@@ -136,20 +263,26 @@ export class Tlb {
     return k === PageKind.Rom ? TlbBit.Ram : 0;
   }
 
-  /** Withdraws direct-write permission from every entry mapping physical page `physPage`. */
+  /** Withdraws direct-write permission from every entry mapping physical page `physPage`, in
+   *  every space (a space selected later must not write a code page directly either). */
   dropDirectWrites(physPage: number): void {
-    const e = this.entry;
-    if (this.overflow) {
-      for (let i = 0; i < e.length; i++) if (e[i] !== 0 && (e[i] >>> 12) === physPage) e[i] &= ~TlbBit.RamW;
-    } else {
-      for (let i = 0; i < this.nFilled; i++) {
-        const p = this.filled[i];
-        if ((e[p] >>> 12) === physPage) e[p] &= ~TlbBit.RamW;
+    const cur = this.spaces[this.cur];
+    cur.nFilled = this.nFilled; cur.overflow = this.overflow;
+    for (const s of this.spaces) {
+      const e = s.entry;
+      if (s.overflow) {
+        for (let i = 0; i < e.length; i++) if (e[i] !== 0 && (e[i] >>> 12) === physPage) e[i] &= ~TlbBit.RamW;
+      } else {
+        for (let i = 0; i < s.nFilled; i++) {
+          const p = s.filled[i];
+          if ((e[p] >>> 12) === physPage) e[p] &= ~TlbBit.RamW;
+        }
       }
     }
   }
 
-  private pageFault(lin: number, err: number, write: boolean, fetch: boolean): never {
+  /** Raises #PF for linear address `lin` (also nested-paging.ts). */
+  pageFault(lin: number, err: number, write: boolean, fetch: boolean): never {
     const c = this.cpu;
     c.cr2 = lin >>> 0;
     err |= (write ? PfErr.W : 0) | (this.user ? PfErr.U : 0);
@@ -157,14 +290,19 @@ export class Tlb {
     return c.raiseErr(Vector.PF, err);
   }
 
-  /** Checks rights, then installs. `rw`/`us` are the combined bits of all levels. */
-  private finish(lin: number, phys: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, write: boolean, fetch: boolean): boolean {
-    const c = this.cpu;
-    const wp = (c.cr0 & Cr0.WP) !== 0;
+  /** Raises #PF when the access breaks the rights of a translation (SDM Vol. 3A §4.6);
+   *  `rw`/`us`/`nx` are the combined bits of all levels (also nested-paging.ts). */
+  checkRights(lin: number, rw: boolean, us: boolean, nx: boolean, write: boolean, fetch: boolean): void {
     if (this.user) {
       if (!us || (write && !rw)) this.pageFault(lin, PfErr.P, write, fetch);
-    } else if (write && !rw && wp) this.pageFault(lin, PfErr.P, write, fetch);
+    } else if (write && !rw && (this.cpu.cr0 & Cr0.WP) !== 0) this.pageFault(lin, PfErr.P, write, fetch);
     if (fetch && nx) this.pageFault(lin, PfErr.P, write, fetch);
+  }
+
+  /** Checks rights, then installs. `rw`/`us` are the combined bits of all levels. */
+  private finish(lin: number, phys: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, write: boolean, fetch: boolean): boolean {
+    const wp = (this.cpu.cr0 & Cr0.WP) !== 0;
+    this.checkRights(lin, rw, us, nx, write, fetch);
     let bits = TlbBit.Valid | this.ramBits(phys);
     if (us) bits |= TlbBit.ReadUser;
     if (dirty) {

@@ -405,8 +405,10 @@ const V86_IRET32 = REAL_IRET32 & ~Flag.IOPL;
 /** IRET / IRETD in every mode (SDM Vol. 2A, IRET). */
 export function interruptReturn(c: Cpu): void {
   EXT.v = 0;
-  // IRET ends NMI blocking, even if it then faults (SDM Vol. 3A §6.7.1).
-  if (c.nmiBlocked) { c.nmiBlocked = false; if (c.nmiPending) c.eventPending = true; }
+  // IRET ends NMI blocking, even if it then faults (SDM Vol. 3A §6.7.1); in VMX non-root
+  // operation "NMI exiting" and "virtual NMIs" decide (Vol. 3C §26.3).
+  if (c.nonRoot) c.vmx!.iret();
+  else if (c.nmiBlocked) { c.nmiBlocked = false; if (c.nmiPending) c.eventPending = true; }
   const size = c.os32 ? 4 : 2;
   const sp = c.sp;
   if (!c.protectedMode()) {

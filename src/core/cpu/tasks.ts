@@ -23,10 +23,14 @@ const T = new Desc();
  * Faults before the commit point leave the old task intact; after it (segment loads of the new
  * task) they are taken in the new task, so `c.instrStart` is moved to the new EIP.
  */
-export function taskSwitch(c: Cpu, sel: number, d: Desc, src: TaskSource): void {
+export function taskSwitch(c: Cpu, sel: number, d: Desc, src: TaskSource, viaIdtGate = false): void {
   const new32 = (d.type & 8) !== 0;
   // Minimum TSS limits: 67h for 32-bit, 2Bh for 16-bit (SDM §7.2.2).
   if (d.limit < (new32 ? 0x67 : 0x2b)) c.raiseErr(Vector.TS, selErr(sel));
+  // VMX non-root operation: every task switch is a VM exit once the gate and the TSS descriptor
+  // (type, P, S, limit) passed their checks (SDM Vol. 3C §26.4.2). Exit-qualification source
+  // (§28.2.1, Table 28-2): 0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT.
+  if (c.nonRoot) c.vmx!.taskSwitch(sel, viaIdtGate ? 3 : src === TaskSource.Jmp ? 2 : src === TaskSource.Iret ? 1 : 0);
   const nb = d.base;
   if (new32) {
     NEW[17] = c.readSys32(nb + 0x1c);

@@ -1,9 +1,42 @@
-// What the CPU core knows of VMX: this interface, and nothing of src/core/vmx. A CPU model
-// with VMX carries a factory (`CpuModel.vmx`) that createCpu calls to install a VmxHooks on
-// the CPU (`Cpu.vmx`); without one `Cpu.vmx` stays null and the VMX opcodes raise #UD. The
-// decode rows (ops/vmx.ts), RDMSR, MOV CR0/CR4 and RESET call these hooks; the VMX unit
-// implements the SDM semantics behind them (src/core/vmx/unit.ts).
-import type { Cpu } from './cpu';
+// What the CPU core knows of VMX: this interface, and nothing of src/core/vmx beyond the
+// architectural vocabulary of the exit column (the basic exit reasons and the control fields,
+// leaf enum modules). A CPU model with VMX carries a factory (`CpuModel.vmx`) that createCpu
+// calls to install a VmxHooks on the CPU (`Cpu.vmx`); without one `Cpu.vmx` stays null and the
+// VMX opcodes raise #UD. The decode rows (ops/*.ts), RDMSR, MOV CR0/CR4, event delivery and the
+// run loop call these hooks; the VMX unit implements the SDM semantics behind them
+// (src/core/vmx/unit.ts).
+//
+// VMX non-root operation. `Cpu.nonRoot` is the one flag the core tests, and only where an
+// instruction or an event already does slow work (an I/O access, a privileged instruction,
+// exception delivery, the between-instructions event check): the hot loop gains no test. A hook
+// that decides on a VM exit performs the whole exit (exit information, guest state saved, host
+// state loaded, SDM Vol. 3C §28) and throws VM_EXIT, which abandons the rest of the guest
+// instruction or event delivery; the run loop catches it.
+import type { Cpu, StopReason } from './cpu';
+import type { ControlField } from '../vmx/controls';
+import type { ExitReason } from '../vmx/exit-reasons';
+
+/** Thrown (one instance, like FAULT) after a VM exit has been performed inside an instruction or
+ *  an event delivery: the run loop catches it and goes on at the host's RIP. */
+export class VmExitSignal { readonly what = 'VM exit'; }
+export const VM_EXIT = new VmExitSignal();
+
+/** The VM-execution control bit that makes an instruction exit: `bit` of control field `field`
+ *  (SDM Vol. 3C §25.6, Tables 25-5 to 25-7). */
+export interface RowExitControl { readonly field: ControlField; readonly bit: number }
+
+/**
+ * The exit column of a decode-table row (SDM Vol. 3C §26.1 "Instructions That Cause VM Exits"):
+ * the basic exit reason an instruction of the row can cause in VMX non-root operation and the
+ * control that decides it; no control: it exits unconditionally (§26.1.2). `detail` names what
+ * else takes part (bitmaps, masks and shadows, CR3-target values). The row's handler passes the
+ * same object to the VMX unit, which decides by `control`: the table is what runs.
+ */
+export interface RowExit {
+  readonly reason: ExitReason;
+  readonly control?: RowExitControl;
+  readonly detail?: string;
+}
 
 export interface VmxHooks {
   /** In VMX operation, root or non-root (SDM Vol. 3C §24.8 "Restrictions on VMX Operation"):
@@ -30,11 +63,83 @@ export interface VmxHooks {
    *  (high); false when this processor has no such MSR (#GP(0)). */
   readCapabilityMsr(index: number, out: Int32Array): boolean;
   /** MOV to CR0/CR4 in VMX operation: false when `value` breaks the bits VMX operation fixes
-   *  (IA32_VMX_CR0/CR4_FIXED0/1), which is #GP(0). */
+   *  (IA32_VMX_CR0/CR4_FIXED0/1; in non-root operation with "unrestricted guest", PE and PG are
+   *  free), which is #GP(0). */
   crWriteAllowed(cr: 0 | 4, value: number): boolean;
   /** RESET: out of VMX operation, no current VMCS. */
   reset(): void;
+  /** INIT (SDM Vol. 3C §24.8, §26.2): true when the CPU should take it as usual (outside VMX
+   *  operation); false when VMX absorbed it (blocked in root operation, a VM exit in non-root
+   *  operation, or blocked by the guest's wait-for-SIPI state). */
+  initSignal(): boolean;
+  /** A Startup IPI while the guest waits for one (§26.2: VM exit with reason 4); false when the
+   *  SIPI is discarded (every other state of non-root operation). */
+  startupIpi(vector: number): boolean;
+
+  // ---- VMX non-root operation (SDM Vol. 3C ch. 26); called only while Cpu.nonRoot --------
+
+  /** An instruction whose exit is decided by its row's exit column `x` alone (CPUID, HLT,
+   *  INVD, INVLPG, RDPMC, RDTSC, WBINVD, ...); `qualification` per §28.2.1 (0 for most). */
+  instructionExit(x: RowExit, qualification: number): void;
+  /** MOV to CR0/CR3/CR4 from register `gpr` (§26.1.3 CR-access exiting with masks, shadows and
+   *  CR3-target values; §26.3): exits, or returns the value to load, in which bits the host
+   *  owns keep their current values. MOV to CR2 never exits. */
+  movToCr(cr: number, gpr: number, value: number): number;
+  /** MOV from CR0/CR3/CR4 to register `gpr`: exits (CR3-store exiting), or returns the value the
+   *  guest reads (the read shadow in the bits the host owns, §26.3). */
+  movFromCr(cr: number, gpr: number, value: number): number;
+  /** SMSW (never exits): CR0 as the guest reads it (read shadow for owned bits). */
+  smsw(cr0: number): number;
+  /** CLTS: exits, or returns whether it may clear CR0.TS (§26.1.3, §26.3). */
+  clts(): boolean;
+  /** LMSW with `source` (16 bits; `memory` operand at guest-linear `linear`): exits, or returns
+   *  the CR0 to load (§26.1.3, §26.3). */
+  lmsw(source: number, memory: boolean, linear: number, cr0: number): number;
+  /** MOV to/from DR`dr` with register `gpr` ("MOV-DR exiting", after the #UD and #GP checks). */
+  movDr(dr: number, gpr: number, toDr: boolean): void;
+  /** IN/OUT/INS/OUTS (after the IOPL/I-O bitmap #GP check, §26.1.1): `size` in bytes, `imm` the
+   *  port came from an immediate; string forms read the address size, segment and (E)SI/(E)DI
+   *  from the CPU. */
+  io(port: number, size: number, input: boolean, str: boolean, rep: boolean, imm: boolean): void;
+  /** RDMSR/WRMSR of MSR ECX (after the CPL check). */
+  msr(write: boolean): void;
+  /** LGDT/LIDT/SGDT/SIDT (`identity` 0-3 for SGDT, SIDT, LGDT, LIDT, exit reason 46) or
+   *  SLDT/STR/LLDT/LTR (0-3, reason 47) with "descriptor-table exiting" (Tables 28-10/11). */
+  descriptorTable(x: RowExit, identity: number): void;
+  /** PAUSE: "PAUSE exiting" or PAUSE-loop exiting (§26.1.3). */
+  pause(): void;
+  /** RDTSC/RDTSCP/RDMSR(IA32_TSC) without an exit: the TSC as the guest sees it (with "use TSC
+   *  offsetting", TSC + offset, §26.3). */
+  guestTsc(): number;
+
+  /** Delivery of an event through the guest IDT starts (interrupts.ts): an exception (kinds 3,
+   *  5, 6) whose exception-bitmap bit is set exits here (#PF by error-code mask/match); every
+   *  event is then recorded as the one being delivered (IDT-vectoring information, §28.2.4). */
+  eventDelivery(vector: number, kind: number, errorCode: number, hasErrorCode: boolean): void;
+  /** Two exceptions formed a double fault (#DF, §6.15): bit 8 of the exception bitmap decides;
+   *  such an exit is not "during event delivery". */
+  doubleFault(): void;
+  /** The event recorded by eventDelivery was delivered. */
+  eventDelivered(): void;
+  /** A triple fault: VM exit with reason 2 instead of shutdown. */
+  tripleFault(): void;
+  /** A task switch to TSS `selector` after the checks of §26.4.2 (source 0 CALL, 1 IRET,
+   *  2 JMP, 3 task gate in the IDT): always a VM exit. */
+  taskSwitch(selector: number, source: number): void;
+  /** IRET begins: NMI unblocking as "NMI exiting" and "virtual NMIs" say (§26.3). */
+  iret(): void;
+  /** Events between instructions (the run loop's event check): VM exits for INIT, MTF, the
+   *  preemption timer, NMI/interrupt windows, NMIs and external interrupts, and delivery of
+   *  the guest's own interrupts (§26.2, §27.7, SDM Vol. 3A §6.9 priorities). */
+  serviceEvents(): StopReason;
 }
 
 /** Builds the VMX unit of a CPU (set on a CpuModel by src/core/vmx). */
 export type VmxFactory = (cpu: Cpu) => VmxHooks;
+
+/** A row's exit entry: exit `reason`, decided by bit `bit` of control field `field` (both absent:
+ *  the instruction exits unconditionally). */
+export function rowExit(reason: ExitReason, field?: ControlField, bit?: number, detail?: string): RowExit {
+  const control = field !== undefined && bit !== undefined ? { field, bit } : undefined;
+  return detail !== undefined ? { reason, control, detail } : { reason, control };
+}

@@ -30,6 +30,13 @@ function header(t: Uint8Array, at: number, sig: string, len: number, rev: number
 }
 function finish(t: Uint8Array, at: number, len: number): void { t[at + 9] = 0; t[at + 9] = checksum(t, at, len); }
 
+/**
+ * AML for `Name (\_S5, Package () { 0, 0, 0, 0 })` (ACPI 6.5 §20.2.5.2 NameOp 0x08, §20.2.2
+ * root-prefixed NameString, §20.2.5.4 PackageOp 0x12 with a one-byte PkgLength counting itself,
+ * NumElements, and four ZeroOp elements): SLP_TYPa = SLP_TYPb = 0, as QEMU's PIIX4 DSDT.
+ */
+export const DSDT_S5_AML = Uint8Array.of(0x08, 0x5c, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00);
+
 export function buildAcpi(base: number, cpuCount: number): AcpiTables {
   const t = new Uint8Array(0x10000);
   const facs = 0x000, dsdt = 0x040, fadt = 0x080, rsdt = 0x100, madt = 0x140;
@@ -37,8 +44,10 @@ export function buildAcpi(base: number, cpuCount: number): AcpiTables {
   // FACS (§5.2.9): 64 bytes, 64-byte aligned, no checksum.
   putStr(t, facs, 'FACS', 4); put32(t, facs + 4, 64);
 
-  // DSDT: a DefinitionBlock with no objects (header only) is valid AML.
-  header(t, dsdt, 'DSDT', 36, 1); finish(t, dsdt, 36);
+  // DSDT: one object, \_S5 (ACPI 6.5 §7.4.2.6), the SLP_TYP values for soft off that the PM1
+  // control register (platform/devices/acpi-pm1.ts) acts on, so an OS can power the machine off.
+  t.set(DSDT_S5_AML, dsdt + 36);
+  header(t, dsdt, 'DSDT', 36 + DSDT_S5_AML.length, 1); finish(t, dsdt, 36 + DSDT_S5_AML.length);
 
   // FADT revision 1 (§5.2.8, 116 bytes).
   header(t, fadt, 'FACP', 116, 1);
@@ -74,6 +83,9 @@ export function buildAcpi(base: number, cpuCount: number): AcpiTables {
   t[p] = 2; t[p + 1] = 10; t[p + 2] = 0; t[p + 3] = 0; put32(t, p + 4, 2); put16(t, p + 8, 0); p += 10; // IRQ0 -> GSI2
   // SCI: level triggered, active high: flags [1:0] polarity 01 | [3:2] trigger 11 = 0x000D.
   t[p] = 2; t[p + 1] = 10; t[p + 2] = 0; t[p + 3] = SCI_IRQ; put32(t, p + 4, SCI_IRQ); put16(t, p + 8, 0x000d); p += 10;
+  // Local APIC NMI (§5.2.12.7): type 4, length 6, processor UID FFh (all), flags 0, LINT1 (as
+  // the MP table's local interrupt entry and the BIOS's virtual-wire setup have it).
+  t[p] = 4; t[p + 1] = 6; t[p + 2] = 0xff; put16(t, p + 3, 0); t[p + 5] = 1; p += 6;
   const madtLen = p - madt;
   header(t, madt, 'APIC', madtLen, 1);
   put32(t, madt + 36, LAPIC_BASE);

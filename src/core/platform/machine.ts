@@ -19,6 +19,7 @@ import { Cmos } from './devices/cmos';
 import { Port92 } from './devices/port92';
 import { DebugConsolePort, PostCodePort } from './devices/debug-ports';
 import { PmTimer } from './devices/pm-timer';
+import { AcpiPm1 } from './devices/acpi-pm1';
 import { Dma8237 } from './devices/dma8237';
 import { FloppyController, floppyGeometry } from './devices/floppy';
 import { AtaDisk, IdeChannel } from './devices/ata';
@@ -73,7 +74,8 @@ export type MachineStop =
   | 'stopped' // stop() was called (marker seen, exit port, ...)
   | 'shutdown' // triple fault
   | 'halted' // HLT with interrupts disabled and no NMI source: nothing can wake the CPU
-  | 'idle'; // HLT with no timer armed: nothing will ever happen
+  | 'idle' // HLT with no timer armed: nothing will ever happen
+  | 'poweroff'; // the guest entered ACPI S5 (soft off)
 
 export class PcMachine {
   readonly mem: PhysicalMemory;
@@ -99,6 +101,10 @@ export class PcMachine {
   readonly post = new PostCodePort();
   readonly debugConsole: DebugConsolePort;
   readonly pmTimer: PmTimer;
+  /** ACPI PM1 event/control registers at the PM base (SCI on IRQ 9, S5 powers off). */
+  readonly pm1: AcpiPm1;
+  /** Set when the guest powered the machine off (ACPI S5). */
+  poweredOff = false;
   readonly dma: Dma8237;
   readonly fdc: FloppyController;
   readonly ide: [IdeChannel, IdeChannel];
@@ -185,9 +191,16 @@ export class PcMachine {
     this.debugConsole.registerPorts(io);
     this.pmTimer = new PmTimer(clock);
     this.pmTimer.registerPorts(io, PM_BASE + 8);
-    // The PM timer follows the PIIX4 PM I/O base when a BIOS moves it (PMBA, PMREGMISC).
+    this.pm1 = new AcpiPm1(clock, this.pmTimer, irq.line(9));
+    this.pm1.registerPorts(io, PM_BASE);
+    this.pm1.onPowerOff = () => { this.poweredOff = true; this.stop(); };
+    // The PM registers follow the PIIX4 PM I/O base when a BIOS moves it (PMBA, PMREGMISC).
     const pmFn = this.pci.get(1, 3)!;
-    pmFn.onWrite = () => { const b = pmIoBase(pmFn); io.relocate(this.pmTimer, b < 0 ? -1 : b + 8); };
+    pmFn.onWrite = () => {
+      const b = pmIoBase(pmFn);
+      io.relocate(this.pm1, b < 0 ? -1 : b);
+      io.relocate(this.pmTimer, b < 0 ? -1 : b + 8);
+    };
     // Storage.
     this.dma = new Dma8237(mem);
     this.dma.registerPorts(io);
@@ -232,6 +245,9 @@ export class PcMachine {
     this.exitPort.registerPorts(io);
     // CMOS configuration the BIOS reads.
     this.cmos.setMemorySize(config.memoryBytes);
+    // CPUs - 1 at CMOS 5Fh, QEMU's convention: SeaBIOS (--bios) waits for that many APs to
+    // answer its INIT/SIPI broadcast when it counts CPUs.
+    this.cmos.writeRegister(0x5f, ncpu - 1);
     this.cmos.setFloppyTypes(fl[0] ? floppyGeometry(fl[0].size).driveType : 0, fl[1] ? floppyGeometry(fl[1].size).driveType : 0);
     this.applyA20();
     // A device arming a timer during an I/O access ends the CPU slice so the timer is on time.
@@ -255,12 +271,14 @@ export class PcMachine {
   }
 
   /** INIT reached CPU `i` (IPI or LINT): the BSP restarts at the reset vector (through the
-   *  firmware's entry when there is one), an AP parks in wait-for-SIPI (SDM Vol. 3A §8.4.1). */
-  private initCpu(i: number): void {
+   *  firmware's entry when there is one), an AP parks in wait-for-SIPI (SDM Vol. 3A §8.4.1).
+   *  False when the CPU did not take it (VMX operation blocks INIT or turns it into a VM exit). */
+  private initCpu(i: number): boolean {
     const c = this.cpus[i];
-    c.init();
-    if (i !== 0) { c.enterWaitForSipi(); return; }
-    if (this.firmware !== null) this.firmware.resetCpu();
+    if (!c.init()) return false;
+    if (i !== 0) c.enterWaitForSipi();
+    else if (this.firmware !== null) this.firmware.resetCpu();
+    return true;
   }
 
   /** Instructions retired by all CPUs. */
@@ -305,6 +323,11 @@ export class PcMachine {
    * while halted). Devices' timers fire between CPU slices, never inside an instruction.
    */
   run(ticks: number): MachineStop {
+    const r = this.runSlices(ticks);
+    return r === 'stopped' && this.poweredOff ? 'poweroff' : r;
+  }
+
+  private runSlices(ticks: number): MachineStop {
     const c = this.cpu, clk = this.clock;
     const end = clk.ticks() + ticks;
     this.stopRequested = false;

@@ -11,14 +11,18 @@
 // with -icount. With one CPU the machine counts that CPU's instructions directly, as before.
 //
 // The schedule. Rounds over the CPUs in APIC-ID order; a CPU that is halted with nothing that
-// can wake it, or waits for a Startup IPI, is skipped. A runnable CPU runs a slice of at most
+// can wake it, or waits for a Startup IPI, is skipped. A runnable CPU runs a slice of up to
 // SMP_QUANTUM instructions when another CPU is runnable too, and up to the next timer deadline
-// when it is alone. Slices end early at timer deadlines (devices' and local APIC timers) and
-// when something happens to another CPU (an IPI, an interrupt routed to it, a Startup IPI):
-// the running CPU is preempted at its next instruction boundary, so the other CPU sees the
-// event within one instruction of virtual time. When no CPU is runnable the clock skips to the
-// next timer deadline. Nothing depends on the host: the same image and settings give the same
-// interleaving.
+// when it is alone. Slices end early at timer deadlines (devices' and local APIC timers), when
+// something happens to another CPU (an IPI, an interrupt routed to it, a Startup IPI: the
+// running CPU is preempted at its next instruction boundary, so the other CPU sees the event
+// within one instruction of virtual time), and at PAUSE while another CPU can run: a spin-wait
+// loop (Linux's cpu_relax, SeaBIOS's SMP lock) gives the turn to the CPU it waits for instead
+// of spinning out its slice. Slice lengths vary between SMP_QUANTUM/2 and SMP_QUANTUM by a fixed
+// pseudo-random sequence, so two CPUs in loops whose lengths divide the quantum cannot stay in
+// lockstep (a lock released and retaken a few instructions later would otherwise never be seen
+// free by the other CPU). When no CPU is runnable the clock skips to the next timer deadline.
+// Nothing depends on the host: the same image and settings give the same interleaving.
 import { Cpu, StopReason } from '../cpu/cpu';
 import { Flag } from '../cpu/regs';
 import type { InstructionCounter, VirtualClock } from './clock';
@@ -63,6 +67,8 @@ export class SmpScheduler {
   /** Index of the CPU whose slice is running (or ran last). */
   currentIndex = 0;
   private inSlice = false;
+  /** xorshift32 state for the slice lengths (fixed seed: deterministic). */
+  private seed = 0x2545f491;
 
   constructor(readonly cpus: Cpu[], readonly lapics: LocalApic[], private readonly clock: VirtualClock,
     private readonly counter: SerialInstructionCounter, private readonly mmio: LocalApicMmio) {}
@@ -88,6 +94,14 @@ export class SmpScheduler {
     if (this.inSlice && i !== this.currentIndex) this.preempt();
   }
 
+  /** The next shared-slice length, in [SMP_QUANTUM/2, SMP_QUANTUM]. */
+  private quantum(): number {
+    let x = this.seed;
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    this.seed = x;
+    return SMP_QUANTUM / 2 + ((x >>> 0) % (SMP_QUANTUM / 2 + 1));
+  }
+
   /** Runs until virtual time `end` (instruction units) or a stop; `stopped` is the machine's flag. */
   run(end: number, stopped: () => boolean): SmpStop {
     const clk = this.clock, cpus = this.cpus, n = cpus.length;
@@ -102,11 +116,13 @@ export class SmpScheduler {
         this.select(i);
         let alone = true;
         for (let k = 0; k < n; k++) if (k !== i && runnable(cpus[k])) { alone = false; break; }
-        const budget = clk.budgetUntilNext(alone ? left : Math.min(SMP_QUANTUM, left));
+        const budget = clk.budgetUntilNext(alone ? left : Math.min(this.quantum(), left));
         this.inSlice = true;
+        c.yieldOnPause = !alone;
         clk.beginSlice(budget);
         const r = c.run(budget);
         clk.endSlice();
+        c.yieldOnPause = false;
         this.inSlice = false;
         clk.runDue();
         if (stopped()) return 'stopped';

@@ -141,15 +141,15 @@ export function computeCapabilities(gen: Generation, cpu: HostCpu): VmxCapabilit
     bit(h(F.UnrestrictedGuest) && h(F.Ept), ProcBasedCtls2.UnrestrictedGuest) |
     bit(h(F.PauseLoopExiting), ProcBasedCtls2.PauseLoopExiting) | bit(h(F.RdrandExiting), ProcBasedCtls2.RdrandExiting) |
     bit(h(F.Invpcid), ProcBasedCtls2.EnableInvpcid) | bit(h(F.RdseedExiting), ProcBasedCtls2.RdseedExiting);
-  const exitMay = EXIT_DEFAULT1 | ExitCtls.AcknowledgeInterruptOnExit |
-    // "host address-space size" selects a 64-bit host: Intel 64 only.
-    bit(isa.longMode, ExitCtls.HostAddressSpaceSize) |
+  // "Host address-space size" and "IA-32e mode guest" are reported as on the Intel 64 parts the
+  // generations are: allowed-1. The interpreter's CPU is never in IA-32e mode (no long mode), so
+  // VM entry refuses either set to 1 with error 8, as §27.2.4 "Checks Related to Address-Space
+  // Size" does outside IA-32e mode (and as the real parts and Bochs do for a 32-bit host).
+  const exitMay = EXIT_DEFAULT1 | ExitCtls.AcknowledgeInterruptOnExit | ExitCtls.HostAddressSpaceSize |
     bit(h(F.SaveLoadPat), ExitCtls.SavePat | ExitCtls.LoadPat) |
     bit(h(F.SaveLoadEfer), ExitCtls.SaveEfer | ExitCtls.LoadEfer) |
     bit(h(F.PreemptionTimer), ExitCtls.SavePreemptionTimer);
-  const entryMay = ENTRY_DEFAULT1 |
-    // "IA-32e mode guest" enters a guest in long mode: Intel 64 only.
-    bit(isa.longMode, EntryCtls.Ia32eModeGuest) |
+  const entryMay = ENTRY_DEFAULT1 | EntryCtls.Ia32eModeGuest |
     bit(h(F.SaveLoadPat), EntryCtls.LoadPat) | bit(h(F.SaveLoadEfer), EntryCtls.LoadEfer);
   // TRUE MSRs (Appendix A.3.1-A.5): the default1 bits real parts report as allowed-0 there
   // (the Skylake-X dump [generations.ts BXDUMP]: CR3-load/store exiting, save/load debug

@@ -13,6 +13,7 @@ import { VmInstructionError, vmInstructionErrorLabel } from './errors';
 import { VmcsField as V } from './fields';
 import { VmxFeature } from './features';
 import type { VmcsReader } from './vmcs';
+import { eptpProblem } from './ept/eptp';
 
 export interface EntryCheckFailure {
   readonly error: VmInstructionError.EntryInvalidControlFields | VmInstructionError.EntryInvalidHostState;
@@ -70,19 +71,8 @@ function msrListProblem(caps: VmxCapabilities, count: number, lo: number, hi: nu
   return null;
 }
 
-/** EPTP checks (§27.2.1.1, "enable EPT"); null when valid. Also used by INVEPT. */
-export function eptpProblem(caps: VmxCapabilities, lo: number, hi: number): string | null {
-  const memType = lo & 7;
-  if (!((memType === 0 && (caps.eptCap & (1 << 8)) !== 0) || (memType === 6 && (caps.eptCap & (1 << 14)) !== 0))) {
-    return `EPTP memory type ${memType} is not supported (UC or WB)`;
-  }
-  if (((lo >>> 3) & 7) !== 3) return `EPTP page-walk length ${((lo >>> 3) & 7) + 1} is not 4`;
-  if ((lo & (1 << 6)) !== 0 && (caps.eptCap & (1 << 21)) === 0) return `EPTP enables accessed/dirty flags, not supported on ${caps.generation}`;
-  if ((lo & 0xf80) !== 0) return `EPTP reserved bits 11:7 are not 0 (${hex(lo)})`;
-  const w = caps.pointerWidth;
-  if ((w <= 32 ? hi : hi >>> (w - 32)) !== 0) return `EPTP ${hex(hi)}_${hex(lo).slice(2)} sets bits beyond the ${w}-bit physical-address width`;
-  return null;
-}
+/** EPTP checks (§27.2.1.1, "enable EPT"), also used by INVEPT: ept/eptp.ts. */
+export { eptpProblem };
 
 // Exceptions that deliver an error code (§27.2.1.3): #DF, #TS, #NP, #SS, #GP, #PF, #AC.
 const ERROR_CODE_VECTORS = new Set([8, 10, 11, 12, 13, 14, 17]);

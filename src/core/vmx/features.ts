@@ -88,33 +88,37 @@ export const FEATURE_NAMES: ReadonlyMap<VmxFeature, string> = new Map(
 
 /**
  * What vmxlab's VMX models: the features of issue 4 (VMCS, entry/exit with their controls,
- * EPT with A/D flags and 1 GB pages, VPID, the preemption timer). A real generation's other
- * features (PML, VMCS shadowing, posted interrupts, APIC virtualization beyond the APIC-access
- * page, VM functions, #VE, SMM dual-monitor treatment, XSAVES, TSC scaling, Intel PT, ...) are
- * recorded in generations.ts as facts but never reported in the capability MSRs: a VMM must not
- * be told the emulated CPU does what it cannot. The later phases that implement entry
- * (activity states shutdown and wait-for-SIPI, for instance) add to this list.
+ * EPT with A/D flags and 1 GB pages, VPID, the preemption timer, the activity states). A real
+ * generation's other features (PML, VMCS shadowing, posted interrupts, APIC virtualization, VM
+ * functions, #VE, SMM dual-monitor treatment, XSAVES, TSC scaling, Intel PT, ...) are recorded in
+ * generations.ts as facts but never reported in the capability MSRs: a VMM must not be told the
+ * emulated CPU does what it cannot. "Virtualize APIC accesses" is one of them: vmxlab does not
+ * trap guest accesses to the APIC-access page (no APIC-access exits). "Use TPR shadow" stays: in
+ * 32-bit operation (no CR8) its only effect is the VM-entry checks, which make a TPR-below-
+ * threshold exit impossible without APIC-access virtualization (§27.2.1.1, §27.7.7).
  */
 export const MODELLED_FEATURES: ReadonlySet<VmxFeature> = new Set([
   VmxFeature.TrueControls, VmxFeature.InsOutsInfo,
   VmxFeature.VirtualNmis, VmxFeature.PreemptionTimer,
   VmxFeature.TprShadow, VmxFeature.MonitorTrapFlag, VmxFeature.SecondaryControls,
-  VmxFeature.VirtualizeApicAccesses, VmxFeature.Ept, VmxFeature.DescriptorTableExiting, VmxFeature.Rdtscp,
+  VmxFeature.Ept, VmxFeature.DescriptorTableExiting, VmxFeature.Rdtscp,
   VmxFeature.Vpid, VmxFeature.WbinvdExiting, VmxFeature.UnrestrictedGuest, VmxFeature.PauseLoopExiting,
   VmxFeature.RdrandExiting, VmxFeature.Invpcid, VmxFeature.RdseedExiting,
   VmxFeature.SaveLoadPat, VmxFeature.SaveLoadEfer,
   VmxFeature.EptExecuteOnly, VmxFeature.Ept2MbPages, VmxFeature.Ept1GbPages, VmxFeature.EptAccessedDirty,
   VmxFeature.StoreLmaOnExit, VmxFeature.VmwriteAnyField, VmxFeature.ZeroLengthInjection,
-  VmxFeature.ActivityHlt,
+  VmxFeature.ActivityHlt, VmxFeature.ActivityShutdown, VmxFeature.ActivityWaitForSipi,
 ]);
 
 /**
  * What the interpreter itself implements, as its CPUID reports it (model.ts). VMX controls
  * that only make sense with an instruction or mode the interpreter lacks are not reported:
- * "host address-space size" and "IA-32e mode guest" need Intel 64 (long mode), CR8-load/store
- * exiting need CR8 (64-bit mode only), "enable RDTSCP"/"enable INVPCID" enable instructions in
+ * CR8-load/store exiting need CR8 (64-bit mode only), "enable RDTSCP"/"enable INVPCID" enable
+ * instructions in
  * the guest, "RDRAND/RDSEED exiting" intercept instructions. Each comes back by itself once the
- * interpreter implements it and reports it in CPUID.
+ * interpreter implements it and reports it in CPUID. ("Host address-space size" and "IA-32e
+ * mode guest" are reported all the same, and VM entry refuses them outside IA-32e mode with
+ * error 8: capabilities.ts.)
  */
 export interface HostIsa {
   readonly longMode: boolean;

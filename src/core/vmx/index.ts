@@ -11,7 +11,14 @@ export * from './generations';
 export * from './capabilities';
 export * from './vmcs';
 export * from './entry-checks';
-export { EnterResult, VM_FAIL_INVALID, VM_SUCCEED, type VmOutcome } from './instructions';
+export { VM_FAIL_INVALID, VM_SUCCEED, type VmOutcome } from './instructions';
+export * from './exit-info';
+export * from './exit-record';
+export { ActivityState, EntryFailureQualification, Interruptibility, PendingDebug, checkGuestState, type GuestCheckFailure } from './guest-checks';
+export { EntryOutcome } from './vm-entry';
+export { VmxAbort } from './vm-exit';
 export { VmxUnit } from './unit';
-export { VmxRoot, type VmxResult, type VmreadResult, type Vmread64Result, type VmptrstResult } from './root';
+export {
+  VmxRoot, DEFAULT_GUEST_BUDGET, type GuestRunner, type VmxResult, type VmreadResult, type Vmread64Result, type VmptrstResult,
+} from './root';
 export { cpuModelFor, cpuModelForName } from './cpu-model';

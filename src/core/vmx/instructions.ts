@@ -16,6 +16,7 @@ import { FieldWidth, VmcsField, fieldWidth, isHighAccess, isReadOnly } from './f
 import { VmxFeature } from './features';
 import { NO_VMCS, writeLaunchStateClear } from './vmcs';
 import type { VmxUnit } from './unit';
+import type { EntryOutcome } from './vm-entry';
 
 /** An instruction's outcome: VM_SUCCEED, VM_FAIL_INVALID, or VMfailValid(n) as n > 0. */
 export type VmOutcome = number;
@@ -24,21 +25,14 @@ export const VM_FAIL_INVALID = -1;
 /** Internal: the checks passed and the instruction continues (operand access, VM entry). */
 const CONTINUE = -2;
 
-/** What VM entry of guest state did (the hook of the next phase). */
-export enum EnterResult {
-  /** Not implemented yet: the checks on controls and host state passed, nothing else happened. */
-  NotImplemented = 0,
-  /** The CPU now runs the guest (or took a VM exit for an entry failure). */
-  Entered = 1,
-}
-
 /** What VMLAUNCH/VMRESUME ended with. */
 export interface LaunchOutcome {
   readonly outcome: VmOutcome;
   /** Set when the checks of §27.2 failed (outcome 7 or 8). */
   readonly failure: EntryCheckFailure | null;
-  /** Set when the checks passed and guest entry was attempted. */
-  readonly entered: EnterResult | null;
+  /** Set when the checks passed and VM entry went on (vm-entry.ts): the guest runs, or a
+   *  VM-entry failure loaded the host's state. */
+  readonly entered: EntryOutcome | null;
 }
 
 // ======================================================================================
@@ -257,7 +251,7 @@ export function vmwriteOperation(u: VmxUnit, enc: number, v: number): VmOutcome 
 
 /** VMLAUNCH (launch) or VMRESUME after the common checks: launch state, events blocked by
  *  MOV SS, then the checks on controls and host state (§27.2), then guest entry. */
-export function launchOperation(u: VmxUnit, launch: boolean): LaunchOutcome {
+export function launchOperation(u: VmxUnit, launch: boolean, inInstruction: boolean): LaunchOutcome {
   const c = u.cpu, s = u.vmcs;
   u.lastEntryFailure = null;
   if (!s.valid) return { outcome: VM_FAIL_INVALID, failure: null, entered: null };
@@ -272,7 +266,7 @@ export function launchOperation(u: VmxUnit, launch: boolean): LaunchOutcome {
     u.lastEntryFailure = entryFailureMessage(launch ? 'VMLAUNCH' : 'VMRESUME', failure);
     return { outcome: failure.error, failure, entered: null };
   }
-  return { outcome: VM_SUCCEED, failure: null, entered: u.enterGuest(launch) };
+  return { outcome: VM_SUCCEED, failure: null, entered: u.enterGuest(launch, inInstruction) };
 }
 
 /** VMCALL in VMX root operation (§31.3 VMCALL): its own check order; without the dual-monitor

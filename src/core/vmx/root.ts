@@ -7,13 +7,23 @@
 //
 // Operand size is that of the emulated CPU outside 64-bit mode: VMREAD/VMWRITE move 32 bits;
 // vmread64/vmwrite64 use the full and high encodings of a 64-bit field, as 32-bit code must.
+//
+// Running the guest. vmlaunch()/vmresume() enter the guest and run the CPU (Cpu.run, or the
+// runner given, e.g. a machine's run so that its devices advance) in slices until the next VM
+// exit, which ends the call with the exit record (kind 'exit'); the CPU then stands at the host
+// state of the VMCS, stopped (hosted mode: VmxUnit.hosted), and the TypeScript VMM goes on.
+// When the instruction budget runs out first, the result is 'running' (the guest is still in
+// VMX non-root operation; runGuest() continues it). A VM-entry failure (exit reason 33 or 34
+// with bit 31) is an 'exit' too; a VMX abort is 'shutdown'.
 import { FAULT } from '../cpu/fault';
 import type { Cpu } from '../cpu/cpu';
+import { VM_EXIT } from '../cpu/vmx-hooks';
 import { VmInstructionError, vmInstructionErrorLabel } from './errors';
 import { ExitReason } from './exit-reasons';
 import { VmcsField, FieldWidth, fieldWidth } from './fields';
+import type { VmExitRecord } from './exit-record';
 import {
-  EnterResult, VM_FAIL_INVALID, VM_SUCCEED, VmOutcome, commonChecks, currentPointer, finish, inveptChecks,
+  VM_FAIL_INVALID, VM_SUCCEED, VmOutcome, commonChecks, currentPointer, finish, inveptChecks,
   inveptOperation, inveptTypeSupported, invvpidChecks, invvpidOperation, invvpidTypeSupported, launchOperation,
   vmcallInRoot, vmclearOperation, vmfail, vmptrldOperation, vmreadOperation, vmwriteOperation, vmwritePrelude,
   vmxoffOperation, vmxonChecks, vmxonOperation,
@@ -26,8 +36,28 @@ export type VmxResult =
   | { readonly kind: 'failInvalid' }
   | { readonly kind: 'failValid'; readonly error: VmInstructionError; readonly detail: string }
   | { readonly kind: 'fault'; readonly vector: number; readonly errorCode: number | null }
-  /** VMLAUNCH/VMRESUME passed the checks on controls and host state; guest entry is the next phase. */
-  | { readonly kind: 'entryNotImplemented'; readonly detail: string };
+  /** VMLAUNCH/VMRESUME/runGuest: the guest ran and left by a VM exit, or VM entry failed during
+   *  or after loading guest state (exit reason bit 31). `exit` is the unit's record: read it
+   *  before the next VMX call, which overwrites it. */
+  | { readonly kind: 'exit'; readonly exit: VmExitRecord }
+  /** The instruction budget ran out with the guest still in VMX non-root operation (`halted`:
+   *  it waits in HLT, shutdown or wait-for-SIPI for an event): runGuest() continues it. */
+  | { readonly kind: 'running'; readonly halted: boolean }
+  /** The CPU shut down: a VMX abort (SDM Vol. 3C §28.7), `detail` says which. */
+  | { readonly kind: 'shutdown'; readonly detail: string };
+
+/** How VmxRoot runs the CPU while the guest runs: Cpu.run by default; a machine's run (with a
+ *  `stop` that ends it) keeps devices and timers going. */
+export interface GuestRunner {
+  run(budget: number): void;
+  /** Ends `run` at the next instruction boundary (called at the VM exit). */
+  stop?(): void;
+}
+
+/** Instructions vmlaunch/vmresume/runGuest run the guest for at most, by default. */
+export const DEFAULT_GUEST_BUDGET = 10_000_000;
+/** Slice of one runner call. */
+const SLICE = 100_000;
 
 export interface VmreadResult { readonly result: VmxResult; readonly value: number }
 export interface Vmread64Result { readonly result: VmxResult; readonly value: bigint }
@@ -36,8 +66,12 @@ export interface VmptrstResult { readonly result: VmxResult; readonly pointer: b
 const SUCCEED: VmxResult = Object.freeze({ kind: 'succeed' });
 const FAIL_INVALID: VmxResult = Object.freeze({ kind: 'failInvalid' });
 const CONTINUE = -2;
-/** Internal outcome: the entry checks passed and guest entry is not implemented (no RFLAGS). */
-const ENTRY_NOT_IMPLEMENTED = -3;
+/** Internal outcome: VM entry went on past the checks on controls and host state (the guest's
+ *  RFLAGS, or the host's after a VM-entry failure: no VMsucceed/VMfail convention applies). */
+const ENTERED = -3;
+
+/** Internal: `run` saw VM entry go past the checks (launch() then reports the exit or runs). */
+const ENTERED_RESULT: VmxResult = Object.freeze({ kind: 'running', halted: false });
 
 /** A 64-bit operand as [lo, hi] u32 halves; numbers must be non-negative integers below 2^53. */
 function split64(v: bigint | number): [number, number] {
@@ -48,10 +82,12 @@ function split64(v: bigint | number): [number, number] {
 export class VmxRoot {
   readonly unit: VmxUnit;
   private readonly out = new Int32Array(4);
+  private readonly runner: GuestRunner;
 
-  constructor(readonly cpu: Cpu) {
+  constructor(readonly cpu: Cpu, runner?: GuestRunner) {
     if (!(cpu.vmx instanceof VmxUnit)) throw new Error(`VmxRoot: CPU model '${cpu.model.name}' has no VMX`);
     this.unit = cpu.vmx;
+    this.runner = runner ?? { run: (n) => { cpu.run(n); } };
   }
 
   vmxon(pa: bigint | number): VmxResult {
@@ -134,22 +170,61 @@ export class VmxRoot {
     return r.kind !== 'succeed' ? r : this.vmwrite(field | 1, hi);
   }
 
-  vmlaunch(): VmxResult { return this.launch(true); }
-  vmresume(): VmxResult { return this.launch(false); }
+  /** VMLAUNCH, then the guest runs until its next VM exit or for `budget` instructions. */
+  vmlaunch(budget = DEFAULT_GUEST_BUDGET): VmxResult { return this.launch(true, budget); }
+  /** VMRESUME, then as vmlaunch. */
+  vmresume(budget = DEFAULT_GUEST_BUDGET): VmxResult { return this.launch(false, budget); }
 
-  private launch(launch: boolean): VmxResult {
+  private launch(launch: boolean, budget: number): VmxResult {
+    this.noGuestRunning(launch ? 'vmlaunch' : 'vmresume');
     let detail = '';
+    const before = this.unit.exitCount;
     const result = this.run(() => {
       commonChecks(this.unit, launch ? ExitReason.Vmlaunch : ExitReason.Vmresume);
-      const r = launchOperation(this.unit, launch);
+      const r = launchOperation(this.unit, launch, false);
       if (r.failure !== null) detail = this.unit.lastEntryFailure ?? r.failure.check;
-      return r.entered === EnterResult.NotImplemented ? ENTRY_NOT_IMPLEMENTED : r.outcome;
+      return r.entered !== null ? ENTERED : r.outcome;
     });
-    if (result.kind === 'entryNotImplemented') {
-      return { kind: 'entryNotImplemented', detail: `${launch ? 'VMLAUNCH' : 'VMRESUME'}: ${result.detail}` };
+    if (result !== ENTERED_RESULT) return result.kind === 'failValid' && detail !== '' ? { ...result, detail } : result;
+    // VM-entry failure, or an exit while injecting: the host state is loaded already (or a VMX
+    // abort shut the CPU down).
+    if (this.unit.exitCount !== before) return { kind: 'exit', exit: this.unit.record };
+    if (this.cpu.shutdown) return { kind: 'shutdown', detail: this.cpu.shutdownReason };
+    return this.runGuest(budget);
+  }
+
+  /** Runs the guest that is in VMX non-root operation until its next VM exit or for `budget`
+   *  instructions (after a 'running' result). */
+  runGuest(budget = DEFAULT_GUEST_BUDGET): VmxResult {
+    const c = this.cpu, u = this.unit;
+    if (!c.nonRoot) throw new Error('VmxRoot.runGuest: no guest is in VMX non-root operation');
+    const before = u.exitCount;
+    const stop = this.runner.stop === undefined ? null : (): void => { this.runner.stop!(); };
+    if (stop !== null) u.addExitListener(stop);
+    u.hosted = true;
+    try {
+      let left = budget;
+      while (c.nonRoot && left > 0 && !c.shutdown) {
+        const i0 = c.icount, t0 = c.tsc();
+        this.runner.run(Math.min(left, SLICE));
+        const done = c.icount - i0;
+        left -= done;
+        // A guest waiting for an event that does not come within the slice (no time passed).
+        if (done === 0 && c.tsc() === t0) break;
+      }
+    } finally {
+      u.hosted = false;
+      c.stopRequested = false;
+      if (stop !== null) u.removeExitListener(stop);
     }
-    if (result.kind === 'failValid' && detail !== '') return { ...result, detail };
-    return result;
+    if (u.exitCount !== before) return { kind: 'exit', exit: u.record };
+    if (c.shutdown) return { kind: 'shutdown', detail: c.shutdownReason };
+    return { kind: 'running', halted: c.halted || c.waitForSipi };
+  }
+
+  /** The VMX instructions of VmxRoot are root-mode software's: none while a guest runs. */
+  private noGuestRunning(what: string): void {
+    if (this.cpu.nonRoot) throw new Error(`VmxRoot.${what}: the guest is still in VMX non-root operation (budget exhausted): call runGuest() until it exits`);
   }
 
   vmcall(): VmxResult {
@@ -184,15 +259,15 @@ export class VmxRoot {
    *  field) and returned typed; a CPU exception becomes a `fault` result. */
   private run(body: () => VmOutcome): VmxResult {
     let o: VmOutcome;
+    if (this.cpu.nonRoot) this.noGuestRunning('instruction');
     try {
       o = body();
     } catch (e) {
+      if (e === VM_EXIT) return ENTERED_RESULT; // a VM exit during VM-entry event injection
       if (e !== FAULT) throw e;
       return { kind: 'fault', vector: FAULT.vector, errorCode: FAULT.hasErrorCode ? FAULT.errorCode : null };
     }
-    if (o === ENTRY_NOT_IMPLEMENTED) {
-      return { kind: 'entryNotImplemented', detail: 'VM entry of guest state not implemented yet (the checks on controls and host state passed)' };
-    }
+    if (o === ENTERED) return ENTERED_RESULT;
     finish(this.unit, o);
     if (o === VM_SUCCEED) return SUCCEED;
     if (o === VM_FAIL_INVALID) return FAIL_INVALID;

@@ -10,3 +10,9 @@ interface Window {
   /** Present in the Electron app (exposed by the preload); absent in the browser build. */
   vmxlab?: import('../../main/ipc').VmxlabApi;
 }
+
+declare module 'virtual:vmxlab-guests' {
+  /** Built-in guest images by id, base64 (vite.guests.mts). */
+  const images: Readonly<Record<string, string>>;
+  export default images;
+}

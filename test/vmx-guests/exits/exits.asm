@@ -15,6 +15,9 @@ stage2_entry:
         call guest_idt_install
         PRINTLN 'VMX-EXITS START'
         call vmx_caps
+        mov eax, 1                          ; CPUID.1:ECX (MONITOR/MWAIT support, bit 3)
+        cpuid
+        mov [cpuid1_ecx], ecx
         call print_features
         call vmx_enable
         mov dword [GUEST_PT0 + (NOT_PRESENT >> 12) * 4], 0
@@ -112,10 +115,19 @@ stage2_entry:
         call set_proc2
         call vm_run
 
-        SECTION '== E15 PAUSE, MONITOR and MWAIT exiting', g_pause
-        mov eax, PROC_PAUSE | PROC_MONITOR | PROC_MWAIT
+        SECTION '== E15 PAUSE exiting', g_pause
+        mov eax, PROC_PAUSE
         call set_proc
         call vm_run
+
+        ; MONITOR and MWAIT exist only when CPUID.1:ECX.MONITOR[3] = 1 (#UD otherwise, and
+        ; that #UD comes before the VM exit: SDM Vol. 3C 26.1.1)
+        SECTION '== E15b MONITOR and MWAIT exiting', g_monitor
+        NEED cpuid1_ecx, 1 << 3, .e15b
+        mov eax, PROC_MONITOR | PROC_MWAIT
+        call set_proc
+        call vm_run
+.e15b:
 
         SECTION '== E16 RDTSCP: #UD unless enabled, then RDTSC exiting', g_rdtscp
         VW F_EXC_BITMAP, 1 << 6
@@ -499,6 +511,9 @@ g_invd:
 
 g_pause:
         pause
+        GDONE
+
+g_monitor:
         mov eax, io_buf
         xor ecx, ecx
         xor edx, edx
@@ -600,6 +615,7 @@ g_mtf:
 zero_idt_desc:
         dw 0
         dd 0
+cpuid1_ecx:     dd 0
 vmx_scratch:    times 64 db 0
 desc_scratch:   times 64 db 0
 io_buf:         times 16 db 0

@@ -2,12 +2,22 @@
 // (SDM Vol. 2 Jcc, JMP, CALL, RET, LOOP, JCXZ, INT n/INTO/INT3, IRET, HLT, CLI/STI, BOUND).
 import { Cpu, InhibitBy, InterruptKind, OpHandler } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
+import { rowExit, type RowExit } from '../vmx-hooks';
+import { ExitReason } from '../../vmx/exit-reasons';
+import { ControlField, ProcBasedCtls } from '../../vmx/controls';
 import { Flag, Seg, Vector } from '../regs';
 import { farCall, farJump, farReturn, interruptReturn } from '../segmentation';
 import { inc, dec } from './arith';
 
 const rows: OpRow[] = [];
-const row = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec }); };
+const row = (code: number, name: string, exec: OpHandler, exits?: readonly RowExit[]): void => {
+  rows.push(exits === undefined ? { code, name, exec } : { code, name, exec, exits });
+};
+
+// The exit column (SDM Vol. 3C §26.1, §26.2, §26.4.2).
+const X_HLT = rowExit(ExitReason.Hlt, ControlField.ProcBased, ProcBasedCtls.HltExiting);
+const X_TASK = rowExit(ExitReason.TaskSwitch, undefined, undefined, 'a task switch (TSS or task gate; IRET with NT = 1) always exits (§26.4.2)');
+const softExc = (v: string): RowExit => rowExit(ExitReason.ExceptionOrNmi, undefined, undefined, `exception-bitmap bit of ${v} (a software exception, with its instruction length)`);
 
 // ---- Conditional jumps ----
 // The low four bits of the opcode are the condition (SDM Vol. 1 Appendix B).
@@ -55,11 +65,11 @@ row(0xc2, 'RET Iw', (c) => {
 });
 
 // ---- Far transfers (protected-mode rules in segmentation.ts) ----
-row(0xea, 'JMP Ap', (c) => { const off = c.fetchImmV(); const sel = c.fetch16(); farJump(c, sel, off); });
-row(0x9a, 'CALL Ap', (c) => { const off = c.fetchImmV(); const sel = c.fetch16(); farCall(c, sel, off); });
+row(0xea, 'JMP Ap', (c) => { const off = c.fetchImmV(); const sel = c.fetch16(); farJump(c, sel, off); }, [X_TASK]);
+row(0x9a, 'CALL Ap', (c) => { const off = c.fetchImmV(); const sel = c.fetch16(); farCall(c, sel, off); }, [X_TASK]);
 row(0xcb, 'RETF', (c) => { farReturn(c, 0); });
 row(0xca, 'RETF Iw', (c) => { farReturn(c, c.fetch16()); });
-row(0xcf, 'IRET/IRETD', (c) => { interruptReturn(c); });
+row(0xcf, 'IRET/IRETD', (c) => { interruptReturn(c); }, [X_TASK]);
 
 // ---- Group 5 (FF): INC, DEC, CALL/JMP near and far indirect, PUSH ----
 row(0xff, 'GRP5 Ev', (c) => {
@@ -96,7 +106,7 @@ row(0xff, 'GRP5 Ev', (c) => {
     case 6: c.pushV(c.rmReadV()); return;
     default: c.ud();
   }
-});
+}, [X_TASK]);
 
 // ---- LOOP / JCXZ (the counter is CX or ECX by address size) ----
 function loopOp(kind: number): OpHandler {
@@ -122,10 +132,12 @@ row(0xe3, 'JCXZ/JECXZ Jb', (c) => {
 function softInt(c: Cpu, vector: number, kind: InterruptKind): void {
   c.deliver(c, vector, kind, 0, false);
 }
-row(0xcc, 'INT3', (c) => softInt(c, Vector.BP, InterruptKind.SoftwareException));
+// INT n never exits (a software interrupt, not an exception); INT3, INTO and INT1 are
+// exceptions for the exception bitmap (§26.2), INT1 of its own interruption type (5).
+row(0xcc, 'INT3', (c) => softInt(c, Vector.BP, InterruptKind.SoftwareException), [softExc('#BP')]);
 row(0xcd, 'INT Ib', (c) => softInt(c, c.fetch8(), InterruptKind.Software));
-row(0xce, 'INTO', (c) => { if (c.of()) softInt(c, Vector.OF, InterruptKind.SoftwareException); });
-row(0xf1, 'INT1 (ICEBP)', (c) => { c.deliver(c, Vector.DB, InterruptKind.Exception, 0, false); });
+row(0xce, 'INTO', (c) => { if (c.of()) softInt(c, Vector.OF, InterruptKind.SoftwareException); }, [softExc('#OF')]);
+row(0xf1, 'INT1 (ICEBP)', (c) => { c.deliver(c, Vector.DB, InterruptKind.PrivilegedSoftwareException, 0, false); }, [softExc('#DB')]);
 
 // ---- BOUND ----
 row(0x62, 'BOUND Gv,Ma', (c) => {
@@ -143,9 +155,10 @@ row(0x62, 'BOUND Gv,Ma', (c) => {
 // ---- HLT, CLI, STI ----
 row(0xf4, 'HLT', (c) => {
   if (c.protectedMode() && c.cpl !== 0) c.gp(0);
+  if (c.nonRoot) c.vmx!.instructionExit(X_HLT, 0);
   c.halted = true;
   c.eventPending = true; // leave the inner loop so run() reports Halted
-});
+}, [X_HLT]);
 row(0xfa, 'CLI', (c) => {
   if (c.protectedMode() && c.cpl > ((c.flags >> 12) & 3)) c.gp(0);
   c.flags &= ~Flag.IF;

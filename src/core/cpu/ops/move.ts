@@ -2,6 +2,9 @@
 // PUSH/POP, PUSHA/POPA, PUSHF/POPF, LEA, LDS..., ENTER/LEAVE, XLAT, MOVZX/MOVSX).
 import { Cpu, InhibitBy, OpHandler } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
+import { rowExit } from '../vmx-hooks';
+import { ExitReason } from '../../vmx/exit-reasons';
+import { ControlField, ProcBasedCtls } from '../../vmx/controls';
 import { Flag, Seg, Vector } from '../regs';
 import { loadSegment } from '../segmentation';
 import { lockCheck } from './alu';
@@ -73,7 +76,16 @@ row(0x87, 'XCHG Ev,Gv', (c) => {
   c.decodeModrm(); lockCheck(c);
   const a = c.rmReadV(); c.rmWriteV(c.getRegV(c.modReg)); c.setRegV(c.modReg, a);
 });
-row(0x90, 'NOP / PAUSE', (c) => { if (c.lock) c.ud(); });
+// PAUSE is F3 90 (SDM Vol. 2B): "PAUSE exiting", or PAUSE-loop exiting at CPL 0 (Vol. 3C §26.1.3).
+const X_PAUSE = rowExit(ExitReason.Pause, ControlField.ProcBased, ProcBasedCtls.PauseExiting,
+  'or, at CPL 0, "PAUSE-loop exiting" (secondary) when a loop of PAUSEs spaced by at most PLE_Gap outlasts PLE_Window');
+rows.push({ code: 0x90, name: 'NOP / PAUSE', exec: (c) => {
+  if (c.lock) c.ud();
+  if (c.rep === 0xf3) {
+    if (c.nonRoot) c.vmx!.pause();
+    if (c.yieldOnPause) { c.stopRequested = true; c.eventPending = true; } // a spin-wait hands over the turn (smp.ts)
+  }
+}, exits: [X_PAUSE] });
 for (let r = 1; r < 8; r++) {
   row(0x90 + r, `XCHG eAX,r${r}`, (c) => {
     if (c.os32) { const t = c.r32[0]; c.r32[0] = c.r32[r]; c.r32[r] = t; }

@@ -4,11 +4,21 @@
 // interrupts and device time can advance, exactly as an interrupted REP resumes on hardware.
 import { Cpu, OpHandler } from '../cpu';
 import { OpRow, registerRows } from '../decode-table';
+import { rowExit } from '../vmx-hooks';
+import { ExitReason } from '../../vmx/exit-reasons';
+import { ControlField, ProcBasedCtls } from '../../vmx/controls';
 import { Flag, Seg } from '../regs';
 import { AluOp, alu } from './arith';
 
 const rows: OpRow[] = [];
 const row = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec }); };
+const ioRow = (code: number, name: string, exec: OpHandler): void => { rows.push({ code, name, exec, exits: [X_IO] }); };
+
+// The exit column (SDM Vol. 3C §26.1.3): I/O instructions exit by the I/O bitmaps when "use I/O
+// bitmaps" is 1 (any port of the access set, or a wrap past FFFFH), else by "unconditional I/O
+// exiting". The IOPL / TSS-bitmap #GP comes first (§26.1.1: Cpu.ioExitCheck).
+const X_IO = rowExit(ExitReason.IoInstruction, ControlField.ProcBased, ProcBasedCtls.UnconditionalIoExiting,
+  'or, with "use I/O bitmaps", the bitmap A/B bits of the ports accessed');
 
 const REP_CHUNK = 4096;
 
@@ -26,6 +36,9 @@ function strOp(kind: Str, size: number): OpHandler {
     const srcSeg = c.segOvr >= 0 ? c.segOvr : Seg.DS;
     const a32 = c.as32;
     const rep = c.rep;
+    // INS/OUTS in VMX non-root operation: the exit comes before any iteration, whatever the
+    // count, and before the memory operand's faults (§26.1.1).
+    if ((kind === Str.Ins || kind === Str.Outs) && c.nonRoot) c.ioExitCheck(c.r16[4], 1 << sz, kind === Str.Ins, true, rep !== 0, false);
     let n = rep !== 0 ? (a32 ? c.r32[1] >>> 0 : c.r16[2]) : 1;
     if (n === 0) return;
     let iter = 0;
@@ -85,20 +98,28 @@ row(0xac, 'LODSB', strOp(Str.Lods, 0));
 row(0xad, 'LODSW/D', strOp(Str.Lods, 2));
 row(0xae, 'SCASB', strOp(Str.Scas, 0));
 row(0xaf, 'SCASW/D', strOp(Str.Scas, 2));
-row(0x6c, 'INSB', strOp(Str.Ins, 0));
-row(0x6d, 'INSW/D', strOp(Str.Ins, 2));
-row(0x6e, 'OUTSB', strOp(Str.Outs, 0));
-row(0x6f, 'OUTSW/D', strOp(Str.Outs, 2));
+ioRow(0x6c, 'INSB', strOp(Str.Ins, 0));
+ioRow(0x6d, 'INSW/D', strOp(Str.Ins, 2));
+ioRow(0x6e, 'OUTSB', strOp(Str.Outs, 0));
+ioRow(0x6f, 'OUTSW/D', strOp(Str.Outs, 2));
 
-// ---- IN / OUT ----
-row(0xe4, 'IN AL,Ib', (c) => { c.r8[0] = c.ioIn(c.fetch8(), 1); });
-row(0xe5, 'IN eAX,Ib', (c) => { const p = c.fetch8(); if (c.os32) c.r32[0] = c.ioIn(p, 4); else c.r16[0] = c.ioIn(p, 2); });
-row(0xe6, 'OUT Ib,AL', (c) => { c.ioOut(c.fetch8(), 1, c.r8[0]); });
-row(0xe7, 'OUT Ib,eAX', (c) => { const p = c.fetch8(); if (c.os32) c.ioOut(p, 4, c.r32[0] >>> 0); else c.ioOut(p, 2, c.r16[0]); });
-row(0xec, 'IN AL,DX', (c) => { c.r8[0] = c.ioIn(c.r16[4], 1); });
-row(0xed, 'IN eAX,DX', (c) => { if (c.os32) c.r32[0] = c.ioIn(c.r16[4], 4); else c.r16[0] = c.ioIn(c.r16[4], 2); });
-row(0xee, 'OUT DX,AL', (c) => { c.ioOut(c.r16[4], 1, c.r8[0]); });
-row(0xef, 'OUT DX,eAX', (c) => { if (c.os32) c.ioOut(c.r16[4], 4, c.r32[0] >>> 0); else c.ioOut(c.r16[4], 2, c.r16[0]); });
+// ---- IN / OUT (in VMX non-root operation the exit check comes first: Cpu.ioExitCheck) ----
+function inPort(c: Cpu, port: number, size: number, imm: boolean): number {
+  if (c.nonRoot) c.ioExitCheck(port, size, true, false, false, imm);
+  return c.ioIn(port, size);
+}
+function outPort(c: Cpu, port: number, size: number, v: number, imm: boolean): void {
+  if (c.nonRoot) c.ioExitCheck(port, size, false, false, false, imm);
+  c.ioOut(port, size, v);
+}
+ioRow(0xe4, 'IN AL,Ib', (c) => { c.r8[0] = inPort(c, c.fetch8(), 1, true); });
+ioRow(0xe5, 'IN eAX,Ib', (c) => { const p = c.fetch8(); if (c.os32) c.r32[0] = inPort(c, p, 4, true); else c.r16[0] = inPort(c, p, 2, true); });
+ioRow(0xe6, 'OUT Ib,AL', (c) => { outPort(c, c.fetch8(), 1, c.r8[0], true); });
+ioRow(0xe7, 'OUT Ib,eAX', (c) => { const p = c.fetch8(); if (c.os32) outPort(c, p, 4, c.r32[0] >>> 0, true); else outPort(c, p, 2, c.r16[0], true); });
+ioRow(0xec, 'IN AL,DX', (c) => { c.r8[0] = inPort(c, c.r16[4], 1, false); });
+ioRow(0xed, 'IN eAX,DX', (c) => { if (c.os32) c.r32[0] = inPort(c, c.r16[4], 4, false); else c.r16[0] = inPort(c, c.r16[4], 2, false); });
+ioRow(0xee, 'OUT DX,AL', (c) => { outPort(c, c.r16[4], 1, c.r8[0], false); });
+ioRow(0xef, 'OUT DX,eAX', (c) => { if (c.os32) outPort(c, c.r16[4], 4, c.r32[0] >>> 0, false); else outPort(c, c.r16[4], 2, c.r16[0], false); });
 
 // ---- Multi-byte NOP (0F 1F /0, P6 family) and hint NOPs 0F 19-1E ----
 for (let k = 0x19; k <= 0x1f; k++) {

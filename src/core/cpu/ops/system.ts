@@ -8,8 +8,33 @@ import { cpuidLeaf, cpuidLeaf1Apic, Cpuid1Ecx, Cpuid1Edx, CpuidExtEdx, type CpuM
 import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
+import { rowExit } from '../vmx-hooks';
+import { ExitReason } from '../../vmx/exit-reasons';
+import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
 
 const D = new Desc();
+
+// ---- The exit column (SDM Vol. 3C §26.1.2 "Instructions That Cause VM Exits Unconditionally",
+// §26.1.3 "... Conditionally"). Checks that have priority over these exits (#UD, CPL, §26.1.1)
+// come first in each handler.
+const P1 = ControlField.ProcBased, P2 = ControlField.ProcBased2;
+const X_CPUID = rowExit(ExitReason.Cpuid);
+const X_INVD = rowExit(ExitReason.Invd);
+const X_WBINVD = rowExit(ExitReason.Wbinvd, P2, ProcBasedCtls2.WbinvdExiting);
+const X_INVLPG = rowExit(ExitReason.Invlpg, P1, ProcBasedCtls.InvlpgExiting);
+const X_RDTSC = rowExit(ExitReason.Rdtsc, P1, ProcBasedCtls.RdtscExiting);
+const X_RDPMC = rowExit(ExitReason.Rdpmc, P1, ProcBasedCtls.RdpmcExiting);
+const X_CR = rowExit(ExitReason.CrAccess, undefined, undefined,
+  'MOV to CR0/CR4, CLTS, LMSW: a bit the CR0/CR4 guest/host mask owns would change against its read shadow; ' +
+  'MOV to CR3: "CR3-load exiting" unless the value is one of the first CR3-target-count CR3-target values; ' +
+  'MOV from CR3: "CR3-store exiting"');
+const X_MOV_DR = rowExit(ExitReason.MovDr, P1, ProcBasedCtls.MovDrExiting);
+const X_RDMSR = rowExit(ExitReason.Rdmsr, undefined, undefined,
+  'every RDMSR unless "use MSR bitmaps" is 1 and the read bitmap bit of ECX is 0 (ECX in 0-1FFFH or C0000000H-C0001FFFH)');
+const X_WRMSR = rowExit(ExitReason.Wrmsr, undefined, undefined,
+  'every WRMSR unless "use MSR bitmaps" is 1 and the write bitmap bit of ECX is 0');
+const X_GDTR_IDTR = rowExit(ExitReason.GdtrIdtrAccess, P2, ProcBasedCtls2.DescriptorTableExiting);
+const X_LDTR_TR = rowExit(ExitReason.LdtrTrAccess, P2, ProcBasedCtls2.DescriptorTableExiting);
 
 /** #UD outside protected mode proper (real and virtual-8086 mode). */
 function needPm(c: Cpu): void {
@@ -34,10 +59,11 @@ function storeSel(c: Cpu, v: number): void {
 function group6(c: Cpu): void {
   c.decodeModrm();
   switch (c.modReg) {
-    case 0: needPm(c); storeSel(c, c.segSel[Seg.LDTR]); return;
-    case 1: needPm(c); storeSel(c, c.segSel[Seg.TR]); return;
-    case 2: needPm(c); needCpl0(c); lldt(c, c.rmRead16()); return;
-    case 3: needPm(c); needCpl0(c); ltr(c, c.rmRead16()); return;
+    // Descriptor-table exiting: identity 0 SLDT, 1 STR, 2 LLDT, 3 LTR (Table 28-11).
+    case 0: needPm(c); if (c.nonRoot) c.vmx!.descriptorTable(X_LDTR_TR, 0); storeSel(c, c.segSel[Seg.LDTR]); return;
+    case 1: needPm(c); if (c.nonRoot) c.vmx!.descriptorTable(X_LDTR_TR, 1); storeSel(c, c.segSel[Seg.TR]); return;
+    case 2: needPm(c); needCpl0(c); if (c.nonRoot) c.vmx!.descriptorTable(X_LDTR_TR, 2); lldt(c, c.rmRead16()); return;
+    case 3: needPm(c); needCpl0(c); if (c.nonRoot) c.vmx!.descriptorTable(X_LDTR_TR, 3); ltr(c, c.rmRead16()); return;
     case 4: needPm(c); verify(c, false); return;
     case 5: needPm(c); verify(c, true); return;
     default: c.ud();
@@ -117,6 +143,8 @@ function group7(c: Cpu): void {
   switch (r) {
     case 0: case 1: {
       if (reg) c.ud();
+      // Descriptor-table exiting: identity 0 SGDT, 1 SIDT, 2 LGDT, 3 LIDT (Table 28-10).
+      if (c.nonRoot) c.vmx!.descriptorTable(X_GDTR_IDTR, r);
       const limit = r === 0 ? c.gdtrLimit : c.idtrLimit;
       let base = r === 0 ? c.gdtrBase : c.idtrBase;
       // With a 16-bit operand the sixth byte is stored as zero (24-bit base).
@@ -130,6 +158,7 @@ function group7(c: Cpu): void {
     case 2: case 3: {
       if (reg) c.ud();
       needCpl0(c);
+      if (c.nonRoot) c.vmx!.descriptorTable(X_GDTR_IDTR, r);
       const seg = c.eaSeg, off = c.eaOff;
       const limit = c.read16(seg, off);
       let base = c.read32(seg, next(c, off, 2));
@@ -138,20 +167,26 @@ function group7(c: Cpu): void {
       if (r === 2) { c.gdtrLimit = limit; c.gdtrBase = base; } else { c.idtrLimit = limit; c.idtrBase = base; }
       return;
     }
-    case 4: storeSel(c, c.cr0); return;
+    case 4: storeSel(c, c.nonRoot ? c.vmx!.smsw(c.cr0) : c.cr0); return;
     case 6: {
       needCpl0(c);
       // LMSW writes PE, MP, EM, TS; it can set PE but not clear it.
       const v = c.rmRead16();
       const old = c.cr0;
-      c.cr0 = (old & ~0xe) | (v & 0xf) | (old & Cr0.PE);
+      let cr0 = (old & ~0xe) | (v & 0xf) | (old & Cr0.PE);
+      // In VMX non-root operation the operand is fetched first (its faults come before the
+      // exit, §26.1.1), then the CR0 guest/host mask decides.
+      if (c.nonRoot) cr0 = c.vmx!.lmsw(v, c.modrm < 0xc0, c.modrm < 0xc0 ? (c.segBase[c.eaSeg] + c.eaOff) | 0 : 0, cr0);
+      c.cr0 = cr0;
       if (((old ^ c.cr0) & Cr0.PE) !== 0) { c.tlb.flushAll(); c.modeChanged(); }
       return;
     }
     case 7: {
       if (reg) c.ud();
       needCpl0(c);
-      invlpg(c, (c.segBase[c.eaSeg] + c.eaOff) | 0);
+      const lin = (c.segBase[c.eaSeg] + c.eaOff) | 0;
+      if (c.nonRoot) c.vmx!.instructionExit(X_INVLPG, lin >>> 0); // qualification: the linear address
+      invlpg(c, lin);
       return;
     }
     default: c.ud();
@@ -195,7 +230,9 @@ function movFromCr(c: Cpu): void {
   const cr = (m >> 3) & 7;
   if (cr === 1 || cr > 4) c.ud();
   crDrPrivilege(c);
-  c.r32[m & 7] = cr === 0 ? c.cr0 : cr === 2 ? c.cr2 : cr === 3 ? c.cr3 : c.cr4;
+  const v = cr === 0 ? c.cr0 : cr === 2 ? c.cr2 : cr === 3 ? c.cr3 : c.cr4;
+  // VMX non-root: CR3-store exiting; read shadows for the CR0/CR4 bits the host owns.
+  c.r32[m & 7] = c.nonRoot ? c.vmx!.movFromCr(cr, m & 7, v) : v;
 }
 
 /** 0F 22 MOV Cd,Rd. */
@@ -204,11 +241,16 @@ function movToCr(c: Cpu): void {
   const cr = (m >> 3) & 7;
   if (cr === 1 || cr > 4) c.ud();
   crDrPrivilege(c);
-  const v = c.r32[m & 7];
+  // VMX non-root: CR-access exits come before the value's own #GP checks (§26.1.1); without an
+  // exit the bits the host owns keep their values.
+  const v = c.nonRoot ? c.vmx!.movToCr(cr, m & 7, c.r32[m & 7]) : c.r32[m & 7];
   switch (cr) {
     case 0: writeCr0(c, v); break;
     case 2: c.cr2 = v >>> 0; break;
-    case 3: c.cr3 = v >>> 0; c.tlb.flushNonGlobal(); break;
+    case 3:
+      // Under EPT the PAE PDPTEs are loaded (through EPT) before CR3 changes (nested-paging.ts).
+      if (c.tlb.nested !== null) c.tlb.nested.loadPdptes(c.cr0, v >>> 0, c.cr4);
+      c.cr3 = v >>> 0; c.tlb.flushNonGlobal(); break;
     default: writeCr4(c, v); break;
   }
 }
@@ -221,8 +263,10 @@ export function writeCr0(c: Cpu, v: number): void {
   // In VMX operation CR0 keeps the bits IA32_VMX_CR0_FIXED0/1 fix (SDM Vol. 3C §24.8).
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(0, v)) c.gp(0);
   const old = c.cr0;
-  c.cr0 = v;
   const changed = old ^ v;
+  // PDPTE registers (SDM Vol. 3A §4.4.1): loaded when CD, NW or PG change; only EPT keeps them.
+  if (c.tlb.nested !== null && (changed & (Cr0.PG | Cr0.CD | Cr0.NW)) !== 0) c.tlb.nested.loadPdptes(v, c.cr3, c.cr4);
+  c.cr0 = v;
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.tlb.flushAll();
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
 }
@@ -239,6 +283,7 @@ export function writeCr4(c: Cpu, v: number): void {
   // In VMX operation CR4.VMXE cannot be cleared (IA32_VMX_CR4_FIXED0, SDM Vol. 3C §24.8).
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(4, v)) c.gp(0);
   const changed = c.cr4 ^ v;
+  if (c.tlb.nested !== null && (changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.nested.loadPdptes(c.cr0, c.cr3, v);
   c.cr4 = v;
   if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
 }
@@ -257,10 +302,19 @@ function debugReg(c: Cpu, dr: number): number {
   return dr;
 }
 
+/** MOV-DR exiting (§26.1.3), after the #GP for CPL > 0 and the #UD for DR4/DR5 with CR4.DE, and
+ *  before the #DB of DR7.GD (an exception the exit has priority over, §26.1.1). */
+function movDrExit(c: Cpu, m: number, toDr: boolean): void {
+  const dr = (m >> 3) & 7;
+  if ((dr === 4 || dr === 5) && (c.cr4 & Cr4.DE) !== 0) c.ud();
+  c.vmx!.movDr(dr, m & 7, toDr);
+}
+
 /** 0F 21 MOV Rd,Dd. */
 function movFromDr(c: Cpu): void {
   const m = c.fetch8();
   crDrPrivilege(c);
+  if (c.nonRoot) movDrExit(c, m, false);
   const dr = debugReg(c, (m >> 3) & 7);
   c.r32[m & 7] = c.dr[dr];
 }
@@ -269,6 +323,7 @@ function movFromDr(c: Cpu): void {
 function movToDr(c: Cpu): void {
   const m = c.fetch8();
   crDrPrivilege(c);
+  if (c.nonRoot) movDrExit(c, m, true);
   const dr = debugReg(c, (m >> 3) & 7);
   const v = c.r32[m & 7];
   if (dr === 6) c.dr[6] = (v & 0xe00f) | 0xffff0ff0;
@@ -315,7 +370,7 @@ export function eferValidBits(m: CpuModel): number {
 export function readMsr(c: Cpu, n: number): boolean {
   switch (n) {
     case Msr.APIC_BASE: if (c.lapic === null) break; msrLo = c.lapic.readBaseMsr(); msrHi = 0; return true;
-    case Msr.TSC: { const t = c.tsc(); msrLo = t % 4294967296 | 0; msrHi = Math.floor(t / 4294967296) | 0; return true; }
+    case Msr.TSC: { const t = c.nonRoot ? c.vmx!.guestTsc() : c.tsc(); msrLo = t % 4294967296 | 0; msrHi = Math.floor(t / 4294967296) | 0; return true; }
     case Msr.PLATFORM_ID: msrLo = 0; msrHi = 0; return true;
     case Msr.MTRRCAP: msrLo = 0x508; msrHi = 0; return true; // 8 variable ranges, fixed ranges, WC
     case Msr.SYSENTER_CS: msrLo = c.sysenterCs; msrHi = 0; return true;
@@ -333,6 +388,14 @@ export function readMsr(c: Cpu, n: number): boolean {
   const e = c.msrs.get(n);
   msrLo = e ? e[0] : msrDefault(n, false);
   msrHi = e ? e[1] : msrDefault(n, true);
+  return true;
+}
+
+/** RDMSR of `n` into out[0] (low) and out[1] (high); false if the MSR does not exist (the VMX
+ *  MSR-store list of VM exits reads MSRs as RDMSR would, SDM Vol. 3C §28.4). */
+export function readMsrTo(c: Cpu, n: number, out: Int32Array): boolean {
+  if (!readMsr(c, n)) return false;
+  out[0] = msrLo; out[1] = msrHi;
   return true;
 }
 
@@ -377,19 +440,22 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
 /** 0F 32 RDMSR. */
 function rdmsr(c: Cpu): void {
   needCpl0(c);
+  if (c.nonRoot) c.vmx!.msr(false);
   if (!readMsr(c, c.r32[1] >>> 0)) c.gp(0);
   c.r32[0] = msrLo; c.r32[2] = msrHi;
 }
 /** 0F 30 WRMSR. */
 function wrmsr(c: Cpu): void {
   needCpl0(c);
+  if (c.nonRoot) c.vmx!.msr(true);
   if (!writeMsr(c, c.r32[1] >>> 0, c.r32[0], c.r32[2])) c.gp(0);
 }
 
 /** 0F 31 RDTSC: CR4.TSD restricts it to CPL 0. */
 function rdtsc(c: Cpu): void {
   if ((c.cr4 & Cr4.TSD) !== 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
-  const t = c.tsc();
+  if (c.nonRoot) c.vmx!.instructionExit(X_RDTSC, 0);
+  const t = c.nonRoot ? c.vmx!.guestTsc() : c.tsc();
   c.r32[0] = t % 4294967296 | 0;
   c.r32[2] = Math.floor(t / 4294967296) | 0;
 }
@@ -397,12 +463,14 @@ function rdtsc(c: Cpu): void {
 /** 0F 33 RDPMC: CPL 0 or CR4.PCE; two counters (P6), which count nothing here. */
 function rdpmc(c: Cpu): void {
   if ((c.cr4 & Cr4.PCE) === 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
+  if (c.nonRoot) c.vmx!.instructionExit(X_RDPMC, 0); // before the #GP for ECX (§26.1.1)
   if ((c.r32[1] >>> 0) > 1) c.gp(0);
   c.r32[0] = 0; c.r32[2] = 0;
 }
 
 /** 0F A2 CPUID. */
 function cpuid(c: Cpu): void {
+  if (c.nonRoot) c.vmx!.instructionExit(X_CPUID, 0);
   const o = c.cpuidOut;
   cpuidLeaf(c.model, c.r32[0], c.r32[1], o);
   if ((c.r32[0] >>> 0) === 1) cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
@@ -460,31 +528,40 @@ function arpl(c: Cpu): void {
   else setZf(c, false);
 }
 
-function clts(c: Cpu): void { needCpl0(c); c.cr0 &= ~Cr0.TS; }
+function clts(c: Cpu): void {
+  needCpl0(c);
+  if (c.nonRoot && !c.vmx!.clts()) return; // TS owned by the host, read shadow 0: unchanged
+  c.cr0 &= ~Cr0.TS;
+}
 /** INVD / WBINVD: no caches are modelled. */
-function cacheFlush(c: Cpu): void { needCpl0(c); }
+function invd(c: Cpu): void { needCpl0(c); if (c.nonRoot) c.vmx!.instructionExit(X_INVD, 0); }
+function wbinvd(c: Cpu): void { needCpl0(c); if (c.nonRoot) c.vmx!.instructionExit(X_WBINVD, 0); }
 
 export const SYSTEM_ROWS: readonly OpRow[] = [
   { code: 0x63, name: 'ARPL Ew,Gw', exec: arpl },
-  { code: 0x0f00, name: 'GRP6 (SLDT STR LLDT LTR VERR VERW) Ew', exec: group6 },
-  { code: 0x0f01, name: 'GRP7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG)', exec: group7 },
+  { code: 0x0f00, name: 'GRP6 (SLDT STR LLDT LTR VERR VERW) Ew', exec: group6, exits: [X_LDTR_TR] },
+  { code: 0x0f01, name: 'GRP7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG)', exec: group7, exits: [X_GDTR_IDTR, X_CR, X_INVLPG] },
   { code: 0x0f02, name: 'LAR Gv,Ew', exec: lar },
   { code: 0x0f03, name: 'LSL Gv,Ew', exec: lsl },
-  { code: 0x0f06, name: 'CLTS', exec: clts },
-  { code: 0x0f08, name: 'INVD', exec: cacheFlush },
-  { code: 0x0f09, name: 'WBINVD', exec: cacheFlush },
+  { code: 0x0f06, name: 'CLTS', exec: clts, exits: [X_CR] },
+  { code: 0x0f08, name: 'INVD', exec: invd, exits: [X_INVD] },
+  { code: 0x0f09, name: 'WBINVD', exec: wbinvd, exits: [X_WBINVD] },
   { code: 0x0f0b, name: 'UD2', exec: (c: Cpu) => c.ud() },
-  { code: 0x0f20, name: 'MOV Rd,Cd', exec: movFromCr },
-  { code: 0x0f21, name: 'MOV Rd,Dd', exec: movFromDr },
-  { code: 0x0f22, name: 'MOV Cd,Rd', exec: movToCr },
-  { code: 0x0f23, name: 'MOV Dd,Rd', exec: movToDr },
-  { code: 0x0f30, name: 'WRMSR', exec: wrmsr },
-  { code: 0x0f31, name: 'RDTSC', exec: rdtsc },
-  { code: 0x0f32, name: 'RDMSR', exec: rdmsr },
-  { code: 0x0f33, name: 'RDPMC', exec: rdpmc },
+  { code: 0x0f20, name: 'MOV Rd,Cd', exec: movFromCr, exits: [X_CR] },
+  { code: 0x0f21, name: 'MOV Rd,Dd', exec: movFromDr, exits: [X_MOV_DR] },
+  { code: 0x0f22, name: 'MOV Cd,Rd', exec: movToCr, exits: [X_CR] },
+  { code: 0x0f23, name: 'MOV Dd,Rd', exec: movToDr, exits: [X_MOV_DR] },
+  { code: 0x0f30, name: 'WRMSR', exec: wrmsr, exits: [X_WRMSR] },
+  { code: 0x0f31, name: 'RDTSC', exec: rdtsc, exits: [X_RDTSC] },
+  { code: 0x0f32, name: 'RDMSR', exec: rdmsr, exits: [X_RDMSR] },
+  { code: 0x0f33, name: 'RDPMC', exec: rdpmc, exits: [X_RDPMC] },
   { code: 0x0f34, name: 'SYSENTER', exec: sysenter },
   { code: 0x0f35, name: 'SYSEXIT', exec: sysexit },
-  { code: 0x0fa2, name: 'CPUID', exec: cpuid },
+  { code: 0x0fa2, name: 'CPUID', exec: cpuid, exits: [X_CPUID] },
+  // Not implemented, so #UD in every mode (the exits they would have are hidden, capabilities.ts):
+  // 0F 37 GETSEC (no SMX: CR4.SMXE cannot be set, and GETSEC exits only with CR4.SMXE = 1,
+  // §26.1.2), 0F 01 F9 RDTSCP, 0F 01 C8/C9 MONITOR/MWAIT, 0F 01 D1 XSETBV, 0F C7 /6-/7 RDRAND/
+  // RDSEED (register forms), 66 0F 38 82 INVPCID.
 ];
 
 registerRows(SYSTEM_ROWS);

@@ -87,8 +87,9 @@ export interface LocalApicOptions {
   bsp: boolean;
   /** The 8259 pair on LINT0 (ExtINT acknowledge cycles go to it). */
   extInt: InterruptSource | null;
-  /** INIT accepted (IPI or LINT): the platform resets the CPU (BSP) or parks it (AP). */
-  onInit(apic: LocalApic): void;
+  /** INIT accepted (IPI or LINT): the platform resets the CPU (BSP) or parks it (AP). False
+   *  when the CPU did not take it (blocked in VMX operation): the APIC keeps its state too. */
+  onInit(apic: LocalApic): boolean;
   /** Something for this APIC's CPU happened (an interrupt became pending, a SIPI, ...). */
   onKick?(apic: LocalApic): void;
   /** IA32_APIC_BASE moved the register page. */
@@ -249,8 +250,7 @@ export class LocalApic implements InterruptSource, CpuLocalApic, ApicBusTarget, 
         // INIT level de-assert (level 0, level-triggered) only resynchronises arbitration IDs
         // on P6 (SDM §10.4.7.4).
         if (!level && levelTriggered) return true;
-        this.resetState();
-        this.opts.onInit(this);
+        if (this.opts.onInit(this)) this.resetState();
         this.kick();
         return true;
       case DeliveryMode.Startup:
@@ -314,8 +314,7 @@ export class LocalApic implements InterruptSource, CpuLocalApic, ApicBusTarget, 
     if (v < 0) return;
     const w = v >>> 5, b = 1 << (v & 31);
     this.isr[w] &= ~b;
-    if ((this.tmr[w] & b) !== 0) {
-      this.tmr[w] &= ~b;
+    if ((this.tmr[w] & b) !== 0) { // TMR keeps the bit until the vector is accepted again
       this.bus.broadcastEoi(v);
       // A level-triggered LINT entry with this vector: clear its remote IRR, re-check the pin.
       for (const which of [Lvt.Lint0, Lvt.Lint1]) {

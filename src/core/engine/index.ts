@@ -1,0 +1,9 @@
+// The engine: run loop, commands in, events out (protocol.ts). Hosts: src/main/engine-worker.ts
+// (worker_threads) and src/renderer/src/platform/engine.worker.ts (Web Worker).
+export * from './protocol';
+export { Engine, type EngineHost } from './engine';
+export { defaultSettings, checkSettings } from './settings';
+export {
+  CONTROLS, CONTROL_FIELDS, MASK_KEY, PRESET_LABELS, controlState, disallowedControls, generationCaps, presetControls,
+  type ControlInfo, type ControlState, type ControlAvailability,
+} from './controls-catalog';

@@ -1,0 +1,75 @@
+// Machine settings: the defaults the UI starts from and the checks the engine applies to what
+// it is sent (a settings object from a renderer is untrusted input: every field is checked and
+// a bad one is refused with a message that names it).
+import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../vmx/generations';
+import { presetControls } from './controls-catalog';
+import {
+  BOOT_KINDS, CONTROL_PRESETS, PACINGS, RUN_MODES, type ExitControlSettings, type MachineSettings,
+} from './protocol';
+
+export const MIN_MEMORY_MIB = 2;
+export const MAX_MEMORY_MIB = 2048;
+export const MAX_VCPUS = 8;
+
+export function defaultSettings(generation: GenerationName = DEFAULT_GENERATION): MachineSettings {
+  return {
+    boot: 'auto', memoryMiB: 32, vcpus: 1, generation, mode: 'bare', mips: 100, pacing: 'realtime', cmdline: '',
+    marker: null, exitControls: presetControls('kvm', generation),
+  };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff;
+
+/** Checks `v` as MachineSettings; returns the settings (copied, masks made unsigned) or throws
+ *  an Error naming the first bad field. */
+export function checkSettings(v: unknown): MachineSettings {
+  if (!isObj(v)) throw new Error('settings: expected an object');
+  const oneOf = <T extends string>(key: string, list: readonly T[]): T => {
+    const x = v[key];
+    if (typeof x !== 'string' || !(list as readonly string[]).includes(x)) throw new Error(`settings.${key}: one of ${list.join(', ')} (got ${JSON.stringify(x)})`);
+    return x as T;
+  };
+  const boot = oneOf('boot', BOOT_KINDS);
+  const mode = oneOf('mode', RUN_MODES);
+  if (mode === 'hosted') throw new Error('settings.mode: hosted mode arrives with the VMM (issue 5); only bare mode runs today');
+  const pacing = oneOf('pacing', PACINGS);
+  const generation = oneOf('generation', GENERATION_NAMES);
+  const mem = v['memoryMiB'];
+  if (typeof mem !== 'number' || !Number.isInteger(mem) || mem < MIN_MEMORY_MIB || mem > MAX_MEMORY_MIB) {
+    throw new Error(`settings.memoryMiB: a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} (got ${JSON.stringify(mem)})`);
+  }
+  const vcpus = v['vcpus'];
+  if (typeof vcpus !== 'number' || !Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
+    throw new Error(`settings.vcpus: 1 to ${MAX_VCPUS} (got ${JSON.stringify(vcpus)})`);
+  }
+  const mips = v['mips'];
+  if (typeof mips !== 'number' || !(mips >= 1 && mips <= 10000)) throw new Error(`settings.mips: 1 to 10000 (got ${JSON.stringify(mips)})`);
+  const cmdline = v['cmdline'];
+  if (typeof cmdline !== 'string' || cmdline.length > 4096) throw new Error('settings.cmdline: a string of at most 4096 characters');
+  const marker = v['marker'];
+  if (marker !== null && (typeof marker !== 'string' || marker.length === 0 || marker.length > 256)) {
+    throw new Error('settings.marker: null or a string of 1 to 256 characters');
+  }
+  return { boot, memoryMiB: mem, vcpus, generation, mode, mips, pacing, cmdline, marker: marker as string | null, exitControls: checkControls(v['exitControls']) };
+}
+
+export function checkControls(v: unknown): ExitControlSettings {
+  if (!isObj(v)) throw new Error('settings.exitControls: expected an object');
+  const preset = v['preset'];
+  if (preset !== 'custom' && !(CONTROL_PRESETS as readonly unknown[]).includes(preset)) {
+    throw new Error(`settings.exitControls.preset: one of ${[...CONTROL_PRESETS, 'custom'].join(', ')}`);
+  }
+  const out: Record<string, number> = {};
+  for (const k of ['pin', 'proc', 'proc2', 'exit', 'entry']) {
+    const x = v[k];
+    if (!isU32(x)) throw new Error(`settings.exitControls.${k}: a 32-bit mask (got ${JSON.stringify(x)})`);
+    out[k] = x >>> 0;
+  }
+  return { preset: preset as ExitControlSettings['preset'], pin: out['pin']!, proc: out['proc']!, proc2: out['proc2']!, exit: out['exit']!, entry: out['entry']! };
+}
+
+/** The generation's title ('Skylake'). */
+export function generationTitle(name: GenerationName): string {
+  return findGeneration(name)?.title ?? name;
+}

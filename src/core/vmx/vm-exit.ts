@@ -1,0 +1,272 @@
+// VM exits (SDM Vol. 3C ch. 28): recording the exit information (§28.2), saving guest state
+// (§28.3) and MSRs (§28.4), loading host state (§28.5) and MSRs (§28.6), and the VMX abort when
+// that fails (§28.7). Also the second half of a VM-entry failure (§27.8), which loads host state
+// the same way without saving any guest state.
+import { Cr0, Cr4, Seg } from '../cpu/regs';
+import { InhibitBy } from '../cpu/cpu';
+import { ExitCtls, PinBasedCtls } from './controls';
+import { EXIT_REASON_ENTRY_FAILURE, ExitReason } from './exit-reasons';
+import { INTR_VALID, IntrType } from './exit-info';
+import { VmcsField as V } from './fields';
+import { ActivityState, Interruptibility } from './guest-checks';
+import { loadMsrList, storeMsrList } from './msr-lists';
+import type { VmxUnit } from './unit';
+
+/** VMX-abort indicators (§28.7 "VMX Aborts"). */
+export enum VmxAbort {
+  SavingGuestMsrs = 1,
+  HostPdptes = 2,
+  CorruptVmcs = 3,
+  LoadingHostMsrs = 4,
+  MachineCheck = 5,
+  HostIa32eMode = 6,
+}
+
+/** VMX-abort indicator's offset in the VMCS region (§25.2). */
+const VMX_ABORT_OFFSET = 4;
+
+/** The exit information of the exit being taken (set by whoever decides the exit; every field
+ *  is written to the VMCS, undefined ones as 0). */
+export class ExitInfo {
+  qualification = 0;
+  instructionLength = 0;
+  instructionInfo = 0;
+  guestLinear = 0;
+  guestPhysical = 0;
+  interruptionInfo = 0;
+  interruptionErrorCode = 0;
+  /** The exit happened while an event was being delivered (§28.2.4): IDT-vectoring information
+   *  from the unit's delivery record. */
+  duringDelivery = false;
+  /** Activity state to save instead of the CPU's (INIT and SIPI exits, whose event has already
+   *  woken the CPU out of HLT or wait-for-SIPI); -1: the CPU's. */
+  activity = -1;
+
+  clear(): void {
+    this.qualification = 0; this.instructionLength = 0; this.instructionInfo = 0; this.guestLinear = 0;
+    this.guestPhysical = 0; this.interruptionInfo = 0; this.interruptionErrorCode = 0;
+    this.duringDelivery = false; this.activity = -1;
+  }
+}
+
+const SEG_FIELDS: readonly [V, V, V, V][] = [
+  [V.GuestEsSelector, V.GuestEsBase, V.GuestEsLimit, V.GuestEsAccessRights],
+  [V.GuestCsSelector, V.GuestCsBase, V.GuestCsLimit, V.GuestCsAccessRights],
+  [V.GuestSsSelector, V.GuestSsBase, V.GuestSsLimit, V.GuestSsAccessRights],
+  [V.GuestDsSelector, V.GuestDsBase, V.GuestDsLimit, V.GuestDsAccessRights],
+  [V.GuestFsSelector, V.GuestFsBase, V.GuestFsLimit, V.GuestFsAccessRights],
+  [V.GuestGsSelector, V.GuestGsBase, V.GuestGsLimit, V.GuestGsAccessRights],
+  [V.GuestLdtrSelector, V.GuestLdtrBase, V.GuestLdtrLimit, V.GuestLdtrAccessRights],
+  [V.GuestTrSelector, V.GuestTrBase, V.GuestTrLimit, V.GuestTrAccessRights],
+];
+/** In vmxlab's Seg order (ES CS SS DS FS GS LDTR TR). */
+export { SEG_FIELDS };
+
+const UNUSABLE = 1 << 16;
+const MSR_PAT = 0x277;
+/** CR0 bits VM exits leave alone (§28.5.1): ET, CD, NW, and 28:19, 17, 15:6 (reserved). */
+const CR0_KEPT_ON_EXIT = (Cr0.ET | Cr0.CD | Cr0.NW | 0x1ff80000 | (1 << 17) | 0xffc0) >>> 0;
+
+/** Takes a VM exit with basic reason `reason` at guest RIP `rip`, with the unit's ExitInfo. */
+export function vmExit(u: VmxUnit, reason: ExitReason, rip: number): void {
+  const c = u.cpu, s = u.vmcs, x = u.exitInfo;
+  // ---- §28.2 recording VM-exit information and updating VM-entry control fields
+  s.setLo(V.ExitReason, reason);
+  s.setLo(V.ExitQualification, x.qualification); s.setHi(V.ExitQualification, 0);
+  s.setLo(V.GuestLinearAddress, x.guestLinear); s.setHi(V.GuestLinearAddress, 0);
+  s.setLo(V.GuestPhysicalAddress, x.guestPhysical); s.setHi(V.GuestPhysicalAddress, 0);
+  s.setLo(V.VmExitInstructionLength, x.instructionLength);
+  s.setLo(V.VmExitInstructionInfo, x.instructionInfo);
+  s.setLo(V.VmExitInterruptionInfo, x.interruptionInfo);
+  s.setLo(V.VmExitInterruptionErrorCode, x.interruptionErrorCode);
+  if (x.duringDelivery && u.deliveryInfo !== 0) {
+    s.setLo(V.IdtVectoringInfo, u.deliveryInfo);
+    s.setLo(V.IdtVectoringErrorCode, u.deliveryErrorCode);
+    // During delivery of a software interrupt or exception: that instruction's length.
+    const type = (u.deliveryInfo >>> 8) & 7;
+    if (type >= IntrType.SoftwareInterrupt && type <= IntrType.SoftwareException) s.setLo(V.VmExitInstructionLength, u.deliveryLength);
+  } else {
+    s.setLo(V.IdtVectoringInfo, 0);
+  }
+  // Every VM exit clears the valid bit of the VM-entry interruption-information field.
+  s.setLo(V.VmEntryInterruptionInfo, s.lo(V.VmEntryInterruptionInfo) & ~INTR_VALID);
+
+  // ---- §28.3 saving guest state
+  c.eip = rip;
+  saveGuestState(u, x.activity);
+  // EPT and VPID: PDPTEs saved, back to the host's translation context (ept-hooks.ts).
+  u.ept.onExit(s);
+  leaveNonRoot(u);
+  if (reason === ExitReason.ExceptionOrNmi && ((x.interruptionInfo >>> 8) & 7) === 2) c.nmiBlocked = true; // an NMI exit leaves NMIs blocked
+
+  // ---- §28.4 saving MSRs
+  const bad = storeMsrList(c, s.lo(V.VmExitMsrStoreAddress), s.lo(V.VmExitMsrStoreCount));
+  if (bad !== 0) { vmxAbort(u, VmxAbort.SavingGuestMsrs, `VM-exit MSR-store entry ${bad} failed`); return; }
+  // ---- §28.5, §28.6
+  if (!loadHost(u)) return;
+  u.completeExit(reason);
+}
+
+/**
+ * A VM-entry failure during or after loading guest state (§27.8): exit reason `reason` with bit
+ * 31, the exit qualification; no guest state is saved; host state and host MSRs are loaded as
+ * by a VM exit. The other VM-exit information fields keep their contents.
+ */
+export function vmEntryFailure(u: VmxUnit, reason: ExitReason, qualification: number): void {
+  const s = u.vmcs;
+  s.setLo(V.ExitReason, (reason | EXIT_REASON_ENTRY_FAILURE) >>> 0);
+  s.setLo(V.ExitQualification, qualification); s.setHi(V.ExitQualification, 0);
+  leaveNonRoot(u);
+  if (!loadHost(u)) return;
+  u.completeExit((reason | EXIT_REASON_ENTRY_FAILURE) >>> 0);
+}
+
+/** §28.5 then §28.6; false after a VMX abort. */
+function loadHost(u: VmxUnit): boolean {
+  const c = u.cpu, s = u.vmcs;
+  const why = loadHostState(u);
+  if (why !== null) { vmxAbort(u, VmxAbort.HostPdptes, why); return false; }
+  const bad = loadMsrList(c, s.lo(V.VmExitMsrLoadAddress), s.lo(V.VmExitMsrLoadCount));
+  if (bad !== 0) { vmxAbort(u, VmxAbort.LoadingHostMsrs, `VM-exit MSR-load entry ${bad} failed`); return false; }
+  return true;
+}
+
+/** The VMX-non-root parts of CPU state end: no guest, no VMX deadlines, no pending guest events. */
+function leaveNonRoot(u: VmxUnit): void {
+  const c = u.cpu;
+  c.nonRoot = false;
+  c.eventAt = Infinity;
+  c.halted = false;
+  c.waitForSipi = false;
+  c.delivering = -1;
+  c.inhibitUntil = -1;
+  u.resetGuestTracking();
+}
+
+/**
+ * §28.7: the processor writes the VMX-abort indicator into the current VMCS region and enters
+ * the VMX-abort shutdown state, which only RESET leaves (vmxlab: the CPU's shutdown, with why).
+ */
+export function vmxAbort(u: VmxUnit, indicator: VmxAbort, why: string): void {
+  const c = u.cpu;
+  if (u.vmcs.valid) c.mem.write32(u.vmcs.pa + VMX_ABORT_OFFSET, indicator);
+  c.nonRoot = false;
+  c.eventAt = Infinity;
+  u.resetGuestTracking();
+  c.triple(`VMX abort ${indicator} (${VmxAbort[indicator]}): ${why}`);
+  c.eventPending = true;
+}
+
+/** §28.3 "Saving Guest State". */
+function saveGuestState(u: VmxUnit, activityOverride: number): void {
+  const c = u.cpu, s = u.vmcs, exit = u.ctl.exit;
+  // ---- §28.3.1 control registers, debug registers, MSRs
+  s.setLo(V.GuestCr0, c.cr0); s.setHi(V.GuestCr0, 0);
+  s.setLo(V.GuestCr3, c.cr3); s.setHi(V.GuestCr3, 0);
+  s.setLo(V.GuestCr4, c.cr4); s.setHi(V.GuestCr4, 0);
+  if ((exit & ExitCtls.SaveDebugControls) !== 0) {
+    s.setLo(V.GuestDr7, c.dr[7]); s.setHi(V.GuestDr7, 0);
+    // IA32_DEBUGCTL is not modelled (no LBR, no BTF): it reads as 0.
+    s.setLo(V.GuestIa32Debugctl, 0); s.setHi(V.GuestIa32Debugctl, 0);
+  }
+  s.setLo(V.GuestIa32SysenterCs, c.sysenterCs);
+  s.setLo(V.GuestIa32SysenterEsp, c.sysenterEsp); s.setHi(V.GuestIa32SysenterEsp, 0);
+  s.setLo(V.GuestIa32SysenterEip, c.sysenterEip); s.setHi(V.GuestIa32SysenterEip, 0);
+  if ((exit & ExitCtls.SavePat) !== 0) {
+    const pat = c.msrs.get(MSR_PAT);
+    s.setLo(V.GuestIa32Pat, pat !== undefined ? pat[0] : 0x00070406); s.setHi(V.GuestIa32Pat, pat !== undefined ? pat[1] : 0x00070406);
+  }
+  if ((exit & ExitCtls.SaveEfer) !== 0) { s.setLo(V.GuestIa32Efer, c.efer); s.setHi(V.GuestIa32Efer, 0); }
+  // ---- §28.3.2 segment and descriptor-table registers (unusable: bit 16 set; SS keeps its DPL)
+  for (let seg = 0; seg < 8; seg++) {
+    const [selF, baseF, limF, arF] = SEG_FIELDS[seg];
+    s.setLo(selF, c.segSel[seg]);
+    s.setLo(baseF, c.segBase[seg]); s.setHi(baseF, 0);
+    s.setLo(limF, c.segLimit[seg]);
+    let ar = c.segAttr[seg] & 0x1f0ff;
+    if ((ar & UNUSABLE) !== 0) ar = seg === Seg.SS ? UNUSABLE | (c.cpl << 5) : UNUSABLE;
+    s.setLo(arF, ar);
+  }
+  s.setLo(V.GuestGdtrBase, c.gdtrBase); s.setHi(V.GuestGdtrBase, 0); s.setLo(V.GuestGdtrLimit, c.gdtrLimit);
+  s.setLo(V.GuestIdtrBase, c.idtrBase); s.setHi(V.GuestIdtrBase, 0); s.setLo(V.GuestIdtrLimit, c.idtrLimit);
+  // ---- §28.3.3 RIP, RSP, RFLAGS (RF is not modelled by the interpreter: saved as it is)
+  s.setLo(V.GuestRip, c.eip); s.setHi(V.GuestRip, 0);
+  s.setLo(V.GuestRsp, c.r32[4]); s.setHi(V.GuestRsp, 0);
+  s.setLo(V.GuestRflags, c.getFlags()); s.setHi(V.GuestRflags, 0);
+  // ---- §28.3.4 non-register state
+  const activity = activityOverride >= 0 ? activityOverride :
+    c.waitForSipi ? ActivityState.WaitForSipi : u.guestShutdown ? ActivityState.Shutdown : c.halted ? ActivityState.Hlt : ActivityState.Active;
+  s.setLo(V.GuestActivityState, activity);
+  let irq = 0;
+  if (c.icount < c.inhibitUntil) irq |= c.inhibitBy === InhibitBy.MovSs ? Interruptibility.MovSs : Interruptibility.Sti;
+  if ((u.ctl.pin & PinBasedCtls.VirtualNmis) !== 0 ? u.virtualNmiBlocked : c.nmiBlocked) irq |= Interruptibility.Nmi;
+  s.setLo(V.GuestInterruptibilityState, irq);
+  // Pending debug exceptions: the interpreter delivers a single-step trap right after its
+  // instruction and models no data breakpoints, so none is ever pending at an exit.
+  s.setLo(V.GuestPendingDebugExceptions, 0); s.setHi(V.GuestPendingDebugExceptions, 0);
+  if ((exit & ExitCtls.SavePreemptionTimer) !== 0) s.setLo(V.VmxPreemptionTimerValue, u.preemptionTimerLeft());
+}
+
+// Host segment access rights (§28.5.2): CS 32-bit code execute/read accessed, G; data segments
+// read/write accessed, D/B, G; TR a busy 32-bit TSS.
+const HOST_CS_AR = 0xc09b, HOST_DATA_AR = 0xc093, HOST_TR_AR = 0x8b;
+const HOST_SEL: readonly V[] = [V.HostEsSelector, V.HostCsSelector, V.HostSsSelector, V.HostDsSelector, V.HostFsSelector, V.HostGsSelector];
+
+/** §28.5 "Loading Host State"; returns why the host's PDPTEs are bad (a VMX abort), or null. */
+function loadHostState(u: VmxUnit): string | null {
+  const c = u.cpu, s = u.vmcs, exit = s.lo(V.VmExitControls);
+  // ---- §28.5.1 control registers, debug registers, MSRs
+  c.cr0 = ((s.lo(V.HostCr0) & ~CR0_KEPT_ON_EXIT) | (c.cr0 & CR0_KEPT_ON_EXIT)) | 0;
+  c.cr3 = s.lo(V.HostCr3);
+  c.cr4 = s.lo(V.HostCr4) | Cr4.VMXE;
+  c.dr[7] = 0x400;
+  c.sysenterCs = s.lo(V.HostIa32SysenterCs) & 0xffff;
+  c.sysenterEsp = s.lo(V.HostIa32SysenterEsp) | 0;
+  c.sysenterEip = s.lo(V.HostIa32SysenterEip) | 0;
+  if ((exit & ExitCtls.LoadPat) !== 0) {
+    const e = c.msrs.get(MSR_PAT);
+    const lo = s.lo(V.HostIa32Pat) | 0, hi = s.hi(V.HostIa32Pat) | 0;
+    if (e !== undefined) { e[0] = lo; e[1] = hi; } else c.msrs.set(MSR_PAT, [lo, hi]);
+  }
+  if ((exit & ExitCtls.LoadEfer) !== 0) c.efer = s.lo(V.HostIa32Efer) & u.caps.eferValid;
+  // ---- §28.5.2 segment and descriptor-table registers
+  c.setCpl(0);
+  for (let seg = Seg.ES; seg <= Seg.GS; seg++) {
+    const sel = s.lo(HOST_SEL[seg]) & 0xffff;
+    c.segSel[seg] = sel;
+    if (seg === Seg.CS) {
+      c.segBase[seg] = 0; c.segLimit[seg] = 0xffffffff; c.segAttr[seg] = HOST_CS_AR;
+    } else if (sel === 0) {
+      // Unusable; FS and GS still take their bases from the host fields.
+      c.segBase[seg] = seg === Seg.FS ? s.lo(V.HostFsBase) | 0 : seg === Seg.GS ? s.lo(V.HostGsBase) | 0 : 0;
+      c.segLimit[seg] = 0; c.segAttr[seg] = UNUSABLE;
+    } else {
+      c.segBase[seg] = seg === Seg.FS ? s.lo(V.HostFsBase) | 0 : seg === Seg.GS ? s.lo(V.HostGsBase) | 0 : 0;
+      c.segLimit[seg] = 0xffffffff; c.segAttr[seg] = HOST_DATA_AR;
+    }
+  }
+  c.segSel[Seg.TR] = s.lo(V.HostTrSelector) & 0xffff;
+  c.segBase[Seg.TR] = s.lo(V.HostTrBase) | 0; c.segLimit[Seg.TR] = 0x67; c.segAttr[Seg.TR] = HOST_TR_AR;
+  c.segSel[Seg.LDTR] = 0; c.segBase[Seg.LDTR] = 0; c.segLimit[Seg.LDTR] = 0; c.segAttr[Seg.LDTR] = UNUSABLE;
+  c.gdtrBase = s.lo(V.HostGdtrBase) | 0; c.gdtrLimit = 0xffff;
+  c.idtrBase = s.lo(V.HostIdtrBase) | 0; c.idtrLimit = 0xffff;
+  // ---- §28.5.3 RIP, RSP, RFLAGS
+  c.eip = s.lo(V.HostRip) >>> 0;
+  c.r32[4] = s.lo(V.HostRsp);
+  c.flags = 2; c.lazyMask = 0;
+  // ---- §28.5.5 non-register state: active, no blocking by STI or MOV SS
+  c.halted = false; c.waitForSipi = false; c.inhibitUntil = -1;
+  for (let seg = 0; seg < 8; seg++) c.updateSegLimits(seg);
+  c.modeChanged();
+  c.eventPending = true;
+  // ---- §28.5.4 PDPTEs of a PAE host (vmxlab's paging reads them from memory at every walk;
+  // their reserved bits are checked here as the load would)
+  if ((c.cr0 & Cr0.PG) !== 0 && (c.cr4 & Cr4.PAE) !== 0) {
+    const base = c.cr3 & ~0x1f;
+    for (let i = 0; i < 4; i++) {
+      const lo = c.mem.read32(base + i * 8), hi = c.mem.read32(base + i * 8 + 4);
+      if ((lo & 1) !== 0 && ((lo & 0x1e6) !== 0 || hi !== 0)) return `host PDPTE ${i} at 0x${(base + i * 8).toString(16)} sets reserved bits`;
+    }
+  }
+  return null;
+}

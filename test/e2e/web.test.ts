@@ -1,0 +1,167 @@
+// End to end in Debian's Chromium (playwright-core, no downloaded browser): the browser build
+// (vite.web.config.mts, built here into a temporary folder) served by a local static server,
+// the engine in a Web Worker. A bare-mode guest shows its serial output in the terminal and its
+// text on the VGA screen, with the exit table and charts in their empty state; the VMX test
+// hypervisor fills the exit table, the charts and the VMCS inspector; compare shows the same
+// guest on two generations. Screenshots go to test-results/e2e/ (gitignored).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+
+const CHROMIUM = '/usr/bin/chromium';
+const repo = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const SHOTS = repo('test-results/e2e');
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+let outDir = '';
+let server: Server;
+let base = '';
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
+  outDir = mkdtempSync(join(tmpdir(), 'vmxlab-web-'));
+  await build({ configFile: repo('vite.web.config.mts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = normalize(join(outDir, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(outDir)) { res.writeHead(403).end(); return; }
+    readFile(file).then(
+      (b) => { res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }); res.end(b); },
+      () => { res.writeHead(404).end(); },
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}/`;
+  mkdirSync(SHOTS, { recursive: true });
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'vmxlab-chromium-')), {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(base);
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
+});
+
+/** Waits until the state chip says one of `states`. */
+async function waitState(states: RegExp, timeout = 40_000): Promise<void> {
+  await page.locator('[data-test="state"]', { hasText: states }).waitFor({ timeout });
+}
+
+async function setup(guest: string, generation: string, marker?: string): Promise<void> {
+  await page.click(`[data-test="guest-${guest}"]`);
+  await page.selectOption('[data-test="generation"]', generation);
+  await page.selectOption('[data-test="pacing"]', 'max');
+  if (marker !== undefined) await page.fill('[data-test="marker"]', marker).then(() => page.press('[data-test="marker"]', 'Tab'));
+  await page.click('[data-test="load"]');
+  await waitState(/^ready$/);
+}
+
+/** Loads `guest` and runs it to its marker (or its end). */
+async function runGuest(guest: string, generation: string): Promise<void> {
+  await page.click('[data-test="tab-guest"]');
+  await setup(guest, generation);
+  await page.click('[data-test="run"]');
+  await waitState(/^(finished|at marker)$/);
+}
+
+describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
+  it('runs a bare-mode guest: serial terminal, VGA screen, and the exit views in their empty state', async () => {
+    expect(await page.textContent('[data-test="host"]')).toBe('browser');
+    await runGuest('realmode-hello', 'skylake');
+    expect(await page.textContent('[data-test="stop"]')).toBe("saw 'REALMODE DONE'");
+    expect(await page.textContent('[data-test="state"]')).toBe('at marker');
+    // The serial terminal (xterm.js renders rows as DOM) and the store's serial log.
+    await page.waitForFunction(`document.querySelector('[data-test="serial"] .xterm-rows')?.textContent?.includes('REALMODE DONE')`);
+    expect(await page.textContent('[data-test="serial"] .xterm-rows')).toContain('REALMODE HELLO');
+    // The VGA text screen, drawn from the text buffer.
+    const vga = await page.textContent('[data-test="vga"]');
+    expect(vga).toContain('vmxlab BIOS');
+    expect(vga).toContain('REALMODE HELLO');
+    await page.screenshot({ path: join(SHOTS, '1-guest-bare.png') });
+    await page.click('[data-test="tab-exits"]');
+    expect(await page.textContent('[data-test="exits-empty"]')).toContain('No VM exits: this guest runs in bare mode');
+    expect(await page.textContent('[data-test="exit-total"]')).toBe('0');
+    for (const c of ['chart-rate', 'chart-cost', 'chart-overhead']) expect(await page.isVisible(`[data-test="${c}"]`)).toBe(true);
+    expect(await page.textContent('[data-test="chart-empty"]')).toContain('bare mode');
+    await page.screenshot({ path: join(SHOTS, '2-exits-empty.png') });
+  }, 60_000);
+
+  it('runs the VMX test hypervisor: step from exit to exit in the VMCS inspector; its exits fill the table and charts', async () => {
+    // The inspector open (it asks the engine to keep the VMCS at each exit), the run paused at a
+    // section marker of the hypervisor's transcript, then two steps: each runs to the next exit.
+    await page.click('[data-test="tab-vmcs"]');
+    await setup('vmx-exits', 'haswell', '== E07');
+    await page.click('[data-test="run"]');
+    await waitState(/^at marker$/);
+    for (let i = 0; i < 2; i++) {
+      await page.click('[data-test="step"]');
+      await waitState(/^paused$/);
+    }
+    await page.click('[data-test="vmcs-refresh"]');
+    await page.waitForSelector('[data-test="vmcs-field"]');
+    expect(await page.locator('[data-test="vmcs-field"] td:first-child', { hasText: /^GuestRip$/ }).count()).toBe(1);
+    expect(await page.locator('[data-test="vmcs-field"].changed').count()).toBeGreaterThan(0);
+    expect(await page.textContent('[data-test="vmcs-view"] .meta')).toContain('launched');
+    await page.check('[data-test="vmcs-changed-only"]');
+    expect(await page.locator('[data-test="vmcs-field"]:not(.changed)').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, '3-vmcs-step.png') });
+    // On to the end of the transcript.
+    await page.fill('[data-test="marker"]', 'END VMX-EXITS');
+    await page.press('[data-test="marker"]', 'Tab');
+    await page.click('[data-test="run"]');
+    await waitState(/^at marker$/);
+    await page.click('[data-test="tab-guest"]');
+    await page.waitForFunction(`document.querySelector('[data-test="serial-text"]')?.textContent?.includes('END VMX-EXITS')`);
+    await page.screenshot({ path: join(SHOTS, '4-guest-hypervisor.png') });
+    await page.click('[data-test="tab-exits"]');
+    await page.waitForSelector('[data-test="row-30"]');
+    const total = Number((await page.textContent('[data-test="exit-total"]'))!.replace(/,/g, ''));
+    expect(total).toBeGreaterThan(100);
+    const serial = (await page.textContent('[data-test="serial-text"]'))!;
+    const printedIo = serial.match(/^ {2}exit 30 /gm)!.length;
+    expect(await page.textContent('[data-test="row-30"] td:nth-child(2)')).toBe(String(printedIo));
+    await page.click('[data-test="row-30"]');
+    expect(await page.locator('[data-test="subkey"]').count()).toBeGreaterThan(1);
+    expect(await page.isVisible('[data-test="chart-empty"]')).toBe(false);
+    await page.waitForTimeout(150); // a coalesced chart redraw
+    await page.screenshot({ path: join(SHOTS, '5-exits.png') });
+  }, 60_000);
+
+  it('compares two runs: the same hypervisor on Haswell and on Penryn', async () => {
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="pin"]');
+    await page.waitForSelector('text=vmx-exits.img · haswell');
+    await page.click('[data-test="tab-guest"]');
+    await setup('vmx-exits', 'penryn', 'END VMX-EXITS');
+    await page.click('[data-test="run"]');
+    await waitState(/^at marker$/);
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="compare-refresh"]');
+    await page.waitForSelector('[data-test="compare-row"]');
+    const rows = await page.locator('[data-test="compare-row"]').count();
+    expect(rows).toBeGreaterThan(3);
+    await page.screenshot({ path: join(SHOTS, '6-compare.png') });
+    await page.click('[data-test="theme"]');
+    await page.click('[data-test="tab-exits"]');
+    await page.waitForSelector('[data-test="row-30"]');
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: join(SHOTS, '7-exits-light.png') });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
