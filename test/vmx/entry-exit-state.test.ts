@@ -265,6 +265,16 @@ describe('launch state, the exit record and its listeners, budgets', () => {
   });
 });
 
+describe('RESET', () => {
+  it('leaves VMX non-root operation and VMX operation', () => {
+    const g = new Guest();
+    g.code('spin: jmp spin');
+    expect(g.enter(100)).toEqual({ kind: 'running', halted: false });
+    g.c.reset();
+    expect([g.c.nonRoot, g.unit.inVmxOperation, g.c.eventAt, g.c.eip]).toEqual([false, false, Infinity, 0xfff0]);
+  });
+});
+
 describe('bare mode: VMLAUNCH run by the interpreter', () => {
   it('the guest runs, its exit lands at the host RIP with the host state, and the host code goes on', () => {
     const g = new Guest();
