@@ -11,7 +11,7 @@ import { controlCaps } from '../../src/core/vmx/capabilities';
 import { VmcsField as V } from '../../src/core/vmx/fields';
 import type { VmExitRecord } from '../../src/core/vmx/exit-record';
 import type { VmxResult, VmxRoot } from '../../src/core/vmx/root';
-import { asm, GDT, PD, VmxMachine } from './support';
+import { asm, GDT, PD, VmxMachine, type Options } from './support';
 
 // Memory of the guest (identity mapped by the machine's page directory).
 export const GUEST_CODE = 0x30000, GUEST_IDT = 0x40000, GUEST_STUBS = 0x41000, GUEST_STACK = 0x80000;
@@ -29,8 +29,8 @@ export class Guest {
   /** Whether the VMCS was launched by a successful entry (VMRESUME from then on). */
   private launched = false;
 
-  constructor(readonly gen = 'skylake') {
-    this.m = new VmxMachine(gen);
+  constructor(readonly gen = 'skylake', host?: Options['host']) {
+    this.m = new VmxMachine(gen, { host });
     const m = this.m, mem = m.mem;
     // Two 32-bit TSS descriptors (busy at 0x30, available at 0x38).
     const tssDesc = (i: number, base: number, type: number): void => {

@@ -47,17 +47,22 @@ export interface Options {
   featureControl?: number;
   /** CR4.VMXE (default true when the model has VMX). */
   vmxe?: boolean;
+  /** Set up this CPU of another machine (a PcMachine's, whose run loop then drives it) instead
+   *  of a CPU of its own; its memory must be at least 16 MB, its model `gen`'s. */
+  host?: { mem: PhysicalMemory; io: IoBus; cpu: Cpu };
 }
 
 export class VmxMachine {
-  readonly mem = new PhysicalMemory(16 << 20);
-  readonly io = new IoBus();
+  readonly mem: PhysicalMemory;
+  readonly io: IoBus;
   readonly c: Cpu;
   readonly model: CpuModel;
 
   constructor(readonly gen: string, opts: Options = {}) {
     this.model = cpuModelFor(generation(gen));
-    this.c = createCpu(this.mem, this.io, this.model);
+    this.mem = opts.host?.mem ?? new PhysicalMemory(16 << 20);
+    this.io = opts.host?.io ?? new IoBus();
+    this.c = opts.host?.cpu ?? createCpu(this.mem, this.io, this.model);
     const m = this.mem, c = this.c;
     // GDT: null, ring-0 code/data, ring-3 code/data, 16-bit ring-0 code, a TSS.
     const desc = (i: number, base: number, limit: number, access: number, flags: number): void => {

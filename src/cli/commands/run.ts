@@ -12,6 +12,11 @@ import { loadImage, type ImageKind } from '../../core/loaders/index';
 import { buildE820 } from '../../core/firmware/e820';
 import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../../core/vmx/generations';
 import { cpuModelFor } from '../../core/vmx/cpu-model';
+import { HostedVm, hostReservedBytes, UnsupportedGeneration, type HostedStop } from '../../core/vmm/index';
+import { buildReports } from '../../core/profile/reports';
+import { defaultProfileOptions, profilingRequested, recorderFor, takeProfileFlag, PROFILE_FLAGS_USAGE, type ProfileCliOptions } from '../../core/profile/profile-options';
+import type { ExitRecorder } from '../../core/profile/recorder';
+import { writeFileSync } from 'node:fs';
 import { UsageError, type Command, type CliContext } from '../types';
 
 const BOOT_KINDS: Record<string, ImageKind> = {
@@ -19,7 +24,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 };
 
 interface RunOpts {
-  image: string; mode: 'bare'; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
+  image: string; mode: 'bare' | 'hosted'; prof: ProfileCliOptions; hltExiting: boolean; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
   screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName;
 }
@@ -33,7 +38,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'bare', machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
+  const o: RunOpts = { image: '', mode: 'bare', prof: defaultProfileOptions(), hltExiting: true, machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -42,7 +47,8 @@ function parse(args: readonly string[]): RunOpts {
       return v;
     };
     switch (a) {
-      case '--mode': { const v = val(); if (v !== 'bare') throw new UsageError(`--mode ${v}: only 'bare' exists so far (hosted mode arrives with the VMM)`); break; }
+      case '--mode': { const v = val(); if (v !== 'bare' && v !== 'hosted') throw new UsageError(`--mode ${v}: bare (the default) or hosted`); o.mode = v; break; }
+      case '--no-hlt-exiting': o.hltExiting = false; break;
       case '--machine': { const v = val(); if (v !== 'pc' && v !== 'testbed') throw new UsageError('--machine: pc or testbed'); o.machine = v; break; }
       case '--boot': { const v = val(); const k = BOOT_KINDS[v]; if (!k) throw new UsageError(`--boot: one of ${Object.keys(BOOT_KINDS).join(', ')}`); o.boot = k; break; }
       case '--initrd': o.initrd = val(); break;
@@ -66,14 +72,23 @@ function parse(args: readonly string[]): RunOpts {
       case '--screen': o.screen = true; break;
       case '--no-bios-serial': o.biosSerial = false; break;
       case '--quiet': case '-q': o.quiet = true; break;
-      default:
+      default: {
+        let took: boolean;
+        try { took = takeProfileFlag(o.prof, a, val); } catch (e) { throw new UsageError((e as Error).message); }
+        if (took) break;
         if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
         if (o.image) throw new UsageError(`one image only (got ${o.image} and ${a})`);
         o.image = a;
+      }
     }
   }
   if (!o.image) throw new UsageError('missing <image>');
   if (o.bios !== undefined && o.machine === 'testbed') throw new UsageError('--bios: the testbed machine has no firmware (use --machine pc)');
+  if (o.mode === 'hosted') {
+    if (o.machine === 'testbed') throw new UsageError('--mode hosted: the testbed machine has no VMM (use --machine pc)');
+    if (o.bios !== undefined) throw new UsageError("--mode hosted: boots with vmxlab's BIOS only so far (no --bios)");
+    if (o.cpus !== 1) throw new UsageError('--mode hosted: one vCPU so far (--cpus 1)');
+  } else if (profilingRequested(o.prof)) throw new UsageError('--report/--profile/--trace: VM exits come from hosted mode (add --mode hosted)');
   return o;
 }
 
@@ -93,9 +108,9 @@ const STOP_TEXT: Record<MachineStop, string> = {
 export const run: Command = {
   name: 'run',
   summary: 'Boot an image on the emulated PC and stream its serial output',
-  usage: 'run [--mode bare] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
+  usage: 'run [--mode bare|hosted] [--no-hlt-exiting] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
     '           [--mem 64M] [--cpus N] [--gen GEN] [--bios ROM] [--serial FILE|-] [--until TEXT] [--max-seconds N]\n' +
-    '           [--screen] <image>',
+    '           [--screen] ' + PROFILE_FLAGS_USAGE + ' <image>',
   details:
     'Boots <image> on an i440FX-class PC with vmxlab\'s BIOS: floppy, hard-disk and CD images through\n' +
     'the BIOS boot sequence, Linux bzImage, Multiboot kernels and DOS .COM files as a boot loader\n' +
@@ -110,7 +125,11 @@ export const run: Command = {
     'What it writes to the debug port 0x402 goes to standard error (not with --quiet).\n' +
     `--gen GEN picks the CPU generation: its CPUID identity and VMX capabilities (${GENERATION_NAMES.join(', ')};\n` +
     `default ${DEFAULT_GENERATION}; prescott has no VMX).\n` +
-    '--machine testbed runs a boot sector on the BIOS-less test machine.',
+    '--machine testbed runs a boot sector on the BIOS-less test machine.\n' +
+    '--mode hosted runs the guest in VMX non-root operation under vmxlab\'s VMM (src/core/vmm; one\n' +
+    'vCPU, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere and later); bare\n' +
+    '(the guest on the emulated PC directly) stays the default for now. --no-hlt-exiting leaves HLT\n' +
+    'to the guest. --report perf prints the exit table at the end (profile flags need hosted mode).',
   run(args, ctx) {
     const o = parse(args);
     const cpuModel = cpuModelFor(findGeneration(o.gen)!);
@@ -139,6 +158,8 @@ export const run: Command = {
     }
     let loaded;
     let m: PcMachine;
+    // Hosted mode: the VMM's structures live in host memory above the guest's RAM (vmm/layout.ts).
+    const hostReserved = o.mode === 'hosted' ? hostReservedBytes(o.memBytes) : 0;
     try {
       // The BIOS's memory map: the initrd must stay out of the ACPI tables at the top of RAM.
       loaded = loadImage(bytes, { name: o.image, forceFormat: o.boot, initrd, cmdline: o.cmdline, memoryBytes: o.memBytes, e820: buildE820(o.memBytes) });
@@ -146,8 +167,8 @@ export const run: Command = {
         throw new UsageError(`--bios: ${loaded.detected.kind} images are loaded by vmxlab's BIOS; another BIOS boots disk images only (floppy, hard disk, CD-ROM)`);
       }
       m = loaded.kind === 'disk'
-        ? new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder, firmware: rom !== undefined ? { rom } : undefined })
-        : new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial });
+        ? new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [], cdrom: loaded.cdrom ?? null, bootOrder: loaded.bootOrder, firmware: rom !== undefined ? { rom } : undefined, hostReservedBytes: hostReserved })
+        : new PcMachine({ cpuModel, memoryBytes: o.memBytes, ips: o.ips, cpus: o.cpus, biosSerialConsole: o.biosSerial, hostReservedBytes: hostReserved });
     } catch (e) {
       if (e instanceof UsageError) throw e;
       ctx.err(`vmxlab run: ${o.image}: ${(e as Error).message}\n`);
@@ -163,6 +184,18 @@ export const run: Command = {
       m.firmware!.bootOverride = (cpu) => k.enter(cpu, m.mem);
       if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind}: ${k.summary}\n`);
     } else if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind} image (${loaded.detected.evidence})\n`);
+    let vm: HostedVm | null = null;
+    let recorder: ExitRecorder | null = null;
+    if (o.mode === 'hosted') {
+      try {
+        if (profilingRequested(o.prof)) recorder = recorderFor(o.prof, o.gen);
+        vm = new HostedVm(m, { generation: o.gen, recorder, hltExiting: o.hltExiting });
+      } catch (e) {
+        if (!(e instanceof UnsupportedGeneration) && !(e instanceof Error)) throw e;
+        ctx.err(`vmxlab run: --mode hosted: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     const out = sink(o, ctx);
     let seen = '';
     let found = false;
@@ -177,13 +210,13 @@ export const run: Command = {
     };
     const t0 = performance.now();
     const totalTicks = o.maxSeconds * o.ips;
-    let stop: MachineStop = 'budget';
+    let stop: MachineStop | HostedStop = 'budget';
     let done = 0;
     try {
       while (done < totalTicks) {
         const slice = Math.min(o.ips / 10, totalTicks - done); // 0.1 s of virtual time per slice
         const before = m.clock.ticks();
-        stop = m.run(slice);
+        stop = vm !== null ? vm.run(slice) : m.run(slice);
         done += m.clock.ticks() - before;
         if (stop !== 'budget') break;
       }
@@ -193,16 +226,32 @@ export const run: Command = {
     }
     const wall = (performance.now() - t0) / 1000;
     const c = m.cpu;
+    if (vm !== null && vm.fault !== null) ctx.err(`\n${HostedVm.describe(vm.fault)}\n`);
+    if (recorder !== null) {
+      const r = buildReports(recorder, {
+        report: o.prof.report, event: o.prof.event, key: o.prof.key,
+        profile: o.prof.profileFile !== null, trace: o.prof.traceFile !== null,
+        run: { guestInstructions: m.instructions(), image: o.image, mode: 'hosted', vcpus: 1, virtualTimeNs: m.clock.nowNs() },
+      });
+      if (r.text !== null) ctx.out(`\n${r.text}`);
+      try {
+        if (o.prof.profileFile !== null && r.profileJson !== null) writeFileSync(o.prof.profileFile, r.profileJson);
+        if (o.prof.traceFile !== null && r.traceJson !== null) writeFileSync(o.prof.traceFile, r.traceJson);
+      } catch (e) {
+        ctx.err(`vmxlab run: cannot write the profile: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     if (o.screen) ctx.out(`\n----- VGA text screen -----\n${m.vga.textScreen().join('\n')}\n`);
     if (!o.quiet) {
       const why = found ? `saw '${until}'` : m.exitPort.code !== null ? `exit port, code ${m.exitPort.code}` :
-        stop === 'shutdown' ? `shutdown (${c.shutdownReason})` : STOP_TEXT[stop];
+        stop === 'shutdown' ? `shutdown (${c.shutdownReason})` : stop === 'guest-fault' ? 'the VMM stopped the VM (report above)' : STOP_TEXT[stop];
       const total = m.instructions();
       const perCpu = m.cpus.length > 1 ? ` (per CPU: ${m.cpus.map((x) => x.icount).join(', ')})` : '';
-      ctx.err(`\nvmxlab: ${total} instructions${perCpu}, ${(m.clock.nowNs() / 1e9).toFixed(2)} s virtual in ${wall.toFixed(2)} s (${(total / wall / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
+      ctx.err(`\nvmxlab: ${o.mode} mode, ${total} instructions${perCpu}, ${(m.clock.nowNs() / 1e9).toFixed(2)} s virtual in ${wall.toFixed(2)} s (${(total / wall / 1e6).toFixed(1)} MIPS); stopped: ${why}\n`);
     }
     if (until !== undefined) return found ? 0 : 1;
-    if (stop === 'shutdown') return 3;
+    if (stop === 'shutdown' || stop === 'guest-fault') return 3;
     if (m.exitPort.code !== null) return m.exitPort.code & 0xff;
     return 0;
   },

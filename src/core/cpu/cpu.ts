@@ -37,6 +37,8 @@ export interface CpuLocalApic {
 /** What started an interrupt shadow (SDM Vol. 3A §6.8.3): VM entry fails with error 26 after
  *  MOV SS / POP SS (Vol. 3C §31.3 VMLAUNCH/VMRESUME), and VMX saves the two kinds apart. */
 export enum InhibitBy { Sti = 1, MovSs = 2 }
+/** DR6.BS: the #DB was a single step (SDM Vol. 3A §17.2.3). */
+export const DR6_BS = 0x4000;
 
 /** Lazy-flag operation kinds: how to derive CF/OF/AF from the saved operands. */
 export enum LazyKind { Add = 0, Sub = 1, Logic = 2 }
@@ -141,6 +143,10 @@ export class Cpu {
   inhibitUntil = -1;
   /** Which instruction set `inhibitUntil`. */
   inhibitBy: InhibitBy = InhibitBy.Sti;
+  /** A #DB trap held by blocking by MOV SS (SDM Vol. 3A §6.8.3: a single step of MOV SS/POP SS
+   *  is delivered after the next instruction), as the DR6 bits it sets (B3:B0, BS; VMX's
+   *  pending debug exceptions, Vol. 3C §24.4.2); 0: none. */
+  heldDebug = 0;
   nmiPending = false;
   nmiBlocked = false;
   intr: InterruptSource | null = null;
@@ -192,6 +198,13 @@ export class Cpu {
    *  deadline, the monitor trap flag); Infinity when nothing asks. Read once per event check,
    *  never per instruction. */
   eventAt = Infinity;
+  /** An INIT that VMX operation blocked (SDM Vol. 3C §24.8: blocked in VMX root operation and in
+   *  the guest's wait-for-SIPI state): latched, taken as an INIT once the CPU leaves VMX
+   *  operation (VMXOFF), or as a VM exit once a guest can take it (VMX unit). */
+  initPending = false;
+  /** How the platform takes a latched INIT (the machine: the CPU's INIT, then wait-for-SIPI or
+   *  the firmware's entry, and the local APIC's INIT state); null: `init()` alone. */
+  initHandler: (() => void) | null = null;
 
 
   constructor(mem: PhysicalMemory, io: IoBus, model: CpuModel = P6_MODEL) {
@@ -223,8 +236,9 @@ export class Cpu {
    * or parks the CPU in wait-for-SIPI (an AP: `enterWaitForSipi`).
    */
   init(): boolean {
-    // In VMX operation INIT is blocked (root) or causes a VM exit (non-root): SDM Vol. 3C §24.8,
-    // §26.2. False: the CPU did not take it, and the platform leaves the CPU as it is.
+    // In VMX operation INIT is blocked (root: latched in initPending) or causes a VM exit
+    // (non-root): SDM Vol. 3C §24.8, §26.2. False: the CPU did not take it, and the platform
+    // leaves the CPU as it is.
     if (this.vmx !== null && this.vmx.inVmxOperation && !this.vmx.initSignal()) return false;
     this.resetCore((this.cr0 & 0x60000000) | 0x10);
     this.tlb.flushAll();
@@ -254,6 +268,8 @@ export class Cpu {
     this.waitForSipi = false;
     this.delivering = -1;
     this.eventAt = Infinity;
+    this.initPending = false;
+    this.heldDebug = 0;
   }
 
   /** Parks the CPU in the wait-for-SIPI activity state (an AP after INIT, SDM Vol. 3A §8.4.1,
@@ -905,7 +921,7 @@ export class Cpu {
       const stop = this.eventAt < end ? this.eventAt : end;
       try {
         while (this.icount < stop) {
-          if (this.fetchCache !== null && (this.flags & Flag.TF) === 0) {
+          if (this.fetchCache !== null && (this.flags & Flag.TF) === 0 && this.heldDebug === 0) {
             const before = this.icount;
             this.runCached(stop);
             // Stop for an event only after progress: with none, the next instruction is one
@@ -915,7 +931,11 @@ export class Cpu {
           const tf = this.flags & Flag.TF;
           this.step();
           this.icount++;
-          if (tf !== 0) { this.singleStepTrap(); break; }
+          if (tf !== 0 || this.heldDebug !== 0) {
+            // MOV SS/POP SS block debug exceptions for one more instruction: the trap waits.
+            if (this.icount < this.inhibitUntil && this.inhibitBy === InhibitBy.MovSs) { if (tf !== 0) this.heldDebug |= DR6_BS; }
+            else { this.debugTrap(tf !== 0 ? DR6_BS : 0); break; }
+          }
           if (this.eventPending) break;
         }
       } catch (e) {
@@ -927,6 +947,7 @@ export class Cpu {
         }
         this.icount++;
         this.eip = this.instrStart;
+        this.heldDebug = 0; // a fault in the MOV SS shadow: the held trap is lost
         this.exception(FAULT);
       }
     }
@@ -946,8 +967,10 @@ export class Cpu {
     }
   }
 
-  private singleStepTrap(): void {
-    this.dr[6] |= 0x4000; // DR6.BS
+  /** A #DB trap after an instruction: single step (`bits` = BS) and what MOV SS held. */
+  private debugTrap(bits: number): void {
+    this.dr[6] |= bits | this.heldDebug;
+    this.heldDebug = 0;
     this.instrStart = this.eip; // a trap: a fault while delivering it restarts here, not the last instruction
     try {
       this.deliver(this, Vector.DB, InterruptKind.Exception, 0, false);
@@ -962,6 +985,12 @@ export class Cpu {
     this.eventPending = false;
     if (this.stopRequested) { this.stopRequested = false; return StopReason.Requested; }
     if (this.nonRoot) return this.vmx!.serviceEvents(); // a guest's events: VMX decides (§26.2)
+    // An INIT latched in VMX root operation, now that the CPU has left VMX operation (§24.8).
+    if (this.initPending && !this.vmx!.inVmxOperation) {
+      this.initPending = false;
+      if (this.initHandler !== null) this.initHandler(); else this.init();
+      return StopReason.Budget;
+    }
     if (this.icount < this.inhibitUntil) { this.eventPending = true; return StopReason.Budget; }
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false; this.nmiBlocked = true; this.halted = false;
@@ -974,6 +1003,25 @@ export class Cpu {
     if (this.nmiPending || (this.intr !== null && this.intr.hasInterrupt())) this.eventPending = true;
     return StopReason.Budget;
   }
+
+  /** Halted: whether anything can still wake the CPU (RFLAGS.IF, a pending NMI; in VMX non-root
+   *  operation whatever exits or wakes the guest, SDM Vol. 3C §26.2). The machine reports a CPU
+   *  for which this is false as halted for good. */
+  canWake(): boolean {
+    if (this.nonRoot) return this.vmx!.canWake();
+    return (this.flags & Flag.IF) !== 0 || this.nmiPending;
+  }
+
+  /** Halted: whether the next run() takes an event (an SMP schedule runs such a CPU). */
+  hasWakeEvent(): boolean {
+    if (this.nonRoot) return this.vmx!.eventReady();
+    if (this.nmiPending && !this.nmiBlocked) return true;
+    return (this.flags & Flag.IF) !== 0 && this.intr !== null && this.intr.hasInterrupt();
+  }
+
+  /** Halted: the virtual time (timeBase ticks) at which the CPU must run again whatever devices
+   *  do (a guest's VMX-preemption timer); Infinity: none. Idle skips stop there. */
+  wakeDeadline(): number { return this.nonRoot ? this.vmx!.wakeDeadline() : Infinity; }
 
   /** Delivers an NMI or external interrupt at the current instruction boundary (also the VMX
    *  unit's, for a guest's own interrupts). */

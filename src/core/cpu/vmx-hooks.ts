@@ -69,8 +69,9 @@ export interface VmxHooks {
   /** RESET: out of VMX operation, no current VMCS. */
   reset(): void;
   /** INIT (SDM Vol. 3C §24.8, §26.2): true when the CPU should take it as usual (outside VMX
-   *  operation); false when VMX absorbed it (blocked in root operation, a VM exit in non-root
-   *  operation, or blocked by the guest's wait-for-SIPI state). */
+   *  operation); false when VMX absorbed it: a VM exit in non-root operation, or blocked (VMX
+   *  root operation, the guest's wait-for-SIPI state), which latches it in `Cpu.initPending`
+   *  until VMXOFF (taken as an INIT) or VM entry (a VM exit). */
   initSignal(): boolean;
   /** A Startup IPI while the guest waits for one (§26.2: VM exit with reason 4); false when the
    *  SIPI is discarded (every other state of non-root operation). */
@@ -128,6 +129,15 @@ export interface VmxHooks {
   taskSwitch(selector: number, source: number): void;
   /** IRET begins: NMI unblocking as "NMI exiting" and "virtual NMIs" say (§26.3). */
   iret(): void;
+  /** A halted guest (HLT or shutdown activity state): whether any event can still wake it,
+   *  by leaving the state or by a VM exit (external-interrupt or NMI exiting, the preemption
+   *  timer, MTF, a window, RFLAGS.IF; §26.2, §27.7). False: the platform may call it dead. */
+  canWake(): boolean;
+  /** A halted guest: whether serviceEvents would take an event now (the SMP schedule runs it). */
+  eventReady(): boolean;
+  /** A halted guest: virtual time (instruction units, the CPU's timeBase) at which it must run
+   *  again whatever devices do (the preemption timer, §26.5.1); Infinity: none. */
+  wakeDeadline(): number;
   /** Events between instructions (the run loop's event check): VM exits for INIT, MTF, the
    *  preemption timer, NMI/interrupt windows, NMIs and external interrupts, and delivery of
    *  the guest's own interrupts (§26.2, §27.7, SDM Vol. 3A §6.9 priorities). */

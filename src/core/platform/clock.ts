@@ -81,11 +81,15 @@ export class VirtualClock {
     }
   }
 
-  /** Skips idle time to the next deadline (CPU halted). Returns false when nothing is armed. */
-  skipToNext(): boolean {
+  /** Skips idle time to the next deadline (CPU halted), or only up to `limitTicks` (absolute, in
+   *  instruction units: a halted CPU's own deadline, Cpu.wakeDeadline). Returns false when
+   *  nothing is armed and there is no limit. */
+  skipToNext(limitTicks = Infinity): boolean {
     const d = this.nextDeadlineNs();
-    if (d === Infinity) return false;
-    const need = Math.ceil(((d - this.nowNs()) * this.ips) / 1e9);
+    if (d === Infinity && limitTicks === Infinity) return false;
+    let need = d === Infinity ? Infinity : Math.ceil(((d - this.nowNs()) * this.ips) / 1e9);
+    const toLimit = limitTicks - this.ticks();
+    if (toLimit < need) need = toLimit;
     if (need > 0) this.skipped += need;
     return true;
   }

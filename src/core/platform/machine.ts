@@ -4,7 +4,6 @@
 // run is deterministic.
 import { createCpu } from '../cpu/index';
 import { Cpu, StopReason } from '../cpu/cpu';
-import { Flag } from '../cpu/regs';
 import type { CpuModel } from '../cpu/model';
 import { BlockDevice } from './block';
 import { Timer, VirtualClock } from './clock';
@@ -62,6 +61,10 @@ export interface MachineConfig {
   cpus?: number;
   /** The BIOS mirrors INT 10h teletype output to COM1 (a serial console; default true). */
   biosSerialConsole?: boolean;
+  /** Host-physical memory above the guest's RAM (bytes, multiple of 4 KB; default 0) that only
+   *  a hosted-mode VMM uses (its VMCS, EPT tables, host GDT): the BIOS, CMOS and E820 report
+   *  `memoryBytes` only, so the guest never sees it (src/core/vmm/layout.ts). */
+  hostReservedBytes?: number;
 }
 
 /** Another BIOS image (SeaBIOS, ...) in place of vmxlab's: mapped at the top of 4 GB and, its
@@ -123,12 +126,17 @@ export class PcMachine {
   private a20Kbc = false;
   private a20Fast = false;
   private stopRequested = false;
+  /** stop() calls so far: a hosted-mode VMM, which stops the machine's run at each VM exit
+   *  too, tells its own stops from the guest's (marker, exit port, power-off) by counting. */
+  stopCount = 0;
   /** Set when the guest asked for a reset (8042 pulse or port 92h bit 0). */
   resetRequested = false;
 
   constructor(readonly config: MachineConfig) {
     if (config.memoryBytes < (1 << 20)) throw new Error(`memory must be at least 1 MB (got ${config.memoryBytes} bytes)`);
-    this.mem = new PhysicalMemory(config.memoryBytes);
+    const reserved = config.hostReservedBytes ?? 0;
+    if (!Number.isInteger(reserved) || reserved < 0 || reserved % 4096 !== 0) throw new Error(`hostReservedBytes must be a multiple of 4 KB (got ${reserved})`);
+    this.mem = new PhysicalMemory(config.memoryBytes + reserved);
     const ncpu = config.cpus ?? 1;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > MAX_CPUS) throw new Error(`cpus must be 1 to ${MAX_CPUS} (got ${ncpu})`);
     this.cpu = createCpu(this.mem, this.io, config.cpuModel);
@@ -170,6 +178,9 @@ export class PcMachine {
         onBaseChange: (apic) => this.lapicMmio.map(apic),
       });
       c.intr = a; c.lapic = a;
+      // An INIT that VMX operation latched (cpu.ts initPending), taken once unblocked: as an
+      // INIT IPI would have been, the CPU's and then its local APIC's (SDM Vol. 3C §24.8).
+      c.initHandler = () => { if (this.initCpu(i)) a.resetState(); };
       this.apicBus.add(a);
       this.lapicMmio.map(a);
       if (i > 0) c.enterWaitForSipi();
@@ -312,6 +323,7 @@ export class PcMachine {
 
   /** Asks `run` to return at the next instruction boundary. */
   stop(): void {
+    this.stopCount++;
     this.stopRequested = true;
     const c = this.smp?.current ?? this.cpu;
     c.stopRequested = true;
@@ -342,13 +354,16 @@ export class PcMachine {
       if (this.stopRequested) return 'stopped';
       if (r === StopReason.Shutdown) return 'shutdown';
       if (r === StopReason.Halted) {
-        if ((c.flags & Flag.IF) === 0 && !c.nmiPending) {
+        // canWake: RFLAGS.IF or an NMI; for a guest in VMX non-root operation also what exits
+        // (external-interrupt exiting whatever IF says, the preemption timer, ...: cpu.ts).
+        const wakes = c.canWake();
+        if (!wakes) {
           // Nothing can wake the CPU; let devices finish for 10 ms of virtual time (a UART
           // draining its FIFO) before reporting it.
           if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
           else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
         } else deadHaltAt = -1;
-        if (!clk.skipToNext()) return (c.flags & Flag.IF) === 0 ? 'halted' : 'idle';
+        if (!clk.skipToNext(c.wakeDeadline())) return wakes ? 'idle' : 'halted';
         clk.runDue();
         if (this.stopRequested) return 'stopped';
       }

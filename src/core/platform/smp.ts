@@ -24,7 +24,6 @@
 // free by the other CPU). When no CPU is runnable the clock skips to the next timer deadline.
 // Nothing depends on the host: the same image and settings give the same interleaving.
 import { Cpu, StopReason } from '../cpu/cpu';
-import { Flag } from '../cpu/regs';
 import type { InstructionCounter, VirtualClock } from './clock';
 import type { LocalApic, LocalApicMmio } from './devices/lapic';
 
@@ -50,17 +49,17 @@ export class SerialInstructionCounter implements InstructionCounter {
 /** Why the schedule returned (the machine maps this onto MachineStop). */
 export type SmpStop = 'budget' | 'stopped' | 'shutdown' | 'halted' | 'idle';
 
-/** True when `c` may execute or take an event now. */
+/** True when `c` may execute or take an event now (a halted guest in VMX non-root operation:
+ *  an event that exits or wakes it, Cpu.hasWakeEvent). */
 function runnable(c: Cpu): boolean {
   if (c.waitForSipi) return false;
   if (!c.halted) return true;
-  if (c.nmiPending && !c.nmiBlocked) return true;
-  return (c.flags & Flag.IF) !== 0 && c.intr !== null && c.intr.hasInterrupt();
+  return c.hasWakeEvent();
 }
 
-/** True when nothing can ever wake `c` (halted with interrupts off and no NMI, or parked). */
+/** True when nothing can ever wake `c` (halted with nothing that wakes it, or parked). */
 function dead(c: Cpu): boolean {
-  return c.shutdown || c.waitForSipi || (c.halted && (c.flags & Flag.IF) === 0 && !c.nmiPending);
+  return c.shutdown || c.waitForSipi || (c.halted && !c.canWake());
 }
 
 export class SmpScheduler {
@@ -137,7 +136,10 @@ export class SmpScheduler {
         if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
         else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
       } else deadHaltAt = -1;
-      if (!clk.skipToNext()) return cpus.every(dead) ? 'halted' : 'idle';
+      // Halted guests' own deadlines (the VMX-preemption timer) bound the skip.
+      let limit = Infinity;
+      for (let i = 0; i < n; i++) if (cpus[i].halted) { const d = cpus[i].wakeDeadline(); if (d < limit) limit = d; }
+      if (!clk.skipToNext(limit)) return cpus.every(dead) ? 'halted' : 'idle';
       clk.runDue();
       if (stopped()) return 'stopped';
     }

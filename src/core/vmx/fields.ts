@@ -304,3 +304,17 @@ export const FIELD_REQUIRES: ReadonlyMap<VmcsField, VmxFeature> = new Map<VmcsFi
   [VmcsField.HostSsp, VmxFeature.Cet],
   [VmcsField.HostIa32InterruptSspTableAddress, VmxFeature.Cet],
 ]);
+
+/** Selector, base, limit and access-rights fields of each guest segment register, in vmxlab's
+ *  Seg order (ES CS SS DS FS GS, then LDTR and TR), with the SDM's register names
+ *  (§25.4.1 "Guest Register State"). */
+export const GUEST_SEGMENT_FIELDS: readonly (readonly [VmcsField, VmcsField, VmcsField, VmcsField, string])[] = [
+  [VmcsField.GuestEsSelector, VmcsField.GuestEsBase, VmcsField.GuestEsLimit, VmcsField.GuestEsAccessRights, 'ES'],
+  [VmcsField.GuestCsSelector, VmcsField.GuestCsBase, VmcsField.GuestCsLimit, VmcsField.GuestCsAccessRights, 'CS'],
+  [VmcsField.GuestSsSelector, VmcsField.GuestSsBase, VmcsField.GuestSsLimit, VmcsField.GuestSsAccessRights, 'SS'],
+  [VmcsField.GuestDsSelector, VmcsField.GuestDsBase, VmcsField.GuestDsLimit, VmcsField.GuestDsAccessRights, 'DS'],
+  [VmcsField.GuestFsSelector, VmcsField.GuestFsBase, VmcsField.GuestFsLimit, VmcsField.GuestFsAccessRights, 'FS'],
+  [VmcsField.GuestGsSelector, VmcsField.GuestGsBase, VmcsField.GuestGsLimit, VmcsField.GuestGsAccessRights, 'GS'],
+  [VmcsField.GuestLdtrSelector, VmcsField.GuestLdtrBase, VmcsField.GuestLdtrLimit, VmcsField.GuestLdtrAccessRights, 'LDTR'],
+  [VmcsField.GuestTrSelector, VmcsField.GuestTrBase, VmcsField.GuestTrLimit, VmcsField.GuestTrAccessRights, 'TR'],
+];

@@ -15,7 +15,7 @@ import { EntryCtls, PinBasedCtls, ProcBasedCtls2 } from './controls';
 import type { EptHooks } from './ept-hooks';
 import { guestCr0Problem, guestRflagsVmProblem, guestSegmentDplProblem } from './ept/unrestricted';
 import { IntrType, INTR_VALID } from './exit-info';
-import { VmcsField as V } from './fields';
+import { GUEST_SEGMENT_FIELDS, VmcsField as V } from './fields';
 import { VmxFeature } from './features';
 import type { VmcsReader } from './vmcs';
 
@@ -58,14 +58,8 @@ const INTERRUPTIBILITY_RESERVED = ~0xf;
 export enum PendingDebug { B0toB3 = 0xf, EnabledBreakpoint = 1 << 12, Bs = 1 << 14 }
 const PENDING_DEBUG_VALID = 0x500f;
 
-const SEGMENTS: readonly [V, V, V, V, string][] = [
-  [V.GuestEsSelector, V.GuestEsBase, V.GuestEsLimit, V.GuestEsAccessRights, 'ES'],
-  [V.GuestCsSelector, V.GuestCsBase, V.GuestCsLimit, V.GuestCsAccessRights, 'CS'],
-  [V.GuestSsSelector, V.GuestSsBase, V.GuestSsLimit, V.GuestSsAccessRights, 'SS'],
-  [V.GuestDsSelector, V.GuestDsBase, V.GuestDsLimit, V.GuestDsAccessRights, 'DS'],
-  [V.GuestFsSelector, V.GuestFsBase, V.GuestFsLimit, V.GuestFsAccessRights, 'FS'],
-  [V.GuestGsSelector, V.GuestGsBase, V.GuestGsLimit, V.GuestGsAccessRights, 'GS'],
-];
+/** ES, CS, SS, DS, FS, GS (LDTR and TR have checks of their own). */
+const SEGMENTS = GUEST_SEGMENT_FIELDS.slice(0, 6);
 const UNUSABLE = 1 << 16;
 /** Access-rights bits 11:8 and 31:17 are reserved (§27.3.1.2). */
 const AR_RESERVED = 0xfffe0f00 | 0;

@@ -99,8 +99,10 @@ function boundaryExit(u: VmxUnit, reason: ExitReason, intrInfo = 0, activity = -
 /** The events between two guest instructions (the run loop's event check). */
 export function serviceEvents(u: VmxUnit): Stop {
   const c = u.cpu, k = u.ctl;
-  // INIT (§26.2): a VM exit, with the activity state it woke the guest from.
+  // INIT (§26.2): a VM exit, with the activity state it woke the guest from; or one latched
+  // while blocked (root operation, wait-for-SIPI: §24.8), with the guest's activity state now.
   if (u.initActivity >= 0) { const a = u.initActivity; u.initActivity = -1; return boundaryExit(u, ExitReason.InitSignal, 0, a); }
+  if (c.initPending && !c.waitForSipi) { c.initPending = false; return boundaryExit(u, ExitReason.InitSignal); }
   // Monitor trap flag (§26.5.2), then the preemption timer (§26.5.1): not blocked by STI/MOV SS.
   if (u.mtfAt >= 0 && c.icount >= u.mtfAt) return boundaryExit(u, ExitReason.MonitorTrapFlag);
   if (u.timerDeadline >= 0 && c.tsc() >= u.timerDeadline) return boundaryExit(u, ExitReason.PreemptionTimerExpired);
@@ -145,12 +147,13 @@ export function serviceEvents(u: VmxUnit): Stop {
   return StopReason.Budget;
 }
 
-/** INIT (§24.8, §26.2): blocked in VMX root operation and by the guest's wait-for-SIPI state;
- *  otherwise a VM exit at the next boundary (the CPU wakes for it). Never taken as an INIT. */
+/** INIT (§24.8, §26.2): blocked in VMX root operation and by the guest's wait-for-SIPI state,
+ *  where it stays pending (Cpu.initPending: taken after VMXOFF, or as a VM exit once a guest
+ *  can take it); otherwise a VM exit at the next boundary (the CPU wakes for it). Never taken
+ *  as an INIT here. */
 export function initSignal(u: VmxUnit): boolean {
   const c = u.cpu;
-  if (!c.nonRoot) { u.initsBlocked++; return false; }
-  if (c.waitForSipi) return false;
+  if (!c.nonRoot || c.waitForSipi) { u.initsBlocked++; c.initPending = true; return false; }
   u.initActivity = u.guestShutdown ? ActivityState.Shutdown : c.halted ? ActivityState.Hlt : ActivityState.Active;
   c.halted = false;
   c.eventPending = true;
@@ -169,4 +172,41 @@ export function startupIpi(u: VmxUnit, vector: number): boolean {
   x.qualification = vector & 0xff;
   u.takeExit(ExitReason.StartupIpi, c.eip);
   return true;
+}
+
+// ---- a halted guest, as the machine's idle loop and the SMP schedule see it -----------------
+// These mirror serviceEvents above (without the STI/MOV SS shadow, which HLT always ends): a
+// halted guest must not be called dead while an event it waits for can still exit (§26.2:
+// "external-interrupt exiting" makes interrupts exit whatever RFLAGS.IF says), and must be run
+// when serviceEvents would take something, never otherwise (the schedule would spin).
+
+/** Whether anything can still wake the halted guest (now, or when a device or timer acts). */
+export function canWake(u: VmxUnit): boolean {
+  const c = u.cpu, k = u.ctl;
+  if (u.initActivity >= 0 || c.initPending || u.mtfAt >= 0 || u.timerDeadline >= 0 || c.nmiPending) return true;
+  if (u.guestShutdown) return false; // only NMIs and INIT leave the shutdown state (§27.7.2)
+  if ((k.pin & PinBasedCtls.ExternalInterruptExiting) !== 0) return true;
+  if ((k.proc & ProcBasedCtls.NmiWindowExiting) !== 0 && !u.virtualNmiBlocked) return true;
+  return (c.flags & Flag.IF) !== 0;
+}
+
+/** Whether serviceEvents would take an event now. */
+export function eventReady(u: VmxUnit): boolean {
+  const c = u.cpu, k = u.ctl, live = !u.guestShutdown;
+  if (u.initActivity >= 0 || (c.initPending && !c.waitForSipi)) return true;
+  if (u.mtfAt >= 0 && c.icount >= u.mtfAt) return true;
+  if (u.timerDeadline >= 0 && c.tsc() >= u.timerDeadline) return true;
+  if (live && (k.proc & ProcBasedCtls.NmiWindowExiting) !== 0 && !u.virtualNmiBlocked) return true;
+  if (c.nmiPending && ((k.pin & PinBasedCtls.NmiExiting) !== 0 || (!c.nmiBlocked && live))) return true;
+  if (!live) return false;
+  const ifSet = (c.flags & Flag.IF) !== 0;
+  if ((k.proc & ProcBasedCtls.InterruptWindowExiting) !== 0 && ifSet) return true;
+  return c.intr !== null && c.intr.hasInterrupt() && ((k.pin & PinBasedCtls.ExternalInterruptExiting) !== 0 || ifSet);
+}
+
+/** The virtual time (the CPU's timeBase ticks) at which the preemption timer expires, so that
+ *  an idle skip stops there (§26.5.1: it counts down in HLT too); Infinity when not active. */
+export function wakeDeadline(u: VmxUnit): number {
+  // tsc() = ticks + IA32_TSC adjustment (cpu.ts), so the deadline's ticks are the TSC's less it.
+  return u.timerDeadline >= 0 ? u.timerDeadline - u.cpu.tscOffset : Infinity;
 }

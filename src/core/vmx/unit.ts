@@ -88,7 +88,8 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   /** An INIT is waiting to be taken as a VM exit at the next boundary, and the activity state the
    *  guest had when it arrived (-1: none). */
   initActivity = -1;
-  /** INIT signals blocked in VMX root operation (SDM Vol. 3C §24.8): they are dropped. */
+  /** INIT signals that arrived while blocked (VMX root operation, SDM Vol. 3C §24.8, or the
+   *  guest's wait-for-SIPI state): they stay pending in Cpu.initPending (one latch). */
   initsBlocked = 0;
 
   // ---- exits seen from outside ----------------------------------------------------------------
@@ -140,6 +141,8 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     this.inVmxOperation = false;
     this.vmxonPtr = NO_VMCS;
     this.ept.reset();
+    // A latched INIT is no longer blocked: the CPU takes it at the next boundary (cpu.ts).
+    if (this.cpu.initPending) this.cpu.eventPending = true;
   }
 
   /** VM entry of guest state once the checks on controls and host state passed (§27.3-27.7);
@@ -421,4 +424,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   tripleFault(): void { events.tripleFault(this); }
   iret(): void { events.iret(this); }
   serviceEvents(): StopReason { return events.serviceEvents(this); }
+  canWake(): boolean { return events.canWake(this); }
+  eventReady(): boolean { return events.eventReady(this); }
+  wakeDeadline(): number { return events.wakeDeadline(this); }
 }

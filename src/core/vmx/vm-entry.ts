@@ -82,13 +82,16 @@ export function vmEntry(u: VmxUnit, launch: boolean, inInstruction: boolean): En
     else if (activity === ActivityState.Shutdown) { u.guestShutdown = true; c.halted = true; }
     else if (activity === ActivityState.WaitForSipi) c.waitForSipi = true;
     // ---- §27.7.3 pending debug exceptions: delivered as a #DB trap before the first
-    // instruction, unless blocking by MOV SS holds them (vmxlab then drops them: the
-    // interpreter keeps no pending-debug state across an instruction).
+    // instruction, unless blocking by MOV SS holds them: then they stay pending over the first
+    // guest instruction, as after a MOV SS in the guest (cpu.ts heldDebug, Vol. 3A §6.8.3).
     const pend = s.lo(V.GuestPendingDebugExceptions) & (PendingDebug.B0toB3 | PendingDebug.Bs | PendingDebug.EnabledBreakpoint);
-    if (pend !== 0 && (irq & Interruptibility.MovSs) === 0 && c.nonRoot && !c.waitForSipi && !u.guestShutdown) {
-      c.dr[6] |= pend & (PendingDebug.B0toB3 | PendingDebug.Bs);
-      c.halted = false;
-      c.interruptNow(Vector.DB, 3);
+    if (pend !== 0 && c.nonRoot && !c.waitForSipi && !u.guestShutdown) {
+      if ((irq & Interruptibility.MovSs) !== 0) c.heldDebug = pend & (PendingDebug.B0toB3 | PendingDebug.Bs);
+      else {
+        c.dr[6] |= pend & (PendingDebug.B0toB3 | PendingDebug.Bs);
+        c.halted = false;
+        c.interruptNow(Vector.DB, 3);
+      }
     }
   }
   if (c.nonRoot) u.scheduleEvents();

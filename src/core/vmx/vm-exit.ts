@@ -7,8 +7,8 @@ import { InhibitBy } from '../cpu/cpu';
 import { ExitCtls, PinBasedCtls } from './controls';
 import { EXIT_REASON_ENTRY_FAILURE, ExitReason } from './exit-reasons';
 import { INTR_VALID, IntrType } from './exit-info';
-import { VmcsField as V } from './fields';
-import { ActivityState, Interruptibility } from './guest-checks';
+import { GUEST_SEGMENT_FIELDS, VmcsField as V } from './fields';
+import { ActivityState, Interruptibility, PendingDebug } from './guest-checks';
 import { loadMsrList, storeMsrList } from './msr-lists';
 import type { VmxUnit } from './unit';
 
@@ -49,16 +49,7 @@ export class ExitInfo {
   }
 }
 
-const SEG_FIELDS: readonly [V, V, V, V][] = [
-  [V.GuestEsSelector, V.GuestEsBase, V.GuestEsLimit, V.GuestEsAccessRights],
-  [V.GuestCsSelector, V.GuestCsBase, V.GuestCsLimit, V.GuestCsAccessRights],
-  [V.GuestSsSelector, V.GuestSsBase, V.GuestSsLimit, V.GuestSsAccessRights],
-  [V.GuestDsSelector, V.GuestDsBase, V.GuestDsLimit, V.GuestDsAccessRights],
-  [V.GuestFsSelector, V.GuestFsBase, V.GuestFsLimit, V.GuestFsAccessRights],
-  [V.GuestGsSelector, V.GuestGsBase, V.GuestGsLimit, V.GuestGsAccessRights],
-  [V.GuestLdtrSelector, V.GuestLdtrBase, V.GuestLdtrLimit, V.GuestLdtrAccessRights],
-  [V.GuestTrSelector, V.GuestTrBase, V.GuestTrLimit, V.GuestTrAccessRights],
-];
+const SEG_FIELDS = GUEST_SEGMENT_FIELDS;
 /** In vmxlab's Seg order (ES CS SS DS FS GS LDTR TR). */
 export { SEG_FIELDS };
 
@@ -140,6 +131,7 @@ function leaveNonRoot(u: VmxUnit): void {
   c.waitForSipi = false;
   c.delivering = -1;
   c.inhibitUntil = -1;
+  c.heldDebug = 0; // saved in the guest's pending debug exceptions
   u.resetGuestTracking();
 }
 
@@ -198,12 +190,17 @@ function saveGuestState(u: VmxUnit, activityOverride: number): void {
     c.waitForSipi ? ActivityState.WaitForSipi : u.guestShutdown ? ActivityState.Shutdown : c.halted ? ActivityState.Hlt : ActivityState.Active;
   s.setLo(V.GuestActivityState, activity);
   let irq = 0;
-  if (c.icount < c.inhibitUntil) irq |= c.inhibitBy === InhibitBy.MovSs ? Interruptibility.MovSs : Interruptibility.Sti;
+  const shadow = c.icount < c.inhibitUntil;
+  if (shadow) irq |= c.inhibitBy === InhibitBy.MovSs ? Interruptibility.MovSs : Interruptibility.Sti;
   if ((u.ctl.pin & PinBasedCtls.VirtualNmis) !== 0 ? u.virtualNmiBlocked : c.nmiBlocked) irq |= Interruptibility.Nmi;
   s.setLo(V.GuestInterruptibilityState, irq);
-  // Pending debug exceptions: the interpreter delivers a single-step trap right after its
-  // instruction and models no data breakpoints, so none is ever pending at an exit.
-  s.setLo(V.GuestPendingDebugExceptions, 0); s.setHi(V.GuestPendingDebugExceptions, 0);
+  // Pending debug exceptions (§28.3.4): an exit other than by #DB while MOV SS blocks debug
+  // exceptions saves the traps pending then: the single step of MOV SS/POP SS with TF = 1 (BS),
+  // or what VM entry loaded and still holds (cpu.ts heldDebug). The interpreter delivers every
+  // other single-step trap right after its instruction and models no data or I/O breakpoints,
+  // so nothing else is ever pending at an exit.
+  const held = shadow && c.inhibitBy === InhibitBy.MovSs ? c.heldDebug & (PendingDebug.B0toB3 | PendingDebug.Bs) : 0;
+  s.setLo(V.GuestPendingDebugExceptions, held); s.setHi(V.GuestPendingDebugExceptions, 0);
   if ((exit & ExitCtls.SavePreemptionTimer) !== 0) s.setLo(V.VmxPreemptionTimerValue, u.preemptionTimerLeft());
 }
 

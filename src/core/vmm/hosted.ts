@@ -1,0 +1,604 @@
+// Hosted mode: the PC's guest runs in VMX non-root operation under this VMM, which drives the
+// CPU only through VmxRoot (the VMX instructions with all their checks). One vCPU in this cut.
+//
+// How a run goes: the VMM takes the CPU as root-mode software (host.ts), VMXON, a VMCS with the
+// reset-vector guest (vmcs-setup.ts) and an EPT identity map of guest RAM (ept.ts); then
+// VMLAUNCH/VMRESUME with the machine's run loop as the guest runner, so devices and timers
+// advance on virtual time exactly as in bare mode, and each VM exit comes back here:
+//   I/O (unconditional I/O exiting)   -> the port bus; the BIOS service port 0xE0 sees the
+//                                        guest's registers (guest-view.ts)
+//   CPUID                             -> the model's identity, hypervisor bit set, VMX hidden
+//   RDMSR/WRMSR                       -> policy: VMX MSRs #GP, IA32_FEATURE_CONTROL reads as
+//                                        locked without VMX, the rest the CPU's MSRs
+//   CR access                         -> CR0.NE/CR4.VMXE owned by the VMM, shadows for the guest
+//   HLT                               -> the vCPU idles: virtual time skips to the next timer
+//                                        until an interrupt is due (as the bare machine does)
+//   external interrupt                -> the acknowledged vector is injected at the next entry
+//                                        where RFLAGS.IF and the interruptibility state allow,
+//                                        else interrupt-window exiting (§26.7.5, §27.6)
+//   EPT violation on MMIO/ROM         -> the page is mapped for one instruction with the monitor
+//                                        trap flag set; the MTF exit unmaps it (two exits)
+//   triple fault, entry failure, ...  -> the VM stops with a report (exit reason, qualification,
+//                                        guest RIP, VMCS fields); the process goes on
+// Virtual time: the CPU counts an instruction that exits as retired (cpu.ts, the VM_EXIT path),
+// so the VMM adds nothing for the instructions it emulates; measured, realmode-hello retires
+// 685,918 instructions in both modes and pit-idle 391,673 bare / 391,674 hosted.
+import type { Cpu } from '../cpu/cpu';
+import { Desc, fetchGdtDesc } from '../cpu/descriptor';
+import { FAULT } from '../cpu/fault';
+import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
+import { cpuidLeaf, cpuidLeaf1Apic } from '../cpu/model';
+import { readMsrTo, writeMsr } from '../cpu/ops/system';
+import { Cr0, Cr4, Flag, Seg, Vector } from '../cpu/regs';
+import { asGuestPhysical } from '../platform/address';
+import type { MachineStop, PcMachine } from '../platform/machine';
+import { PageKind } from '../platform/memory';
+import type { ExitRecorder } from '../profile/recorder';
+import { ProcBasedCtls } from '../vmx/controls';
+import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
+import type { VmExitRecord } from '../vmx/exit-record';
+import { VmcsField as V } from '../vmx/fields';
+import { VmxRoot, type GuestRunner, type VmxResult } from '../vmx/root';
+import { EptTables, EPT_MT_UC, EPT_MT_WB, EPT_RWX } from './ept';
+import { GuestView, CR0_OWNED, CR4_OWNED } from './guest-view';
+import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
+import { hostBase, hostReservedBytes, VMCS_REGION, VMXON_REGION } from './layout';
+import { captureReset, requireUnrestrictedGuest, setupVmcs, VmcsWriter, VmxMsr, type VcpuSettings } from './vmcs-setup';
+
+export { hostReservedBytes } from './layout';
+export { UnsupportedGeneration } from './vmcs-setup';
+
+/** Why HostedVm.run returned: the machine's reasons, or 'guest-fault' (see `fault`). */
+export type HostedStop = MachineStop | 'guest-fault';
+
+/** A VM the VMM stopped: what exited and the VMCS evidence. */
+export interface GuestFault {
+  readonly summary: string;
+  readonly exitReason: number;
+  readonly qualification: number;
+  readonly guestRip: number;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** The BIOS service port: its device reads and writes the caller's registers. */
+const SERVICE_PORT = 0xe0;
+/** Interruption information (§25.8.3 Table 25-17): [7:0] vector | [10:8] type | [11] deliver
+ *  error code | [31] valid. Types: 0 external interrupt, 3 hardware exception. */
+const INTR_VALID = 0x80000000, INTR_HW_EXCEPTION = 3 << 8, INTR_ERROR_CODE = 1 << 11;
+const GP = 13, UD = 6;
+/** Exit qualification for I/O instructions (§28.2.1 Table 28-5): [2:0] size - 1 | [3] IN |
+ *  [4] string | [5] REP | [6] immediate operand | [31:16] port. */
+const IO_IN = 1 << 3, IO_STRING = 1 << 4, IO_REP = 1 << 5;
+/** Exit qualification for control-register accesses (Table 28-3): [3:0] CR | [5:4] access type
+ *  (0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW) | [11:8] GPR | [31:16] LMSW source data. */
+const CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3;
+const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2, V.GuestPdpte3];
+/** The bare machine lets devices finish for 10 ms after a HLT with interrupts off. */
+const DEAD_HALT_NS = 10_000_000;
+
+export interface HostedOptions extends Partial<VcpuSettings> {
+  /** Generation name, for messages. */
+  generation: string;
+  /** Records every exit (the profiler), or null. */
+  recorder?: ExitRecorder | null;
+}
+
+function guestRamEnd(m: PcMachine): number { return m.config.memoryBytes; }
+
+export class HostedVm {
+  readonly root: VmxRoot;
+  readonly cpu: Cpu;
+  readonly ept: EptTables;
+  /** Set when the VM stopped on a guest fault or entry failure. */
+  fault: GuestFault | null = null;
+  /** Exits handled, by basic reason (exactly as the exit records gave them). */
+  readonly exitCounts = new Map<number, number>();
+  private readonly v: VmcsWriter;
+  private readonly view: GuestView;
+  private readonly base: number;
+  private readonly recorder: ExitRecorder | null;
+  private launched = false;
+  /** Acknowledged vectors not injected yet (a stack: a later one outranks the earlier at the PIC). */
+  private readonly pending: number[] = [];
+  /** An event to re-inject (IDT-vectoring information of the last exit), or 0. */
+  private reinjectInfo = 0; private reinjectError = 0; private reinjectLength = 0;
+  /** Pages mapped for one instruction (MTF), with the permissions to restore. */
+  private readonly mtfPages: number[] = [];
+  private readonly mtfRestore: number[] = [];
+  private procControls = 0;
+  private ownStops = 0;
+  private stopMark = 0;
+  private machineStop: MachineStop | null = null;
+  private recordPending = false;
+  private readonly runner: GuestRunner;
+  private readonly msrOut = new Int32Array(2);
+  /** The BIOS service trap's OUT, run on the lent guest state (bound once: no allocation per exit). */
+  private trapSize = 1; private trapValue = 0;
+  private readonly serviceTrap = (): void => { this.m.io.write(SERVICE_PORT, this.trapSize, this.trapValue); };
+
+  constructor(readonly m: PcMachine, readonly opts: HostedOptions) {
+    if (m.cpus.length !== 1) throw new Error('hosted mode runs one vCPU in this version (use --cpus 1)');
+    if (m.firmware === null) throw new Error("hosted mode boots with vmxlab's BIOS only in this version (no --bios)");
+    const c = m.cpu;
+    this.cpu = c;
+    const guestBytes = m.config.memoryBytes;
+    this.base = hostBase(guestBytes);
+    if (m.mem.size < guestBytes + hostReservedBytes(guestBytes)) {
+      throw new Error(`hosted mode: create the machine with hostReservedBytes: hostReservedBytes(${guestBytes}) (host memory above guest RAM for the VMM)`);
+    }
+    if (c.vmx === null) throw new Error(`hosted mode needs VMX; generation '${opts.generation}' has none`);
+    this.recorder = opts.recorder ?? null;
+    this.runner = {
+      run: (n) => {
+        if (this.machineStop !== null) return;
+        const r = m.run(n);
+        if (r !== 'budget' && (r !== 'stopped' || this.externalStop())) this.machineStop = r;
+      },
+      stop: () => { this.ownStops++; m.stop(); },
+    };
+    requireUnrestrictedGuest(c, opts.generation);
+    const reset = captureReset(c);
+    enterHostState(c, m.mem, this.base);
+    this.root = new VmxRoot(c, this.runner);
+    this.v = new VmcsWriter(this.root, opts.generation);
+    this.view = new GuestView(this.root, c);
+    // VMXON and VMCS regions carry the revision identifier (IA32_VMX_BASIC[30:0], §25.2).
+    const [basicLo] = rdmsr(c, VmxMsr.Basic);
+    m.mem.write32(this.base + VMXON_REGION, basicLo & 0x7fffffff);
+    m.mem.write32(this.base + VMCS_REGION, basicLo & 0x7fffffff);
+    // VMXON #GPs while A20M# masks addresses (SDM Vol. 3C §24.7; A20M# is then blocked in VMX
+    // operation, §24.8). The host asserts no A20M#; the guest's A20 gate (8042, port 92h) stays
+    // the platform's (PhysicalMemory.a20Mask), as in bare mode: the VMM's structures sit at a
+    // 2 MB-aligned base whose bit 20 is clear, so a masked A20 never moves them.
+    const a20 = m.mem.a20Mask;
+    m.mem.a20Mask = 0xffffffff | 0;
+    try { this.must('VMXON', this.root.vmxon(this.base + VMXON_REGION)); } finally { m.mem.a20Mask = a20; }
+    this.must('VMCLEAR', this.root.vmclear(this.base + VMCS_REGION));
+    this.must('VMPTRLD', this.root.vmptrld(this.base + VMCS_REGION));
+    // EPT: write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it, else uncacheable ([8]).
+    const [eptCap] = rdmsr(c, VmxMsr.EptVpidCap);
+    const wb = ((eptCap >>> 14) & 1) !== 0;
+    this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, guestBytes + hostReservedBytes(guestBytes) - this.base);
+    this.ept.identityMap();
+    const settings: VcpuSettings = { hltExiting: opts.hltExiting ?? true };
+    setupVmcs(this.v, c, this.base, this.ept.eptp, settings, reset);
+    this.procControls = this.v.r(V.ProcBasedControls);
+    this.stopMark = m.stopCount;
+    this.root.unit.addExitListener(this.onExit);
+  }
+
+  private must(what: string, r: VmxResult): void {
+    if (r.kind !== 'succeed') throw new Error(`hosted mode: ${what} failed: ${r.kind === 'failValid' ? r.detail : r.kind === 'fault' ? `fault vector ${r.vector}` : r.kind}`);
+  }
+
+  /** A stop() the VMM did not cause (the --until marker, the exit port, ACPI power-off). */
+  private externalStop(): boolean { return this.m.stopCount - this.ownStops > this.stopMark; }
+
+  /** The profiler's view of an exit, filled when it happens (a listener runs no CPU code). */
+  private readonly onExit = (x: VmExitRecord): void => {
+    const rec = this.recorder;
+    if (rec === null) return;
+    const ev = rec.event;
+    ev.reset();
+    ev.vcpu = 0; ev.timeNs = this.m.clock.nowNs();
+    ev.reason = x.reason; ev.entryFailure = x.entryFailure;
+    ev.qualification = x.qualification >>> 0;
+    ev.guestRip = (x.guestCsBase + x.guestRip) >>> 0;
+    ev.instructionLength = x.instructionLength; ev.instructionInfo = x.instructionInfo;
+    ev.guestPhysical = x.guestPhysical >>> 0; ev.guestLinear = x.guestLinear >>> 0;
+    ev.exitInterruptionInfo = x.interruptionInfo >>> 0; ev.exitInterruptionErrorCode = x.interruptionErrorCode >>> 0;
+    ev.idtVectoringInfo = x.idtVectoringInfo >>> 0; ev.idtVectoringErrorCode = x.idtVectoringErrorCode >>> 0;
+    ev.ecx = x.guestEcx >>> 0; ev.eax = x.guestEax >>> 0;
+    this.recordPending = true;
+  };
+
+  private flushRecord(injected: number): void {
+    if (!this.recordPending || this.recorder === null) return;
+    this.recordPending = false;
+    this.recorder.event.interruptsInjected = injected;
+    this.recorder.record(this.recorder.event);
+  }
+
+  /** Runs the guest for up to `ticks` of virtual time. */
+  run(ticks: number): HostedStop {
+    if (this.fault !== null) return 'guest-fault';
+    const c = this.cpu, clk = this.m.clock;
+    const end = clk.ticks() + ticks;
+    this.machineStop = null;
+    try {
+      while (clk.ticks() < end) {
+        if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
+        const t0 = clk.ticks();
+        let res: VmxResult;
+        if (c.nonRoot) res = this.root.runGuest(end - t0);
+        else {
+          this.flushRecord(this.prepareEntry());
+          res = this.launched ? this.root.vmresume(end - t0) : this.root.vmlaunch(end - t0);
+        }
+        if (res.kind === 'exit') {
+          const x = res.exit;
+          if (!x.entryFailure) this.launched = true;
+          const stop = this.handleExit(x);
+          if (stop !== null) return stop;
+          continue;
+        }
+        if (res.kind === 'running') {
+          if (this.machineStop !== null) return this.machineStop;
+          if (clk.ticks() === t0) return res.halted ? 'idle' : 'budget';
+          continue;
+        }
+        if (res.kind === 'shutdown') return this.stopWith(`VMX abort: ${res.detail}`, null);
+        const what = this.launched ? 'VMRESUME' : 'VMLAUNCH';
+        const detail = res.kind === 'failValid' ? `VM-instruction error ${res.error}: ${res.detail}` : res.kind === 'fault' ? `#${res.vector} fault` : res.kind;
+        return this.stopWith(`${what} failed (${detail})`, null);
+      }
+      return 'budget';
+    } finally {
+      if (!c.nonRoot) this.flushRecord(0);
+    }
+  }
+
+  // ---- exits
+
+  private count(reason: number): void { this.exitCounts.set(reason, (this.exitCounts.get(reason) ?? 0) + 1); }
+
+  /** Handles one exit; null to go on. */
+  private handleExit(x: VmExitRecord): HostedStop | null {
+    const reason = x.reason;
+    this.count(reason);
+    if (x.entryFailure) return this.stopWith(`VM-entry failure, exit reason ${reason} (${ExitReason[reason] ?? '?'})`, x);
+    // An exit while delivering an event: deliver it again on the next entry (§28.2.4, §27.6.1).
+    if ((x.idtVectoringInfo & INTR_VALID) !== 0) {
+      this.reinjectInfo = x.idtVectoringInfo & ~(1 << 12);
+      this.reinjectError = x.idtVectoringErrorCode;
+      this.reinjectLength = x.instructionLength;
+    }
+    switch (reason) {
+      case ExitReason.ExternalInterrupt:
+        if ((x.interruptionInfo & INTR_VALID) !== 0) this.pending.push(x.interruptionInfo & 0xff);
+        return null;
+      case ExitReason.InterruptWindow: return null;
+      case ExitReason.IoInstruction: return this.io(x);
+      case ExitReason.Cpuid: this.cpuid(); this.skip(x); return null;
+      case ExitReason.Hlt: this.skip(x); return this.idle();
+      case ExitReason.Rdmsr: this.rdmsr(x); return null;
+      case ExitReason.Wrmsr: this.wrmsr(x); return null;
+      case ExitReason.CrAccess: return this.crAccess(x);
+      case ExitReason.EptViolation: return this.eptViolation(x);
+      case ExitReason.MonitorTrapFlag: this.endMtf(); return null;
+      case ExitReason.Invd: this.skip(x); return null;
+      case ExitReason.TaskSwitch: return this.taskSwitchExit(x);
+      case ExitReason.Vmcall: case ExitReason.Vmclear: case ExitReason.Vmlaunch: case ExitReason.Vmptrld:
+      case ExitReason.Vmptrst: case ExitReason.Vmread: case ExitReason.Vmresume: case ExitReason.Vmwrite:
+      case ExitReason.Vmxoff: case ExitReason.Vmxon: case ExitReason.Invept: case ExitReason.Invvpid:
+        this.injectException(UD, null); return null; // VMX is hidden from the guest (CPUID.1:ECX[5] = 0)
+      case ExitReason.TripleFault: return this.stopWith('the guest triple-faulted', x);
+      default: return this.stopWith(`exit reason ${reason} (${ExitReason[reason] ?? 'unknown'}) is not handled by this VMM`, x);
+    }
+  }
+
+  /** RIP past the exiting instruction (which the CPU counted as retired). */
+  private skip(x: VmExitRecord): void {
+    this.v.w(V.GuestRip, (x.guestRip + x.instructionLength) >>> 0);
+  }
+
+  private gpr(i: number): number { return i === 4 ? this.v.r(V.GuestRsp) : this.cpu.r32[i] >>> 0; }
+  private setGpr(i: number, val: number): void { if (i === 4) this.v.w(V.GuestRsp, val); else this.cpu.r32[i] = val; }
+
+  private injectException(vector: number, errorCode: number | null): void {
+    this.v.w(V.VmEntryInterruptionInfo, (INTR_VALID | INTR_HW_EXCEPTION | (errorCode !== null ? INTR_ERROR_CODE : 0) | vector) >>> 0);
+    if (errorCode !== null) this.v.w(V.VmEntryExceptionErrorCode, errorCode);
+    this.injectedException = true;
+  }
+  private injectedException = false;
+
+  private io(x: VmExitRecord): HostedStop | null {
+    const q = x.qualification, size = (q & 7) + 1, port = q >>> 16, io = this.m.io;
+    const ev = this.recorder?.event;
+    if (ev !== undefined) { ev.device = io.nameOf(port) ?? null; ev.instructionsEmulated = 1; }
+    if ((q & IO_STRING) !== 0) return this.stringIo(x, size, port);
+    const mask = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+    const next = (x.guestRip + x.instructionLength) >>> 0;
+    if ((q & IO_IN) !== 0) {
+      const val = io.read(port, size) & mask;
+      const c = this.cpu;
+      c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
+      this.skip(x);
+    } else if (port === SERVICE_PORT) {
+      // The BIOS's trap: the service works on the caller's registers and may move CS:IP.
+      this.trapSize = size; this.trapValue = this.cpu.r32[0] & mask;
+      this.view.with(next, this.serviceTrap);
+    } else {
+      io.write(port, size, this.cpu.r32[0] & mask);
+      this.skip(x);
+    }
+    return this.checkStopAfterHandling();
+  }
+
+  /** INS/OUTS (with REP) for guests without paging: linear = guest-physical = host-physical
+   *  under the identity EPT map. */
+  private stringIo(x: VmExitRecord, size: number, port: number): HostedStop | null {
+    const v = this.v, c = this.cpu, mem = this.m.mem, io = this.m.io, q = x.qualification;
+    if ((v.r(V.GuestCr0) & Cr0.PG) !== 0) return this.stopWith('string I/O with guest paging on is not emulated by this VMM yet', x);
+    const addr32 = ((x.instructionInfo >>> 7) & 7) === 1; // [9:7] address size: 0 16-bit, 1 32-bit
+    const amask = addr32 ? 0xffffffff : 0xffff;
+    const down = (v.r(V.GuestRflags) & Flag.DF) !== 0;
+    const inp = (q & IO_IN) !== 0, rep = (q & IO_REP) !== 0;
+    let count = rep ? (c.r32[1] >>> 0) & amask : 1;
+    const idx = inp ? 7 : 6; // EDI for INS, ESI for OUTS
+    let lin = x.guestLinear >>> 0;
+    const step = down ? -size : size;
+    while (count > 0) {
+      if (inp) {
+        const val = io.read(port, size);
+        if (size === 1) mem.write8(lin, val); else if (size === 2) mem.write16(lin, val); else mem.write32(lin, val);
+      } else {
+        io.write(port, size, size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin));
+      }
+      lin = (lin + step) >>> 0;
+      c.r32[idx] = (c.r32[idx] & ~amask) | ((c.r32[idx] + step) & amask);
+      count--;
+      if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
+    }
+    this.skip(x);
+    return this.checkStopAfterHandling();
+  }
+
+  private checkStopAfterHandling(): HostedStop | null {
+    return this.externalStop() ? (this.m.poweredOff ? 'poweroff' : 'stopped') : null;
+  }
+
+  private cpuid(): void {
+    const c = this.cpu, o = c.cpuidOut, leaf = c.r32[0] >>> 0;
+    cpuidLeaf(c.model, leaf, c.r32[1], o);
+    if (leaf === 1) {
+      cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
+      // CPUID.1:ECX [5] VMX hidden, [31] hypervisor present (SDM Vol. 2A Table 3-10; [31] is
+      // reserved for hypervisor use, as KVM, Xen and Hyper-V set it).
+      o[2] = ((o[2] & ~(1 << 5)) | (1 << 31)) | 0;
+    }
+    c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
+  }
+
+  /** MSR policy: the VMX capability MSRs do not exist for the guest, IA32_FEATURE_CONTROL reads
+   *  as locked with VMX off and cannot be written; every other MSR is the CPU's. */
+  private static hiddenMsr(n: number): boolean { return n >= 0x480 && n <= 0x493; }
+
+  /** MSRs whose guest values live in the VMCS guest-state area (VM entry loads them, VM exit
+   *  saves them and loads the host's: §27.3.2.1, §28.3.3), so the guest's RDMSR/WRMSR go there. */
+  private static vmcsMsr(n: number): V | null {
+    switch (n) {
+      case 0x174: return V.GuestIa32SysenterCs;
+      case 0x175: return V.GuestIa32SysenterEsp;
+      case 0x176: return V.GuestIa32SysenterEip;
+      default: return null;
+    }
+  }
+
+  private rdmsr(x: VmExitRecord): void {
+    const c = this.cpu, n = c.r32[1] >>> 0;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    let lo: number, hi: number;
+    const f = HostedVm.vmcsMsr(n);
+    if (f !== null) { lo = this.v.r(f); hi = 0; }
+    else if (n === MSR_FEATURE_CONTROL) { lo = FEATURE_CONTROL_LOCK; hi = 0; }
+    else if (HostedVm.hiddenMsr(n) || !readMsrTo(c, n, this.msrOut)) { this.injectException(GP, 0); return; }
+    else { lo = this.msrOut[0]; hi = this.msrOut[1]; }
+    c.r32[0] = lo; c.r32[2] = hi;
+    this.skip(x);
+  }
+
+  private wrmsr(x: VmExitRecord): void {
+    const c = this.cpu, n = c.r32[1] >>> 0;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    const f = HostedVm.vmcsMsr(n);
+    if (f !== null) {
+      // IA32_SYSENTER_CS keeps 16 bits (as the CPU's WRMSR); ESP/EIP 32 (no Intel 64 yet).
+      this.v.w(f, n === 0x174 ? c.r32[0] & 0xffff : c.r32[0]);
+      this.skip(x);
+      return;
+    }
+    if (n === MSR_FEATURE_CONTROL || HostedVm.hiddenMsr(n) || !writeMsr(c, n, c.r32[0], c.r32[2])) { this.injectException(GP, 0); return; }
+    this.skip(x);
+  }
+
+  private crAccess(x: VmExitRecord): HostedStop | null {
+    const q = x.qualification, cr = q & 15, type = (q >>> 4) & 3, reg = (q >>> 8) & 15, v = this.v;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    const shadow0 = v.r(V.Cr0ReadShadow);
+    if (type === CR_MOV_TO && cr === 0) { if (!this.setCr0(this.gpr(reg))) return null; }
+    else if (type === CR_MOV_TO && cr === 4) { if (!this.setCr4(this.gpr(reg))) return null; }
+    else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); }
+    else if (type === CR_MOV_FROM && cr === 3) this.setGpr(reg, v.r(V.GuestCr3));
+    else if (type === CR_CLTS) { if (!this.setCr0(shadow0 & ~Cr0.TS)) return null; }
+    else if (type === CR_LMSW) { if (!this.setCr0((shadow0 & ~0xe) | ((q >>> 16) & 0xf) | (shadow0 & 1))) return null; }
+    else return this.stopWith(`control-register access CR${cr} type ${type} is not handled`, x);
+    this.skip(x);
+    return null;
+  }
+
+  /** MOV to CR0 as the guest sees it: #GP for PG without PE or NW without CD (SDM Vol. 3A
+   *  §2.5, MOV CR), else the value with CR0.NE kept 1 underneath. */
+  private setCr0(val: number): boolean {
+    if (((val & Cr0.PG) !== 0 && (val & Cr0.PE) === 0) || ((val & Cr0.NW) !== 0 && (val & Cr0.CD) === 0)) { this.injectException(GP, 0); return false; }
+    this.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.v.w(V.Cr0ReadShadow, val >>> 0);
+    this.loadPdptes();
+    return true;
+  }
+
+  /** MOV to CR4: VMXE is reserved for the guest (CPUID hides VMX). */
+  private setCr4(val: number): boolean {
+    if ((val & Cr4.VMXE) !== 0) { this.injectException(GP, 0); return false; }
+    this.v.w(V.GuestCr4, val | CR4_OWNED); this.v.w(V.Cr4ReadShadow, val);
+    this.loadPdptes();
+    return true;
+  }
+
+  /** With EPT, PAE paging takes its PDPTEs from the VMCS at VM entry (§27.3.2.4): after an
+   *  emulated CR write the VMM loads them from guest CR3 as MOV to CR would. */
+  private loadPdptes(): void {
+    const v = this.v;
+    if ((v.r(V.GuestCr0) & Cr0.PG) === 0 || (v.r(V.GuestCr4) & Cr4.PAE) === 0) return;
+    const base = v.r(V.GuestCr3) & ~0x1f, mem = this.m.mem;
+    const fields = PDPTE_FIELDS;
+    for (let i = 0; i < 4; i++) {
+      const lo = mem.read32(base + i * 8) >>> 0, hi = mem.read32(base + i * 8 + 4) >>> 0;
+      v.w64(fields[i], (BigInt(hi) << 32n) | BigInt(lo));
+    }
+  }
+
+  // ---- task switches: always exit in VMX non-root operation (SDM Vol. 3C §26.4.2)
+
+  /** Emulates a task switch by CALL, JMP or IRET (qualification [15:0] TSS selector, [31:30]
+   *  source 0 CALL, 1 IRET, 2 JMP, 3 IDT task gate; Table 28-2) with the CPU core's own
+   *  task-switch code as the VMM's instruction emulator (as KVM uses its x86 emulator), run on
+   *  the guest's state lent through the guest view. A fault before the switch commits leaves
+   *  the guest at the instruction; one after it is taken in the new task (SDM Vol. 3A §7.3). */
+  private taskSwitchExit(x: VmExitRecord): HostedStop | null {
+    const q = x.qualification, sel = q & 0xffff, source = q >>> 30;
+    if (source === 3) return this.stopWith('a task switch through an IDT task gate is not emulated by this VMM yet', x);
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    // The event being delivered is the task switch itself: nothing to re-inject.
+    this.reinjectInfo = 0;
+    const c = this.cpu, rip = x.guestRip >>> 0;
+    let vector = -1, code: number | null = null;
+    this.view.with((rip + x.instructionLength) >>> 0, () => {
+      const oldTr = c.segSel[Seg.TR];
+      try {
+        if (source === 1) taskReturn(c);
+        else {
+          const d = new Desc();
+          fetchGdtDesc(c, sel, d, Vector.GP);
+          taskSwitch(c, sel, d, source === 0 ? TaskSource.Call : TaskSource.Jmp);
+        }
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
+        c.eip = c.segSel[Seg.TR] === oldTr ? rip : c.instrStart;
+      }
+    });
+    if (vector >= 0) this.injectException(vector, code);
+    this.loadPdptes();
+    return null;
+  }
+
+  // ---- MMIO: one instruction with the page mapped, ended by the monitor trap flag
+
+  private eptViolation(x: VmExitRecord): HostedStop | null {
+    const gpa = x.guestPhysical >>> 0, mem = this.m.mem, page = gpa >>> 12;
+    const kind = mem.kind[page];
+    if (gpa >= guestRamEnd(this.m) && gpa < mem.size) return this.stopWith(`guest access to guest-physical 0x${gpa.toString(16)}, above guest RAM (the VMM's reserved memory)`, x);
+    if (kind === PageKind.Ram && gpa < guestRamEnd(this.m)) return this.stopWith(`EPT violation on guest RAM at 0x${gpa.toString(16)} (the identity map covers it: a VMM bug)`, x);
+    if (this.recorder !== null) this.recorder.event.device = mem.mmioNameOf(asGuestPhysical(gpa)) ?? (kind === PageKind.Rom ? 'ROM' : 'unassigned');
+    const g = asGuestPhysical(gpa);
+    this.mtfPages.push(gpa & ~0xfff);
+    this.mtfRestore.push(this.ept.perms(g));
+    this.ept.map(g, EPT_RWX);
+    this.invept();
+    this.setProc(ProcBasedCtls.MonitorTrapFlag, true);
+    return null;
+  }
+
+  private endMtf(): void {
+    for (let i = 0; i < this.mtfPages.length; i++) {
+      const g = asGuestPhysical(this.mtfPages[i]), p = this.mtfRestore[i];
+      if (p === 0) this.ept.unmap(g); else this.ept.map(g, p);
+    }
+    this.mtfPages.length = 0; this.mtfRestore.length = 0;
+    this.invept();
+    this.setProc(ProcBasedCtls.MonitorTrapFlag, false);
+  }
+
+  private invept(): void {
+    let r = this.root.invept(1, BigInt(this.ept.eptp));
+    if (r.kind !== 'succeed') r = this.root.invept(2);
+    if (r.kind !== 'succeed') throw new Error(`INVEPT failed: ${JSON.stringify(r)}`);
+  }
+
+  private setProc(bit: number, on: boolean): void {
+    const nv = on ? (this.procControls | bit) >>> 0 : (this.procControls & ~bit) >>> 0;
+    if (nv === this.procControls) return;
+    this.procControls = nv;
+    this.v.w(V.ProcBasedControls, nv);
+  }
+
+  // ---- interrupts
+
+  /** Before VM entry: re-inject an interrupted event, else inject a pending interrupt when the
+   *  guest can take it (RFLAGS.IF = 1, no STI/MOV-SS blocking, §26.4.1 via §27.6), else ask for
+   *  an interrupt-window exit. Returns the events injected. */
+  private prepareEntry(): number {
+    const v = this.v;
+    if (this.injectedException) { this.injectedException = false; return 1; }
+    if (this.reinjectInfo !== 0) {
+      v.w(V.VmEntryInterruptionInfo, this.reinjectInfo);
+      if ((this.reinjectInfo & INTR_ERROR_CODE) !== 0) v.w(V.VmEntryExceptionErrorCode, this.reinjectError);
+      v.w(V.VmEntryInstructionLength, this.reinjectLength);
+      this.reinjectInfo = 0;
+      return 1;
+    }
+    if (this.mtfPages.length > 0) return 0; // one instruction first, then events
+    if (this.pending.length === 0) { this.setProc(ProcBasedCtls.InterruptWindowExiting, false); return 0; }
+    const ready = (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
+    if (!ready) { this.setProc(ProcBasedCtls.InterruptWindowExiting, true); return 0; }
+    v.w(V.VmEntryInterruptionInfo, (INTR_VALID | this.pending.pop()!) >>> 0);
+    this.setProc(ProcBasedCtls.InterruptWindowExiting, this.pending.length > 0);
+    return 1;
+  }
+
+  /** HLT: the vCPU sleeps while virtual time skips to the next timer, until an interrupt it
+   *  can take is due (the VMM acknowledges it at the controller and injects it) or the BIOS's
+   *  poll timer wakes it as it wakes the bare CPU (firmware.ts clears `halted`). */
+  private idle(): HostedStop | null {
+    const c = this.cpu, clk = this.m.clock;
+    const ifSet = (this.v.r(V.GuestRflags) & Flag.IF) !== 0;
+    const since = clk.nowNs();
+    c.halted = true;
+    try {
+      for (;;) {
+        if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
+        if (ifSet && this.pending.length > 0) return null;
+        if (ifSet && c.intr !== null && c.intr.hasInterrupt()) { this.pending.push(c.intr.acknowledge()); return null; }
+        if (!c.halted) return null;
+        if (!ifSet && clk.nowNs() - since > DEAD_HALT_NS) return 'halted';
+        if (!clk.skipToNext()) return ifSet ? 'idle' : 'halted';
+        clk.runDue();
+      }
+    } finally { c.halted = false; }
+  }
+
+  // ---- faults
+
+  private stopWith(summary: string, x: VmExitRecord | null): HostedStop {
+    const fields: Record<string, string> = {};
+    const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+    const read = (f: V): void => {
+      const r = this.root.vmread(f);
+      fields[V[f]] = r.result.kind === 'succeed' ? hex(r.value) : `(${r.result.kind})`;
+    };
+    if (!this.cpu.nonRoot) {
+      for (const f of [V.ExitReason, V.ExitQualification, V.VmInstructionError, V.GuestRip, V.GuestCsSelector, V.GuestCsBase,
+        V.GuestCsAccessRights, V.GuestRsp, V.GuestRflags, V.GuestCr0, V.GuestCr3, V.GuestCr4, V.GuestActivityState,
+        V.GuestInterruptibilityState, V.VmExitInterruptionInfo, V.IdtVectoringInfo, V.GuestPhysicalAddress, V.GuestLinearAddress,
+        V.VmEntryInterruptionInfo, V.ProcBasedControls, V.ProcBasedControls2]) read(f);
+    }
+    this.fault = {
+      summary, exitReason: x !== null ? x.exitReason >>> 0 : -1,
+      qualification: x !== null ? x.qualification >>> 0 : 0,
+      guestRip: x !== null ? (x.guestCsBase + x.guestRip) >>> 0 : 0,
+      fields,
+    };
+    return 'guest-fault';
+  }
+
+  /** A report of `fault` for people. */
+  static describe(f: GuestFault): string {
+    const lines = [`hosted mode: VM stopped: ${f.summary}`];
+    if (f.exitReason >= 0) {
+      const basic = f.exitReason & EXIT_REASON_BASIC_MASK;
+      lines.push(`  exit reason ${basic} (${ExitReason[basic] ?? '?'})${(f.exitReason >>> 31) !== 0 ? ' [VM-entry failure]' : ''}, qualification 0x${f.qualification.toString(16)}, guest RIP (linear) 0x${f.guestRip.toString(16)}`);
+    }
+    for (const [k, val] of Object.entries(f.fields)) lines.push(`  ${k} = ${val}`);
+    return lines.join('\n');
+  }
+}

@@ -1,0 +1,34 @@
+// Where the hosted-mode VMM keeps its own structures: host-physical memory above the guest's
+// RAM. The machine is created with `hostReservedBytes` extra (machine.ts): the BIOS, CMOS and
+// E820 describe `memoryBytes` only, and the EPT tables map guest-physical [0, memoryBytes) (and
+// the BIOS ROM) only, so nothing the guest can address reaches this area.
+//
+//   base + 0x0000  host GDT (null, 08 code, 10 data, 18 TSS)
+//   base + 0x1000  host TSS
+//   base + 0x2000  host page directory (4 MB pages, identity over 4 GB: CR0.PG is required in
+//                  VMX operation, SDM Vol. 3C §24.8 "Restrictions on VMX Operation")
+//   base + 0x3000  VMXON region            base + 0x4000  VMCS
+//   base + 0x5000  host stack (top)        base + 0x6000  host RIP: a HLT (never run: hosted
+//                                          mode stops the CPU at the host state)
+//   base + 0x7000  EPT PML4    + 0x8000 PDPT    + 0x9000..0xC000 four page directories
+//   base + 0xD000  EPT page tables, one per 2 MB of guest-physical space that has mappings
+const PAGE = 0x1000;
+export const HOST_GDT = 0x0000, HOST_TSS = 0x1000, HOST_PD = 0x2000, VMXON_REGION = 0x3000, VMCS_REGION = 0x4000;
+export const HOST_STACK_TOP = 0x6000, HOST_RIP = 0x6000;
+export const EPT_PML4 = 0x7000, EPT_PDPT = 0x8000, EPT_PD0 = 0x9000, EPT_PT0 = 0xd000;
+/** Host selectors in the host GDT. */
+export const HOST_CS = 0x08, HOST_DS = 0x10, HOST_TR = 0x18;
+
+/** Where the area starts: the first 2 MB boundary at or above the guest's RAM, so address bit
+ *  20 is clear throughout and a guest-masked A20 gate never moves it. */
+export function hostBase(memoryBytes: number): number {
+  return Math.ceil(memoryBytes / (2 << 20)) * (2 << 20);
+}
+
+/** Bytes the machine needs above guest RAM of `memoryBytes` for the VMM: up to the base, then
+ *  the structures and one EPT page table per 2 MB of guest RAM (the ROM below 1 MB shares the
+ *  first), plus a spare. */
+export function hostReservedBytes(memoryBytes: number): number {
+  const tables = Math.ceil(memoryBytes / (2 << 20)) + 1;
+  return hostBase(memoryBytes) - memoryBytes + EPT_PT0 + tables * PAGE;
+}
