@@ -3,7 +3,9 @@
 // the engine in a Web Worker. A bare-mode guest shows its serial output in the terminal and its
 // text on the VGA screen, with the exit table and charts in their empty state; the VMX test
 // hypervisor fills the exit table, the charts and the VMCS inspector; compare shows the same
-// guest on two generations. Screenshots go to test-results/e2e/ (gitignored).
+// guest on two generations. Hosted mode (the default on Skylake): a plain guest under the VMM
+// fills the exit table and charts; with HLT exiting turned off, compare shows its HLT exits gone.
+// Screenshots go to test-results/e2e/ (gitignored).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -63,9 +65,11 @@ async function waitState(states: RegExp, timeout = 40_000): Promise<void> {
   await page.locator('[data-test="state"]', { hasText: states }).waitFor({ timeout });
 }
 
-async function setup(guest: string, generation: string, marker?: string): Promise<void> {
+async function setup(guest: string, generation: string, marker?: string, mode: 'bare' | 'hosted' = 'bare'): Promise<void> {
   await page.click(`[data-test="guest-${guest}"]`);
   await page.selectOption('[data-test="generation"]', generation);
+  if (await page.isEnabled(`[data-test="mode"] option[value="${mode}"]`)) await page.selectOption('[data-test="mode"]', mode);
+  expect(await page.inputValue('[data-test="mode"]')).toBe(mode);
   await page.selectOption('[data-test="pacing"]', 'max');
   if (marker !== undefined) await page.fill('[data-test="marker"]', marker).then(() => page.press('[data-test="marker"]', 'Tab'));
   await page.click('[data-test="load"]');
@@ -73,9 +77,9 @@ async function setup(guest: string, generation: string, marker?: string): Promis
 }
 
 /** Loads `guest` and runs it to its marker (or its end). */
-async function runGuest(guest: string, generation: string): Promise<void> {
+async function runGuest(guest: string, generation: string, mode: 'bare' | 'hosted' = 'bare'): Promise<void> {
   await page.click('[data-test="tab-guest"]');
-  await setup(guest, generation);
+  await setup(guest, generation, undefined, mode);
   await page.click('[data-test="run"]');
   await waitState(/^(finished|at marker)$/);
 }
@@ -83,6 +87,7 @@ async function runGuest(guest: string, generation: string): Promise<void> {
 describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
   it('runs a bare-mode guest: serial terminal, VGA screen, and the exit views in their empty state', async () => {
     expect(await page.textContent('[data-test="host"]')).toBe('browser');
+    expect(await page.inputValue('[data-test="mode"]')).toBe('hosted'); // the default on Skylake
     await runGuest('realmode-hello', 'skylake');
     expect(await page.textContent('[data-test="stop"]')).toBe("saw 'REALMODE DONE'");
     expect(await page.textContent('[data-test="state"]')).toBe('at marker');
@@ -101,6 +106,64 @@ describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
     expect(await page.textContent('[data-test="chart-empty"]')).toContain('bare mode');
     await page.screenshot({ path: join(SHOTS, '2-exits-empty.png') });
   }, 60_000);
+
+  it('runs a plain guest in hosted mode: the VMM\'s exits fill the table and charts; HLT exiting off removes its HLT exits', async () => {
+    // Nehalem has no unrestricted guest: hosted is disabled there, with the reason.
+    await page.click('[data-test="tab-guest"]');
+    await page.selectOption('[data-test="generation"]', 'nehalem');
+    expect(await page.inputValue('[data-test="mode"]')).toBe('bare');
+    expect(await page.isEnabled('[data-test="mode"] option[value="hosted"]')).toBe(false);
+    expect(await page.textContent('[data-test="hosted-reason"]')).toContain('Nehalem lacks unrestricted guest');
+    await page.selectOption('[data-test="generation"]', 'skylake');
+    expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
+
+    await page.click('[data-test="preset-kvm"]');
+    expect(await page.isChecked('[data-test="ctl-HltExiting"] input')).toBe(true);
+    expect(await page.textContent('[data-test="hosted-note"]')).toBe('applied by the VMM');
+    await setup('pit-idle', 'skylake', undefined, 'hosted');
+    expect(await page.textContent('[data-test="loaded"]')).toContain('pit-idle.img');
+    await page.click('[data-test="run"]');
+    await waitState(/^(finished|at marker)$/);
+    await page.waitForFunction(`document.querySelector('[data-test="serial-text"]')?.textContent?.includes('PIT IDLE DONE')`);
+    await page.screenshot({ path: join(SHOTS, '8-hosted-guest.png') });
+    await page.click('[data-test="tab-exits"]');
+    await page.waitForSelector('[data-test="row-12"]'); // HLT
+    await page.waitForSelector('[data-test="row-30"]'); // I/O instruction
+    const hltOn = Number((await page.textContent('[data-test="row-12"] td:nth-child(2)'))!.replace(/,/g, ''));
+    expect(hltOn).toBeGreaterThanOrEqual(100); // 100 PIT ticks, each waking a HLT
+    expect(await page.isVisible('[data-test="row-1"]')).toBe(true); // external interrupt
+    expect(await page.isVisible('[data-test="chart-empty"]')).toBe(false);
+    await page.waitForTimeout(150); // a coalesced chart redraw
+    await page.screenshot({ path: join(SHOTS, '9-hosted-exits.png') });
+
+    // Pin it, turn HLT exiting off, run again: the guest computes the same, its HLTs no longer exit.
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="pin"]');
+    await page.waitForSelector('text=pit-idle.img · skylake');
+    await page.uncheck('[data-test="ctl-HltExiting"] input');
+    // The panel marks the controls the VMM sets itself; HLT exiting is not one of them.
+    expect(await page.locator('[data-test="ctl-HltExiting"] [data-test="vmm-owned"]').count()).toBe(0);
+    expect(await page.locator('[data-test="ctl-MovDrExiting"] [data-test="vmm-owned"]').textContent()).toBe('set by the VMM');
+    await page.locator('[data-test="ctl-RdtscExiting"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, '11-exit-controls-hosted.png') });
+    await page.click('[data-test="tab-guest"]');
+    await setup('pit-idle', 'skylake', undefined, 'hosted');
+    expect(await page.isChecked('[data-test="ctl-HltExiting"] input')).toBe(false);
+    await page.click('[data-test="run"]');
+    await waitState(/^(finished|at marker)$/);
+    await page.waitForFunction(`document.querySelector('[data-test="serial-text"]')?.textContent?.includes('PIT IDLE DONE')`);
+    await page.click('[data-test="tab-exits"]');
+    await page.waitForSelector('[data-test="row-30"]');
+    expect(await page.locator('[data-test="row-12"]').count()).toBe(0);
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="compare-refresh"]');
+    const hlt = page.locator('[data-test="compare-row"]', { has: page.locator('td:first-child', { hasText: /^Hlt$/ }) }).first();
+    await hlt.waitFor();
+    expect(await hlt.locator('td:nth-child(2)').textContent()).toBe(hltOn.toLocaleString('en-US'));
+    expect(await hlt.locator('td:nth-child(3)').textContent()).toBe('0');
+    await page.screenshot({ path: join(SHOTS, '10-compare-hlt-off.png') });
+    await page.click('[data-test="preset-kvm"]'); // back to the defaults for the next tests
+  }, 90_000);
 
   it('runs the VMX test hypervisor: step from exit to exit in the VMCS inspector; its exits fill the table and charts', async () => {
     // The inspector open (it asks the engine to keep the VMCS at each exit), the run paused at a

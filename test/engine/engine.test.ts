@@ -28,7 +28,7 @@ describe('engine', () => {
     send({ type: 'load', image: { name: 'hello.img', bytes: image(HELLO) }, settings: settings() });
     const loaded = host.of('loaded')[0]!;
     expect(loaded.info.format).toBe('hdd');
-    expect(loaded.info.notes.join(' ')).toContain('take effect with hosted mode');
+    expect(loaded.info.notes.join(' ')).toContain('take effect in hosted mode');
     expect(host.lastState()?.state).toBe('ready');
     send({ type: 'run' });
     expect(host.lastState()?.state).toBe('running');
@@ -144,8 +144,8 @@ describe('engine', () => {
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'bad-image', message: 'e.img: e.img: the image is empty' });
     send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ vcpus: 9 }) });
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'bad-settings', message: 'settings.vcpus: 1 to 8 (got 9)' });
-    send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ mode: 'hosted' }) });
-    expect(host.of('error').at(-1)!.error.message).toContain('hosted mode arrives with the VMM');
+    send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ mode: 'hosted', generation: 'nehalem' }) });
+    expect(host.of('error').at(-1)!.error.message).toContain('settings.mode: hosted mode is not available: Nehalem lacks');
     send({ type: 'run' });
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'not-loaded', message: 'run: no guest is loaded' });
     for (const bad of [null, 42, 'run', {}, { type: 'explode' }, { type: 'load' }, { type: 'load', image: { name: 1 } },

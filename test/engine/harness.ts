@@ -44,8 +44,10 @@ export function image(path: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(`../../${path}`, import.meta.url)));
 }
 
+/** Test settings: bare mode unless `over` says otherwise (the app's default is hosted where the
+ *  generation has unrestricted guest; hosted.test.ts covers it). */
 export function settings(over: Partial<MachineSettings> = {}): MachineSettings {
-  return { ...defaultSettings(), pacing: 'max', memoryMiB: 16, ...over };
+  return { ...defaultSettings(), mode: 'bare', pacing: 'max', memoryMiB: 16, ...over };
 }
 
 /** A boot sector that triple-faults: LIDT with limit 0, then INT3 (#GP, #DF, shutdown). */

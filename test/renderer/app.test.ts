@@ -23,10 +23,11 @@ describe('App', () => {
     expect(wrapper.find('[data-test="host"]').text()).toBe('browser');
     expect(wrapper.findAll('[role="tab"]').map((t) => t.text())).toEqual(['Guest', 'Exits', 'VMCS', 'Compare']);
     expect(wrapper.text()).toContain('Machine');
-    expect(wrapper.find('[data-test="hosted-note"]').text()).toBe('takes effect with hosted mode');
+    expect(wrapper.find('[data-test="hosted-note"]').text()).toBe('applied by the VMM');
+    expect((wrapper.find('[data-test="mode"]').element as HTMLSelectElement).value).toBe('hosted');
     expect(wrapper.find('[data-test="state"]').text()).toBe('no guest');
     await wrapper.find('[data-test="tab-exits"]').trigger('click');
-    expect(wrapper.find('[data-test="exits-empty"]').text()).toContain('No VM exits: this guest runs in bare mode');
+    expect(wrapper.find('[data-test="exits-empty"]').text()).toContain('No VM exits');
     wrapper.unmount();
   });
 
@@ -52,7 +53,7 @@ describe('App', () => {
     expect(wrapper.find('[data-test="host"]').text()).toBe('electron · v4.5.6');
     await wrapper.find('[data-test="load"]').trigger('click');
     await flushPromises();
-    expect(calls[0]).toMatchObject({ source: { kind: 'bytes', name: 'hello.img' }, settings: { marker: 'REALMODE DONE', mode: 'bare' } });
+    expect(calls[0]).toMatchObject({ source: { kind: 'bytes', name: 'hello.img' }, settings: { marker: 'REALMODE DONE', mode: 'hosted' } });
     const bytes = (calls[0] as { source: { bytes: Uint8Array } }).source.bytes;
     expect(bytes.length).toBe(512);
     expect([bytes[510], bytes[511]]).toEqual([0x55, 0xaa]); // the built-in guest's boot sector, bundled

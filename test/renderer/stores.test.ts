@@ -25,6 +25,8 @@ describe('machine store', () => {
     await m.init();
     m.selectGuest('pit-idle');
     m.settings.memoryMiB = 64;
+    expect(m.settings.mode).toBe('hosted'); // the default where the generation has unrestricted guest
+    m.setMode('bare');
     m.settings.vcpus = 2;
     await m.load();
     expect(p.loads).toHaveLength(1);
@@ -34,6 +36,27 @@ describe('machine store', () => {
     expect(settings).toMatchObject({ memoryMiB: 64, vcpus: 2, marker: 'PIT IDLE DONE', mode: 'bare', generation: 'skylake' });
     expect(settings.exitControls.preset).toBe('kvm');
     expect(p.saved?.guest).toBe('pit-idle');
+  });
+
+  it('defaults to hosted mode where the generation can run it, forces bare (with the reason) where not', async () => {
+    const m = useMachineStore();
+    await m.init();
+    expect(m.settings.mode).toBe('hosted');
+    expect(m.hostedReason).toBeNull();
+    m.setMode('bare');
+    m.settings.vcpus = 4;
+    m.setMode('hosted');
+    expect(m.settings.vcpus).toBe(1); // the VMM runs one vCPU
+    m.setGeneration('nehalem');
+    expect(m.settings.mode).toBe('bare');
+    expect(m.hostedReason).toContain('Nehalem lacks unrestricted guest');
+    m.setMode('hosted');
+    expect(m.settings.mode).toBe('bare');
+    m.setGeneration('westmere');
+    expect(m.settings.mode).toBe('hosted');
+    m.setMode('bare');
+    m.setGeneration('skylake');
+    expect(m.settings.mode).toBe('bare'); // a bare choice stays
   });
 
   it('follows engine events: state, stop, screen, serial (log and listeners), stats, errors as toasts', async () => {

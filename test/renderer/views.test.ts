@@ -69,8 +69,14 @@ describe('exit-control panel', () => {
   it('lists controls with explanations; unavailable ones disabled with the reason; presets', async () => {
     const m = useMachineStore();
     const w = mount(ExitControls, opts());
-    expect(w.find('[data-test="hosted-note"]').text()).toBe('takes effect with hosted mode');
+    expect(w.find('[data-test="hosted-note"]').text()).toBe('applied by the VMM');
     const hlt = w.find('[data-test="ctl-HltExiting"]');
+    expect(hlt.find('[data-test="vmm-owned"]').exists()).toBe(false); // the VMM honours HLT exiting
+    expect(w.find('[data-test="ctl-MovDrExiting"] [data-test="vmm-owned"]').text()).toBe('set by the VMM');
+    m.setMode('bare');
+    await flushPromises();
+    expect(w.find('[data-test="hosted-note"]').text()).toBe('takes effect in hosted mode');
+    expect(w.find('[data-test="vmm-owned"]').exists()).toBe(false);
     expect(hlt.text()).toContain('HLT exits to the VMM.');
     expect((hlt.find('input').element as HTMLInputElement).checked).toBe(true);
     await hlt.find('input').setValue(false);

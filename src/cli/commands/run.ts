@@ -12,7 +12,8 @@ import { loadImage, type ImageKind } from '../../core/loaders/index';
 import { buildE820 } from '../../core/firmware/e820';
 import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../../core/vmx/generations';
 import { cpuModelFor } from '../../core/vmx/cpu-model';
-import { HostedVm, hostReservedBytes, UnsupportedGeneration, type HostedStop } from '../../core/vmm/index';
+import { describeExits, exitsFromJson, HostedVm, hostReservedBytes, kvmDefaults, parseExits, UnsupportedGeneration, type ExitControls, type HostedStop } from '../../core/vmm/index';
+import { capabilitiesFor } from '../../core/vmx/capabilities';
 import { buildReports } from '../../core/profile/reports';
 import { defaultProfileOptions, profilingRequested, recorderFor, takeProfileFlag, PROFILE_FLAGS_USAGE, type ProfileCliOptions } from '../../core/profile/profile-options';
 import type { ExitRecorder } from '../../core/profile/recorder';
@@ -24,7 +25,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 };
 
 interface RunOpts {
-  image: string; mode: 'bare' | 'hosted'; prof: ProfileCliOptions; hltExiting: boolean; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
+  image: string; mode: 'bare' | 'hosted'; prof: ProfileCliOptions; hltExiting: boolean; exits: string[]; exitsFile?: string; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
   screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName;
 }
@@ -38,7 +39,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'bare', prof: defaultProfileOptions(), hltExiting: true, machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
+  const o: RunOpts = { image: '', mode: 'bare', prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -49,6 +50,8 @@ function parse(args: readonly string[]): RunOpts {
     switch (a) {
       case '--mode': { const v = val(); if (v !== 'bare' && v !== 'hosted') throw new UsageError(`--mode ${v}: bare (the default) or hosted`); o.mode = v; break; }
       case '--no-hlt-exiting': o.hltExiting = false; break;
+      case '--exits': o.exits.push(val()); break;
+      case '--exits-file': o.exitsFile = val(); break;
       case '--machine': { const v = val(); if (v !== 'pc' && v !== 'testbed') throw new UsageError('--machine: pc or testbed'); o.machine = v; break; }
       case '--boot': { const v = val(); const k = BOOT_KINDS[v]; if (!k) throw new UsageError(`--boot: one of ${Object.keys(BOOT_KINDS).join(', ')}`); o.boot = k; break; }
       case '--initrd': o.initrd = val(); break;
@@ -89,7 +92,21 @@ function parse(args: readonly string[]): RunOpts {
     if (o.bios !== undefined) throw new UsageError("--mode hosted: boots with vmxlab's BIOS only so far (no --bios)");
     if (o.cpus !== 1) throw new UsageError('--mode hosted: one vCPU so far (--cpus 1)');
   } else if (profilingRequested(o.prof)) throw new UsageError('--report/--profile/--trace: VM exits come from hosted mode (add --mode hosted)');
+  else if (o.exits.length > 0 || o.exitsFile !== undefined || !o.hltExiting) throw new UsageError('--exits/--exits-file/--no-hlt-exiting: exit controls belong to hosted mode (add --mode hosted)');
   return o;
+}
+
+/** The run's exit controls: KVM's set for the generation, then --exits-file, then each --exits
+ *  in order, then --no-hlt-exiting. Errors (bad syntax, unreadable file) are the caller's. */
+function exitControls(o: RunOpts, model: CpuModel): ExitControls {
+  let e = kvmDefaults(capabilitiesFor(findGeneration(o.gen)!, model));
+  if (o.exitsFile !== undefined) {
+    let json: unknown;
+    try { json = JSON.parse(readFileSync(o.exitsFile, 'utf8')); } catch (err) { throw new Error(`--exits-file ${o.exitsFile}: ${(err as Error).message}`); }
+    e = exitsFromJson(json, e);
+  }
+  for (const t of o.exits) e = parseExits(t, e);
+  return o.hltExiting ? e : { ...e, hlt: false };
 }
 
 /** Output sink: the terminal, or a file for --serial FILE. */
@@ -108,7 +125,7 @@ const STOP_TEXT: Record<MachineStop, string> = {
 export const run: Command = {
   name: 'run',
   summary: 'Boot an image on the emulated PC and stream its serial output',
-  usage: 'run [--mode bare|hosted] [--no-hlt-exiting] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
+  usage: 'run [--mode bare|hosted] [--exits K=V,...] [--exits-file F] [--no-hlt-exiting] [--boot floppy|hdd|cdrom|kernel|multiboot|com] [--initrd F] [--cmdline S]\n' +
     '           [--mem 64M] [--cpus N] [--gen GEN] [--bios ROM] [--serial FILE|-] [--until TEXT] [--max-seconds N]\n' +
     '           [--screen] ' + PROFILE_FLAGS_USAGE + ' <image>',
   details:
@@ -128,8 +145,12 @@ export const run: Command = {
     '--machine testbed runs a boot sector on the BIOS-less test machine.\n' +
     '--mode hosted runs the guest in VMX non-root operation under vmxlab\'s VMM (src/core/vmm; one\n' +
     'vCPU, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere and later); bare\n' +
-    '(the guest on the emulated PC directly) stays the default for now. --no-hlt-exiting leaves HLT\n' +
-    'to the guest. --report perf prints the exit table at the end (profile flags need hosted mode).',
+    '(the guest on the emulated PC directly) stays the default for now. The exit controls start as\n' +
+    'KVM\'s on that generation; --exits changes them (hlt, rdtsc, invlpg, pause, vpid, cr3, cr3-load,\n' +
+    'cr3-store =on|off; io=unconditional|bitmap:0x3f8-0x3ff,0x60; msr=all|bitmap:<MSRs that exit>|\n' +
+    'pass:<MSRs that do not>; exceptions=0x<bitmap>|6+13|none; preemption-timer=off|<value>), e.g.\n' +
+    '--exits hlt=off,io=bitmap:0x3f8-0x3ff,rdtsc=on; --exits-file F reads a JSON ExitControls object\n' +
+    '(src/core/vmm/exit-controls.ts) first. --no-hlt-exiting is --exits hlt=off. --report perf prints the exit table at the end (profile flags need hosted mode).',
   run(args, ctx) {
     const o = parse(args);
     const cpuModel = cpuModelFor(findGeneration(o.gen)!);
@@ -189,7 +210,9 @@ export const run: Command = {
     if (o.mode === 'hosted') {
       try {
         if (profilingRequested(o.prof)) recorder = recorderFor(o.prof, o.gen);
-        vm = new HostedVm(m, { generation: o.gen, recorder, hltExiting: o.hltExiting });
+        const exits = exitControls(o, cpuModel);
+        if ((o.exits.length > 0 || o.exitsFile !== undefined) && !o.quiet) ctx.err(`vmxlab: exit controls ${describeExits(exits)}\n`);
+        vm = new HostedVm(m, { generation: o.gen, recorder, exits });
       } catch (e) {
         if (!(e instanceof UnsupportedGeneration) && !(e instanceof Error)) throw e;
         ctx.err(`vmxlab run: --mode hosted: ${(e as Error).message}\n`);

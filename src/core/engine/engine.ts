@@ -15,8 +15,11 @@
 import { ExitRecorder } from '../profile/recorder';
 import { buildProfile } from '../profile/profile-json';
 import type { MachineStop, PcMachine } from '../platform/machine';
+import { HostedVm, type HostedStop } from '../vmm/index';
 import { exitSnapshot } from './exit-snapshot';
 import { exitListenerHost, fillExitEvent } from './exit-tap';
+import { hostedExitControls } from './hosted-mode';
+import { describeExits } from '../vmm/index';
 import { buildMachine } from './machine-factory';
 import {
   ENGINE_PROTOCOL_VERSION, PACINGS, type EngineCommand, type EngineError, type EngineErrorCode, type EngineEvent,
@@ -68,6 +71,8 @@ export class Engine {
   private state: EngineState = 'empty';
   private loaded: Loaded | null = null;
   private m: PcMachine | null = null;
+  /** Hosted mode: the VMM running the guest in VMX non-root operation; null in bare mode. */
+  private vm: HostedVm | null = null;
   private stop: StopInfo | null = null;
   private timer: unknown = null;
   private pacing: Pacing = 'realtime';
@@ -182,14 +187,28 @@ export class Engine {
       return;
     }
     const notes: string[] = [];
-    notes.push(`Exit controls (${settings.exitControls.preset === 'custom' ? 'custom' : settings.exitControls.preset}) take effect with hosted mode: in bare mode the guest runs directly on the emulated ${generationTitle(settings.generation)}.`);
+    const preset = settings.exitControls.preset === 'custom' ? 'custom' : settings.exitControls.preset;
+    if (settings.mode === 'hosted') {
+      notes.push(`Hosted mode: the guest runs in VMX non-root operation under vmxlab's VMM on the emulated ${generationTitle(settings.generation)}, ` +
+        `exit controls (${preset}): ${describeExits(hostedExitControls(settings.exitControls))}. The VMM sets the controls the panel marks "set by the VMM" itself.`);
+    } else {
+      notes.push(`Exit controls (${preset}) take effect in hosted mode: in bare mode the guest runs directly on the emulated ${generationTitle(settings.generation)}.`);
+    }
     const info: LoadedInfo = {
       name: img.name, size: img.bytes.length, format: built.format, evidence: built.evidence, summary: built.summary, settings, notes,
     };
     this.loaded = { image: img, settings, info };
+    try {
+      this.install(built.machine);
+    } catch (e) {
+      // The VMM refused the machine (checkSettings catches what it knows of beforehand).
+      this.loaded = null; this.m = null; this.vm = null;
+      this.error('bad-settings', `${img.name}: ${settings.mode} mode: ${(e as Error).message}`);
+      this.setState('empty', null);
+      return;
+    }
     this.pacing = settings.pacing;
     this.marker = settings.marker;
-    this.install(built.machine);
     this.host.post({ type: 'loaded', info });
     this.setState('ready', null);
     this.postScreen(true);
@@ -229,6 +248,8 @@ export class Engine {
     this.recorders = [new ExitRecorder({ cost: { generation: s.generation } })];
     for (let v = 0; v < m.cpus.length; v++) this.recorders.push(new ExitRecorder({ cost: { generation: s.generation }, filter: { vcpu: v } }));
     this.histories = m.cpus.map(() => new VmcsHistory());
+    this.vm = null;
+    if (s.mode === 'hosted') { this.installHosted(m); return; }
     // Bare mode: the guest's own hypervisor's exits, where the VMX unit lets us see them.
     let tapped = 0;
     m.cpus.forEach((cpu, v) => {
@@ -247,6 +268,23 @@ export class Engine {
       tapped++;
     });
     this.exitSource = tapped > 0 ? 'guest-hypervisor' : 'none';
+  }
+
+  /** Hosted mode: the VMM takes the CPU (VMXON, VMCS, EPT) and records every exit it handles
+   *  into the all-vCPU recorder, which is also vCPU 0's (the VMM runs one vCPU in this version). */
+  private installHosted(m: PcMachine): void {
+    const s = this.loaded!.settings;
+    const rec = this.recorders[0]!;
+    this.recorders = [rec, rec];
+    const vm = new HostedVm(m, { generation: s.generation, recorder: rec, exits: hostedExitControls(s.exitControls) });
+    this.vm = vm;
+    const history = this.histories[0]!;
+    vm.root.unit.addExitListener(() => {
+      const vmcs = (vm.root.unit as unknown as { vmcs?: CurrentVmcs }).vmcs;
+      if (this.trackVmcs && vmcs !== undefined) history.capture(vmcs);
+      if (this.stepWantsExit) { this.stepHitExit = true; m.stop(); }
+    });
+    this.exitSource = 'hosted';
   }
 
   // ---- run control -------------------------------------------------------------------------
@@ -313,7 +351,8 @@ export class Engine {
     const m = this.m, clock = m.clock, host = this.host;
     const t0 = host.now();
     const sliceTicks = Math.max(1, Math.round((SLICE_NS * clock.ips) / 1e9));
-    let result: MachineStop = 'budget';
+    const vm = this.vm;
+    let result: HostedStop = 'budget';
     let waitMs = 0;
     try {
       for (;;) {
@@ -333,7 +372,7 @@ export class Engine {
           if (aheadNs >= 0) { waitMs = Math.max(1, Math.min(20, aheadNs / 1e6)); break; }
           ticks = Math.min(ticks, Math.max(1, Math.ceil((-aheadNs * clock.ips) / 1e9)));
         }
-        result = m.run(ticks);
+        result = vm !== null ? vm.run(ticks) : m.run(ticks);
         if (result !== 'budget') break;
         if (host.now() - t0 >= TICK_BUDGET_MS) break;
       }
@@ -354,8 +393,15 @@ export class Engine {
     this.setState('paused', null);
   }
 
-  private onMachineStop(r: MachineStop): void {
+  private onMachineStop(r: HostedStop): void {
     const m = this.m!;
+    if (r === 'guest-fault') {
+      const f = this.vm?.fault;
+      const message = f != null ? f.summary : 'the VMM stopped the guest';
+      this.finish('guest-fault', message);
+      this.error('guest-fault', `${this.loaded?.info.name ?? 'guest'}: ${f != null ? HostedVm.describe(f) : message}`);
+      return;
+    }
     if (r === 'stopped') {
       // A marker pauses the run (the machine is intact: run or step go on from there).
       if (this.markerJustFound) {

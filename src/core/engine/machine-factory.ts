@@ -4,6 +4,7 @@
 import { buildE820 } from '../firmware/e820';
 import { loadImage, type ImageKind } from '../loaders/index';
 import { PcMachine } from '../platform/machine';
+import { hostReservedBytes } from '../vmm/index';
 import { cpuModelFor } from '../vmx/cpu-model';
 import { findGeneration } from '../vmx/generations';
 import type { BootKind, ImagePayload, MachineSettings } from './protocol';
@@ -28,7 +29,9 @@ export function buildMachine(image: ImagePayload, s: MachineSettings): BuiltMach
     name: image.name, forceFormat: FORCE[s.boot], initrd: image.initrd?.bytes, initrdName: image.initrd?.name,
     cmdline: s.cmdline === '' ? undefined : s.cmdline, memoryBytes, e820: buildE820(memoryBytes),
   });
-  const common = { cpuModel: cpuModelFor(gen), memoryBytes, ips: s.mips * 1e6, cpus: s.vcpus, biosSerialConsole: true };
+  // Hosted mode: the VMM's structures live in host memory above the guest's RAM (vmm/layout.ts).
+  const hostReserved = s.mode === 'hosted' ? hostReservedBytes(memoryBytes) : 0;
+  const common = { cpuModel: cpuModelFor(gen), memoryBytes, ips: s.mips * 1e6, cpus: s.vcpus, biosSerialConsole: true, hostReservedBytes: hostReserved };
   const machine = loaded.kind === 'disk'
     ? new PcMachine({
       ...common, floppies: loaded.floppy ? [loaded.floppy] : [], disks: loaded.hdd ? [loaded.hdd] : [],

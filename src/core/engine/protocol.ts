@@ -16,7 +16,8 @@ export const ENGINE_PROTOCOL_VERSION = 1;
 export const BOOT_KINDS = ['auto', 'floppy', 'hdd', 'cdrom', 'kernel', 'multiboot', 'com'] as const;
 export type BootKind = (typeof BOOT_KINDS)[number];
 
-/** How the guest runs. Only bare mode exists until the VMM (issue 5) lands. */
+/** How the guest runs: on the PC directly (bare) or in VMX non-root operation under vmxlab's VMM
+ *  (hosted; needs unrestricted guest: engine/hosted-mode.ts). */
 export const RUN_MODES = ['bare', 'hosted'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
@@ -124,6 +125,7 @@ export type StopKind =
   | 'halted' // HLT with interrupts off: nothing can wake the CPU
   | 'idle' // HLT with no timer armed
   | 'poweroff' // the guest entered ACPI S5
+  | 'guest-fault' // hosted mode: the VMM stopped the VM (entry failure, unhandled exit: see the message)
   | 'error'; // the engine caught an internal error (its message says where)
 
 export interface StopInfo {
@@ -137,6 +139,7 @@ export type EngineErrorCode =
   | 'bad-command' // a malformed or unknown command
   | 'not-loaded' // a command that needs a machine before one was loaded
   | 'triple-fault' // the guest shut down
+  | 'guest-fault' // hosted mode: the VMM stopped the VM (exit reason, qualification, RIP, VMCS fields)
   | 'internal'; // a host exception inside the core (a bug): the machine is stopped
 
 export interface EngineError {

@@ -2,7 +2,9 @@
 // it is sent (a settings object from a renderer is untrusted input: every field is checked and
 // a bad one is refused with a message that names it).
 import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../vmx/generations';
-import { presetControls } from './controls-catalog';
+import { checkExitControls } from '../vmm/index';
+import { generationCaps, presetControls } from './controls-catalog';
+import { defaultModeFor, hostedExitControls, hostedUnavailableReason } from './hosted-mode';
 import {
   BOOT_KINDS, CONTROL_PRESETS, PACINGS, RUN_MODES, type ExitControlSettings, type MachineSettings,
 } from './protocol';
@@ -13,7 +15,7 @@ export const MAX_VCPUS = 8;
 
 export function defaultSettings(generation: GenerationName = DEFAULT_GENERATION): MachineSettings {
   return {
-    boot: 'auto', memoryMiB: 32, vcpus: 1, generation, mode: 'bare', mips: 100, pacing: 'realtime', cmdline: '',
+    boot: 'auto', memoryMiB: 32, vcpus: 1, generation, mode: defaultModeFor(generation), mips: 100, pacing: 'realtime', cmdline: '',
     marker: null, exitControls: presetControls('kvm', generation),
   };
 }
@@ -32,9 +34,12 @@ export function checkSettings(v: unknown): MachineSettings {
   };
   const boot = oneOf('boot', BOOT_KINDS);
   const mode = oneOf('mode', RUN_MODES);
-  if (mode === 'hosted') throw new Error('settings.mode: hosted mode arrives with the VMM (issue 5); only bare mode runs today');
   const pacing = oneOf('pacing', PACINGS);
   const generation = oneOf('generation', GENERATION_NAMES);
+  if (mode === 'hosted') {
+    const why = hostedUnavailableReason(generation);
+    if (why !== null) throw new Error(`settings.mode: hosted mode is not available: ${why}`);
+  }
   const mem = v['memoryMiB'];
   if (typeof mem !== 'number' || !Number.isInteger(mem) || mem < MIN_MEMORY_MIB || mem > MAX_MEMORY_MIB) {
     throw new Error(`settings.memoryMiB: a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} (got ${JSON.stringify(mem)})`);
@@ -43,6 +48,7 @@ export function checkSettings(v: unknown): MachineSettings {
   if (typeof vcpus !== 'number' || !Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
     throw new Error(`settings.vcpus: 1 to ${MAX_VCPUS} (got ${JSON.stringify(vcpus)})`);
   }
+  if (mode === 'hosted' && vcpus !== 1) throw new Error(`settings.vcpus: hosted mode runs one vCPU in this version (got ${vcpus})`);
   const mips = v['mips'];
   if (typeof mips !== 'number' || !(mips >= 1 && mips <= 10000)) throw new Error(`settings.mips: 1 to 10000 (got ${JSON.stringify(mips)})`);
   const cmdline = v['cmdline'];
@@ -51,7 +57,12 @@ export function checkSettings(v: unknown): MachineSettings {
   if (marker !== null && (typeof marker !== 'string' || marker.length === 0 || marker.length > 256)) {
     throw new Error('settings.marker: null or a string of 1 to 256 characters');
   }
-  return { boot, memoryMiB: mem, vcpus, generation, mode, mips, pacing, cmdline, marker: marker as string | null, exitControls: checkControls(v['exitControls']) };
+  const exitControls = checkControls(v['exitControls']);
+  if (mode === 'hosted') {
+    // What the VMM would refuse when it takes the CPU, refused here with the settings' name.
+    try { checkExitControls(hostedExitControls(exitControls), generationCaps(generation)!); } catch (e) { throw new Error(`settings.exitControls: ${(e as Error).message}`); }
+  }
+  return { boot, memoryMiB: mem, vcpus, generation, mode, mips, pacing, cmdline, marker: marker as string | null, exitControls };
 }
 
 export function checkControls(v: unknown): ExitControlSettings {

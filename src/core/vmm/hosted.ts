@@ -39,11 +39,13 @@ import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
 import type { VmExitRecord } from '../vmx/exit-record';
 import { VmcsField as V } from '../vmx/fields';
 import { VmxRoot, type GuestRunner, type VmxResult } from '../vmx/root';
+import { VmxUnit } from '../vmx/unit';
 import { EptTables, EPT_MT_UC, EPT_MT_WB, EPT_RWX } from './ept';
 import { GuestView, CR0_OWNED, CR4_OWNED } from './guest-view';
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
-import { hostBase, hostReservedBytes, VMCS_REGION, VMXON_REGION } from './layout';
-import { captureReset, requireUnrestrictedGuest, setupVmcs, VmcsWriter, VmxMsr, type VcpuSettings } from './vmcs-setup';
+import { hostBase, hostBitmaps, hostReservedBytes, VMCS_REGION, VMXON_REGION } from './layout';
+import { checkExitControls, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
+import { captureReset, requireUnrestrictedGuest, setupVmcs, VCPU_VPID, VmcsWriter, VmxMsr } from './vmcs-setup';
 
 export { hostReservedBytes } from './layout';
 export { UnsupportedGeneration } from './vmcs-setup';
@@ -76,9 +78,13 @@ const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2,
 /** The bare machine lets devices finish for 10 ms after a HLT with interrupts off. */
 const DEAD_HALT_NS = 10_000_000;
 
-export interface HostedOptions extends Partial<VcpuSettings> {
+export interface HostedOptions {
   /** Generation name, for messages. */
   generation: string;
+  /** The run's exit controls (exit-controls.ts); absent: `kvmDefaults` of the generation. */
+  exits?: ExitControls;
+  /** Alias of `exits.hlt` (the first cut's `--no-hlt-exiting`): when given, it wins. */
+  hltExiting?: boolean;
   /** Records every exit (the profiler), or null. */
   recorder?: ExitRecorder | null;
 }
@@ -91,6 +97,8 @@ export class HostedVm {
   readonly ept: EptTables;
   /** Set when the VM stopped on a guest fault or entry failure. */
   fault: GuestFault | null = null;
+  /** The exit controls this VM runs with (after defaults and aliases). */
+  readonly exits: ExitControls;
   /** Exits handled, by basic reason (exactly as the exit records gave them). */
   readonly exitCounts = new Map<number, number>();
   private readonly v: VmcsWriter;
@@ -137,6 +145,11 @@ export class HostedVm {
       stop: () => { this.ownStops++; m.stop(); },
     };
     requireUnrestrictedGuest(c, opts.generation);
+    if (!(c.vmx instanceof VmxUnit)) throw new Error(`hosted mode needs vmxlab's VMX unit on the CPU (generation '${opts.generation}')`);
+    const caps = c.vmx.caps;
+    const base = opts.exits ?? kvmDefaults(caps);
+    this.exits = opts.hltExiting === undefined ? base : { ...base, hlt: opts.hltExiting };
+    checkExitControls(this.exits, caps);
     const reset = captureReset(c);
     enterHostState(c, m.mem, this.base);
     this.root = new VmxRoot(c, this.runner);
@@ -158,13 +171,33 @@ export class HostedVm {
     // EPT: write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it, else uncacheable ([8]).
     const [eptCap] = rdmsr(c, VmxMsr.EptVpidCap);
     const wb = ((eptCap >>> 14) & 1) !== 0;
-    this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, guestBytes + hostReservedBytes(guestBytes) - this.base);
+    this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, hostBitmaps(guestBytes) - this.base);
     this.ept.identityMap();
-    const settings: VcpuSettings = { hltExiting: opts.hltExiting ?? true };
-    setupVmcs(this.v, c, this.base, this.ept.eptp, settings, reset);
+    const bitmaps = { ioA: hostBitmaps(guestBytes), ioB: hostBitmaps(guestBytes) + 0x1000, msr: hostBitmaps(guestBytes) + 0x2000 };
+    this.writeBitmaps(bitmaps.ioA, bitmaps.msr);
+    setupVmcs(this.v, c, this.base, this.ept.eptp, this.exits, bitmaps, reset);
     this.procControls = this.v.r(V.ProcBasedControls);
     this.stopMark = m.stopCount;
     this.root.unit.addExitListener(this.onExit);
+  }
+
+  /** I/O bitmaps A (ports 0-7FFFH) and B (8000H-FFFFH) at `io` and `io` + 4 KB, and the MSR
+   *  bitmap (read low/high, write low/high: §25.6.9) at `msr`: a set bit exits. */
+  private writeBitmaps(io: number, msr: number): void {
+    const mem = this.m.mem, e = this.exits;
+    for (let port = 0; port < 0x10000; port += 8) {
+      let b = 0;
+      for (let i = 0; i < 8; i++) if (portExits(e, port + i)) b |= 1 << i;
+      mem.write8(io + (port >>> 3), b);
+    }
+    for (const [off, first] of [[0, 0], [0x400, 0xc0000000]] as const) {
+      for (let n = 0; n < 0x2000; n += 8) {
+        let b = 0;
+        for (let i = 0; i < 8; i++) if (msrExits(e, (first + n + i) >>> 0)) b |= 1 << i;
+        mem.write8(msr + off + (n >>> 3), b); // reads
+        mem.write8(msr + off + 0x800 + (n >>> 3), b); // writes
+      }
+    }
   }
 
   private must(what: string, r: VmxResult): void {
@@ -205,6 +238,9 @@ export class HostedVm {
     const c = this.cpu, clk = this.m.clock;
     const end = clk.ticks() + ticks;
     this.machineStop = null;
+    // Stops from before this call were reported by the run they ended (as PcMachine.run
+    // forgets stopRequested): only new ones end this run.
+    this.stopMark = this.m.stopCount - this.ownStops;
     try {
       while (clk.ticks() < end) {
         if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
@@ -267,6 +303,12 @@ export class HostedVm {
       case ExitReason.EptViolation: return this.eptViolation(x);
       case ExitReason.MonitorTrapFlag: this.endMtf(); return null;
       case ExitReason.Invd: this.skip(x); return null;
+      case ExitReason.Rdtsc: this.rdtsc(x); return null;
+      case ExitReason.Invlpg: this.invlpg(x); return null;
+      case ExitReason.Pause: this.skip(x); return null;
+      // The scheduling tick: with one vCPU the same vCPU runs on (the timer reloads at entry).
+      case ExitReason.PreemptionTimerExpired: return null;
+      case ExitReason.ExceptionOrNmi: return this.reflectException(x);
       case ExitReason.TaskSwitch: return this.taskSwitchExit(x);
       case ExitReason.Vmcall: case ExitReason.Vmclear: case ExitReason.Vmlaunch: case ExitReason.Vmptrld:
       case ExitReason.Vmptrst: case ExitReason.Vmread: case ExitReason.Vmresume: case ExitReason.Vmwrite:
@@ -291,6 +333,60 @@ export class HostedVm {
     this.injectedException = true;
   }
   private injectedException = false;
+
+  /** RDTSC exiting: EDX:EAX = the TSC the guest would have read (no TSC offsetting). */
+  private rdtsc(x: VmExitRecord): void {
+    const t = this.cpu.tsc();
+    this.cpu.r32[0] = t % 0x100000000; this.cpu.r32[2] = Math.floor(t / 0x100000000);
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    this.skip(x);
+  }
+
+  /** INVLPG exiting: the linear address is the qualification (§28.2.1). With VPID the guest's
+   *  translations outlive entries, so INVVPID individual-address drops it (§31.3, the type
+   *  IA32_VMX_EPT_VPID_CAP[40] reports; all-context otherwise); without VPID every entry
+   *  flushes the guest's TLB already. */
+  private invlpg(x: VmExitRecord): void {
+    if (this.exits.vpid) {
+      const [, vpidCap] = rdmsr(this.cpu, VmxMsr.EptVpidCap);
+      const r = (vpidCap & (1 << 8)) !== 0 ? this.root.invvpid(0, VCPU_VPID, x.qualification >>> 0) : this.root.invvpid(2, VCPU_VPID);
+      this.must('INVVPID', r);
+    }
+    this.skip(x);
+  }
+
+  /** An exception the exception bitmap made exit: delivered to the guest as it was raised
+   *  (§28.2.2 interruption information). #PF: CR2 gets the faulting address (the CPU left it
+   *  unchanged, §28.1); #DB: DR6 gets the debug-status bits of the qualification (§28.1,
+   *  Table 28-1). An exception raised while delivering another event: contributory or #PF after
+   *  #PF / contributory becomes #DF (SDM Vol. 3A §6.15 Table 6-5); an interrupted external
+   *  interrupt goes back to the pending ones; a faulting event re-raises when its instruction
+   *  runs again. */
+  private reflectException(x: VmExitRecord): HostedStop | null {
+    const info = x.interruptionInfo, vector = info & 0xff, type = (info >>> 8) & 7;
+    if (type === 2) return this.stopWith('an NMI exited: NMIs are not modelled by this VMM', x);
+    const c = this.cpu;
+    if (type === 3 && vector === Vector.PF) c.cr2 = x.qualification;
+    if (type === 3 && vector === Vector.DB) c.dr[6] = ((c.dr[6] & ~0x600f) | (x.qualification & 0x600f)) >>> 0;
+    const prior = this.reinjectInfo;
+    this.reinjectInfo = 0;
+    if (prior !== 0) {
+      const pType = (prior >>> 8) & 7, pVector = prior & 0xff;
+      if (pType === 0) this.pending.push(pVector);
+      const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
+      if (pType === 3 && (contributory(pVector) || pVector === Vector.PF) && (contributory(vector) || vector === Vector.PF) &&
+        !(pVector !== Vector.PF && vector === Vector.PF)) {
+        if (pVector === Vector.DF) return this.stopWith('the guest triple-faulted (exception during #DF delivery)', x);
+        this.injectException(Vector.DF, 0);
+        return null;
+      }
+    }
+    this.v.w(V.VmEntryInterruptionInfo, (info & ~(1 << 12) & ~(1 << 31) | INTR_VALID) >>> 0);
+    if ((info & INTR_ERROR_CODE) !== 0) this.v.w(V.VmEntryExceptionErrorCode, x.interruptionErrorCode);
+    if (type === 4 || type === 5 || type === 6) this.v.w(V.VmEntryInstructionLength, x.instructionLength);
+    this.injectedException = true;
+    return null;
+  }
 
   private io(x: VmExitRecord): HostedStop | null {
     const q = x.qualification, size = (q & 7) + 1, port = q >>> 16, io = this.m.io;

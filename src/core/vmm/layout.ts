@@ -12,6 +12,7 @@
 //                                          mode stops the CPU at the host state)
 //   base + 0x7000  EPT PML4    + 0x8000 PDPT    + 0x9000..0xC000 four page directories
 //   base + 0xD000  EPT page tables, one per 2 MB of guest-physical space that has mappings
+//   then           I/O bitmap A, I/O bitmap B, MSR bitmap (one page each: hostBitmaps)
 const PAGE = 0x1000;
 export const HOST_GDT = 0x0000, HOST_TSS = 0x1000, HOST_PD = 0x2000, VMXON_REGION = 0x3000, VMCS_REGION = 0x4000;
 export const HOST_STACK_TOP = 0x6000, HOST_RIP = 0x6000;
@@ -29,6 +30,14 @@ export function hostBase(memoryBytes: number): number {
  *  the structures and one EPT page table per 2 MB of guest RAM (the ROM below 1 MB shares the
  *  first), plus a spare. */
 export function hostReservedBytes(memoryBytes: number): number {
+  return hostBitmaps(memoryBytes) + BITMAP_PAGES * PAGE - memoryBytes;
+}
+
+/** I/O bitmaps A and B and the MSR bitmap (SDM Vol. 3C §25.6.4, §25.6.9). */
+const BITMAP_PAGES = 3;
+
+/** Host-physical address of the first bitmap page: after the EPT page tables. */
+export function hostBitmaps(memoryBytes: number): number {
   const tables = Math.ceil(memoryBytes / (2 << 20)) + 1;
-  return hostBase(memoryBytes) - memoryBytes + EPT_PT0 + tables * PAGE;
+  return hostBase(memoryBytes) + EPT_PT0 + tables * PAGE;
 }

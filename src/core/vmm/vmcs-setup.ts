@@ -8,6 +8,7 @@ import { Seg } from '../cpu/regs';
 import { ControlField, ExitCtls, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2, controlBitName } from '../vmx/controls';
 import { GUEST_SEGMENT_FIELDS, VmcsField as V } from '../vmx/fields';
 import type { VmxRoot } from '../vmx/root';
+import { controlWords, type ExitControls } from './exit-controls';
 import { CR0_OWNED, CR4_OWNED } from './guest-view';
 import { HOST_CR0, HOST_CR4, rdmsr } from './host';
 import { HOST_CS, HOST_DS, HOST_GDT, HOST_PD, HOST_RIP, HOST_STACK_TOP, HOST_TR, HOST_TSS } from './layout';
@@ -19,11 +20,11 @@ export const enum VmxMsr {
   TruePinbased = 0x48d, TrueProcbased = 0x48e, TrueExit = 0x48f, TrueEntry = 0x490,
 }
 
-/** The exit controls a run can choose (issue 5 lists more; these are the ones this cut has). */
-export interface VcpuSettings {
-  /** HLT exiting (default on): off, the guest's HLT idles inside VMX non-root operation. */
-  hltExiting: boolean;
-}
+/** Where the VMM's bitmaps are (host-physical): I/O bitmaps A and B, the MSR bitmap (§25.6.4, §25.6.9). */
+export interface BitmapAddresses { ioA: number; ioB: number; msr: number }
+
+/** VPID of the one vCPU: nonzero (0 is the host's, §27.2.1.1 refuses it with "enable VPID"). */
+export const VCPU_VPID = 1;
 
 /** A generation lacks a control hosted mode needs. */
 export class UnsupportedGeneration extends Error {}
@@ -77,7 +78,7 @@ export function requireUnrestrictedGuest(c: Cpu, generation: string): void {
 
 /** Writes controls, host state and the reset-vector guest state. `reset` holds the state the
  *  bare machine's CPU starts in (the firmware's reset, read before the host took the CPU). */
-export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number, s: VcpuSettings, reset: ResetState): void {
+export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number, s: ExitControls, bitmaps: BitmapAddresses, reset: ResetState): void {
   const [, basicHi] = rdmsr(c, VmxMsr.Basic);
   const hasTrue = ((basicHi >>> 23) & 1) !== 0; // IA32_VMX_BASIC[55]
   const [, proc1Allowed] = rdmsr(c, VmxMsr.Procbased);
@@ -87,13 +88,20 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   // [0] external-interrupt exiting: the guest's PIC/APIC interrupts come to the VMM, which
   // injects them (§26.2; with "acknowledge interrupt on exit" the vector is in the exit
   // interruption information, §28.2.2).
-  v.w(V.PinBasedControls, v.adjust(c, ControlField.PinBased, hasTrue ? VmxMsr.TruePinbased : VmxMsr.Pinbased, PinBasedCtls.ExternalInterruptExiting));
-  const proc = ProcBasedCtls.UnconditionalIoExiting | ProcBasedCtls.ActivateSecondaryControls | (s.hltExiting ? ProcBasedCtls.HltExiting : 0);
+  // The run's exit controls (exit-controls.ts; checked against the generation before this).
+  const want = controlWords(s);
+  v.w(V.PinBasedControls, v.adjust(c, ControlField.PinBased, hasTrue ? VmxMsr.TruePinbased : VmxMsr.Pinbased, PinBasedCtls.ExternalInterruptExiting | want.pin));
+  const proc = want.proc | ProcBasedCtls.ActivateSecondaryControls;
   v.w(V.ProcBasedControls, v.adjust(c, ControlField.ProcBased, hasTrue ? VmxMsr.TrueProcbased : VmxMsr.Procbased, proc));
-  v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest));
+  v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest | want.proc2));
+  if (s.vpid) v.w(V.VirtualProcessorId, VCPU_VPID);
+  // The preemption timer reloads this value at every entry ("save VMX-preemption timer value"
+  // stays 0, §26.7.4): a fixed scheduling tick of value * 2^MISC[4:0] TSC ticks.
+  if (s.preemptionTimer !== null) v.w(V.VmxPreemptionTimerValue, s.preemptionTimer);
+  v.w64(V.IoBitmapA, BigInt(bitmaps.ioA)); v.w64(V.IoBitmapB, BigInt(bitmaps.ioB)); v.w64(V.MsrBitmap, BigInt(bitmaps.msr));
   v.w(V.VmExitControls, v.adjust(c, ControlField.Exit, hasTrue ? VmxMsr.TrueExit : VmxMsr.Exit, ExitCtls.AcknowledgeInterruptOnExit));
   v.w(V.VmEntryControls, v.adjust(c, ControlField.Entry, hasTrue ? VmxMsr.TrueEntry : VmxMsr.Entry, 0));
-  v.w(V.ExceptionBitmap, 0);
+  v.w(V.ExceptionBitmap, s.exceptionBitmap);
   v.w(V.PageFaultErrorCodeMask, 0); v.w(V.PageFaultErrorCodeMatch, 0);
   v.w(V.Cr3TargetCount, 0);
   v.w(V.VmExitMsrStoreCount, 0); v.w(V.VmExitMsrLoadCount, 0); v.w(V.VmEntryMsrLoadCount, 0);

@@ -90,8 +90,8 @@ export const useExitStore = defineStore('exits', () => {
   const emptyText = computed(() => {
     if (snapshot.value !== null) return '';
     return source.value === 'none'
-      ? 'No VM exits: this guest runs in bare mode. Exits appear here when the guest is a hypervisor (once VM entry lands) or in hosted mode (with the VMM).'
-      : 'No VM exits yet: the guest\'s hypervisor has not entered a VM.';
+      ? 'No VM exits: this guest runs in bare mode. Exits appear here when the guest is a hypervisor, or in hosted mode (the VMM\'s exits).'
+      : source.value === 'hosted' ? 'No VM exits yet: run the guest.' : 'No VM exits yet: the guest\'s hypervisor has not entered a VM.';
   });
 
   /** Builds an export from the engine's whole profile; resolves to a message ('' if cancelled). */

@@ -9,6 +9,7 @@ import type {
   ControlPreset, EngineEvent, EngineState, LoadedInfo, MachineSettings, ScreenSnapshot, StatsBatch, StopInfo,
 } from '../../../core/engine/protocol';
 import { defaultSettings } from '../../../core/engine/settings';
+import { hostedUnavailableReason } from '../../../core/engine/hosted-mode';
 import type { GenerationName } from '../../../core/vmx/generations';
 import type { ExportKind, MenuAction, RecentFile } from '../../../main/ipc';
 import { chartFeed } from '../charts/feed';
@@ -53,6 +54,8 @@ export const useMachineStore = defineStore('machine', () => {
   const imageName = computed(() => picked.value?.name ?? guestById(guestId.value)?.name ?? null);
   const canRun = computed(() => state.value === 'ready' || state.value === 'paused');
   const running = computed(() => state.value === 'running');
+  /** Why hosted mode cannot run on the chosen generation, or null. */
+  const hostedReason = computed(() => hostedUnavailableReason(settings.value.generation));
 
   function onEvent(ev: EngineEvent): void {
     switch (ev.type) {
@@ -167,11 +170,24 @@ export const useMachineStore = defineStore('machine', () => {
   const serialInput = (data: string): void => { if (state.value !== 'empty') platform().send({ type: 'serialInput', data }); };
 
   function setGeneration(g: GenerationName): void {
+    if (g === settings.value.generation) return; // choosing the same one again keeps custom controls
     const preset = settings.value.exitControls.preset;
+    // Hosted is the default where it can run: a generation without it forces bare, and leaving
+    // such a generation for one with it goes back to hosted (a bare choice elsewhere stays).
+    const wasForcedBare = hostedUnavailableReason(settings.value.generation) !== null;
     settings.value.generation = g;
+    if (hostedUnavailableReason(g) !== null) settings.value.mode = 'bare';
+    else if (wasForcedBare) setMode('hosted');
     // Keep the preset's meaning on the new generation; custom masks keep what it allows.
     settings.value.exitControls = presetControls(preset === 'custom' ? 'kvm' : preset, g);
     if (preset === 'custom') settings.value.exitControls = { ...settings.value.exitControls, preset: 'custom' };
+    persist();
+  }
+  /** Hosted mode runs one vCPU in this version of the VMM. */
+  function setMode(mode: 'bare' | 'hosted'): void {
+    if (mode === 'hosted' && hostedUnavailableReason(settings.value.generation) !== null) return;
+    settings.value.mode = mode;
+    if (mode === 'hosted') settings.value.vcpus = 1;
     persist();
   }
   function applyPreset(p: ControlPreset): void {
@@ -229,7 +245,7 @@ export const useMachineStore = defineStore('machine', () => {
   return {
     settings, guestId, picked, markerOn, markerText, state, stop, loaded, screen, stats, serialLog, recent, busy,
     imageName, canRun, running,
-    init, onEvent, selectGuest, usePicked, load, run, pause, step, reset, setMarker, key, serialInput, setGeneration,
+    init, onEvent, selectGuest, usePicked, load, run, pause, step, reset, setMarker, key, serialInput, setGeneration, setMode, hostedReason,
     applyPreset, toggleControl, openImage, openRecent, dropFile, exportAs, persist, onMenu,
   };
 });

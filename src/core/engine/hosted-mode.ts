@@ -1,0 +1,77 @@
+// Hosted mode in the engine: which generations can run it, and how the exit-control panel's
+// control words map onto the VMM's typed `ExitControls` (src/core/vmm/exit-controls.ts). The VMM
+// runs the BIOS's real-mode code in VMX non-root operation, which needs 'unrestricted guest' and
+// 'enable EPT' (SDM Vol. 3C §26.2.1.1, §27.8); generations without them need shadow paging with
+// virtual-8086 mode (a later issue).
+import { KVM_EXCEPTION_BITMAP, KVM_PASS_MSRS, type ExitControls } from '../vmm/index';
+import { ControlField, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
+import { VmxFeature as F } from '../vmx/features';
+import { findGeneration, type GenerationName } from '../vmx/generations';
+import { generationCaps } from './controls-catalog';
+import type { ExitControlSettings } from './protocol';
+
+/** null when `name` can run hosted mode, else why not (one sentence for the UI). */
+export function hostedUnavailableReason(name: GenerationName): string | null {
+  const gen = findGeneration(name);
+  if (gen === undefined) return `unknown CPU generation '${name}'`;
+  const caps = generationCaps(name);
+  if (caps === null) return `${gen.title} has no VMX`;
+  const missing: string[] = [];
+  if (!caps.features.has(F.Ept)) missing.push('EPT');
+  if (!caps.features.has(F.UnrestrictedGuest)) missing.push('unrestricted guest');
+  if (missing.length > 0) {
+    return `${gen.title} lacks ${missing.join(' and ')}: the VMM runs the BIOS's real-mode code only with unrestricted guest (shadow paging is a later issue)`;
+  }
+  return null;
+}
+
+/** The run mode the app starts in for `name`: hosted where the VMM can run, else bare. */
+export function defaultModeFor(name: GenerationName): 'bare' | 'hosted' {
+  return hostedUnavailableReason(name) === null ? 'hosted' : 'bare';
+}
+
+/** The VMX-preemption timer value the VMM gets when the panel turns the timer on (the panel
+ *  has no field for it): its scheduling tick, in timer units (TSC >> IA32_VMX_MISC[4:0], §26.5.1). */
+export const PANEL_PREEMPTION_TICK = 100_000;
+
+/** The panel's controls the VMM honours, each with what it becomes in `ExitControls`; the VMM
+ *  sets every other control itself (EPT, unrestricted guest, external-interrupt exiting, ...). */
+export const HONOURED_CONTROLS: readonly { readonly field: ControlField; readonly mask: number; readonly as: string }[] = [
+  { field: ControlField.PinBased, mask: PinBasedCtls.ActivatePreemptionTimer, as: `preemption timer (tick ${PANEL_PREEMPTION_TICK})` },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.HltExiting, as: 'hlt' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.InvlpgExiting, as: 'invlpg' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.RdtscExiting, as: 'rdtsc' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.Cr3LoadExiting, as: 'cr3-load' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.Cr3StoreExiting, as: 'cr3-store' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.UnconditionalIoExiting, as: 'io=unconditional' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseIoBitmaps, as: 'io=bitmap (only the VMM\'s own port 0xE0 exits)' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseMsrBitmaps, as: 'msr=bitmap (KVM\'s pass-through MSRs)' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.PauseExiting, as: 'pause' },
+  { field: ControlField.ProcBased2, mask: ProcBasedCtls2.EnableVpid, as: 'vpid' },
+];
+
+/** Whether the VMM honours the panel's control (`field`, `mask`). */
+export function controlHonoured(field: ControlField, mask: number): boolean {
+  return HONOURED_CONTROLS.some((c) => c.field === field && (c.mask >>> 0) === (mask >>> 0));
+}
+
+/**
+ * The VMM's exit controls for the panel's words. I/O: unconditional exiting wins (§25.6.2: it is
+ * ignored when 'use I/O bitmaps' is 1, but the panel's meaning is "every port"); neither bit means
+ * no port exits but the VMM's own. MSRs: with 'use MSR bitmaps' KVM's pass-through list, else all.
+ * The exception bitmap has no panel control: KVM's. The VMM checks the result against the
+ * generation (checkExitControls) and refuses what it cannot give.
+ */
+export function hostedExitControls(c: ExitControlSettings): ExitControls {
+  const p = ProcBasedCtls;
+  const on = (bit: number): boolean => (c.proc & bit) !== 0;
+  return {
+    hlt: on(p.HltExiting), rdtsc: on(p.RdtscExiting),
+    io: on(p.UnconditionalIoExiting) ? { kind: 'unconditional' } : { kind: 'bitmap', ports: [] },
+    msr: on(p.UseMsrBitmaps) ? { kind: 'bitmap', mode: 'pass', msrs: KVM_PASS_MSRS } : { kind: 'all' },
+    cr3Load: on(p.Cr3LoadExiting), cr3Store: on(p.Cr3StoreExiting),
+    exceptionBitmap: KVM_EXCEPTION_BITMAP, invlpg: on(p.InvlpgExiting), pause: on(p.PauseExiting),
+    preemptionTimer: (c.pin & PinBasedCtls.ActivatePreemptionTimer) !== 0 ? PANEL_PREEMPTION_TICK : null,
+    vpid: (c.proc2 & ProcBasedCtls2.EnableVpid) !== 0,
+  };
+}

@@ -1,0 +1,148 @@
+// Hosted mode through the engine: the VMM's exits feed the engine's recorder, and a run gives
+// exactly the exit counts of `vmxlab run --mode hosted --profile` on the same guest and settings
+// (virtual time is deterministic, so the counts are exact).
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generationCaps, presetControls } from '../../src/core/engine/controls-catalog';
+import { controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason } from '../../src/core/engine/hosted-mode';
+import { describeExits, kvmDefaults } from '../../src/core/vmm/index';
+import { CONTROL_PRESETS, type ExitControlSettings } from '../../src/core/engine/protocol';
+import { GENERATION_NAMES } from '../../src/core/vmx/generations';
+import { checkSettings, defaultSettings } from '../../src/core/engine/settings';
+import type { Profile as ProfileJson } from '../../src/core/profile/profile-json';
+import { ControlField, ProcBasedCtls } from '../../src/core/vmx/controls';
+import { ExitReason } from '../../src/core/vmx/exit-reasons';
+import { image, makeEngine, settings } from './harness';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'out/cli/vmxlab.cjs');
+const PIT = 'guests/pit-idle/pit-idle.img';
+const HELLO = 'guests/realmode-hello/hello.img';
+
+type Counts = Record<string, number>;
+const countsOf = (p: ProfileJson): Counts => Object.fromEntries(p.reasons.map((r) => [r.name, r.count]));
+
+function cliProfile(img: string, extra: string[]): ProfileJson {
+  const dir = mkdtempSync(join(tmpdir(), 'vmxlab-hosted-'));
+  const out = join(dir, 'p.json');
+  const p = spawnSync(process.execPath, [CLI, 'run', '--mode', 'hosted', '--memory', '16', '--mips', '100', '--gen', 'skylake', '--profile', out, ...extra, join(ROOT, img)], { encoding: 'utf8', timeout: 120_000 });
+  expect(p.status, p.stderr).toBe(0);
+  return JSON.parse(readFileSync(out, 'utf8')) as ProfileJson;
+}
+
+function engineProfile(img: string, controls: ExitControlSettings): { profile: ProfileJson; serial: string; stop: string | undefined } {
+  const { host, send } = makeEngine();
+  send({ type: 'load', image: { name: img, bytes: image(img) }, settings: settings({ mode: 'hosted', exitControls: controls }) });
+  expect(host.of('error')).toEqual([]);
+  send({ type: 'run' });
+  host.drain();
+  send({ type: 'request', id: 1, request: { kind: 'profile' } });
+  const r = host.of('response')[0]!;
+  if (!r.ok) throw new Error(r.error);
+  return { profile: r.result as ProfileJson, serial: host.serial(), stop: host.lastState()?.stop?.kind };
+}
+
+describe('hosted mode in the engine', () => {
+  beforeAll(() => { execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT }); }, 120_000);
+
+  it('is the default where the generation has unrestricted guest, refused with the reason elsewhere', () => {
+    expect(defaultSettings('skylake').mode).toBe('hosted');
+    expect(defaultSettings('westmere').mode).toBe('hosted');
+    expect(defaultSettings('nehalem').mode).toBe('bare');
+    expect(defaultModeFor('penryn')).toBe('bare');
+    expect(hostedUnavailableReason('skylake')).toBeNull();
+    expect(hostedUnavailableReason('nehalem')).toContain('unrestricted guest');
+    const s = { ...defaultSettings('nehalem'), mode: 'hosted' };
+    expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: .*unrestricted guest/);
+    expect(() => checkSettings({ ...defaultSettings('skylake'), vcpus: 2 })).toThrow('settings.vcpus: hosted mode runs one vCPU');
+    // Every preset on every generation that runs hosted mode maps onto controls the VMM accepts.
+    for (const g of GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)) {
+      for (const p of CONTROL_PRESETS) expect(() => checkSettings({ ...defaultSettings(g), exitControls: presetControls(p, g) }), `${p} on ${g}`).not.toThrow();
+    }
+    expect(GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)).toEqual(['westmere', 'sandy-bridge', 'ivy-bridge', 'haswell', 'broadwell', 'skylake', 'ice-lake']);
+    const { host, send } = makeEngine();
+    send({ type: 'load', image: { name: 'pit.img', bytes: image(PIT) }, settings: settings({ mode: 'hosted', generation: 'penryn', exitControls: presetControls('kvm', 'penryn') }) });
+    expect(host.of('error')[0]).toMatchObject({ error: { code: 'bad-settings' } });
+    expect(host.of('error')[0]!.error.message).toContain('Penryn');
+  });
+
+  it('pit-idle: the engine records the exits a CLI --mode hosted --profile run counts, HLT exiting on and off', () => {
+    const kvm = presetControls('kvm', 'skylake');
+    expect(kvm.proc & ProcBasedCtls.HltExiting).not.toBe(0);
+    const on = engineProfile(PIT, kvm);
+    expect(on.serial).toContain('PIT IDLE DONE');
+    expect(on.stop).toBe('exit-port');
+    const cliOn = cliProfile(PIT, []);
+    expect(countsOf(on.profile)).toEqual(countsOf(cliOn));
+    expect(on.profile.run.guestInstructions).toBe(cliOn.run.guestInstructions);
+    expect(on.profile.run.mode).toBe('hosted');
+    const hltOn = on.profile.reasons.find((r) => r.reason === ExitReason.Hlt)?.count ?? 0;
+    expect(hltOn).toBeGreaterThanOrEqual(100); // 100 PIT wake-ups, each after a HLT
+    expect(on.profile.reasons.find((r) => r.reason === ExitReason.IoInstruction)?.count ?? 0).toBeGreaterThan(0);
+
+    const off = engineProfile(PIT, { ...kvm, preset: 'custom', proc: kvm.proc & ~ProcBasedCtls.HltExiting });
+    expect(off.serial).toContain('PIT IDLE DONE');
+    const cliOff = cliProfile(PIT, ['--no-hlt-exiting']);
+    expect(countsOf(off.profile)).toEqual(countsOf(cliOff));
+    expect(off.profile.reasons.find((r) => r.reason === ExitReason.Hlt)).toBeUndefined();
+
+    // The 'trap everything' preset maps onto the VMM's ExitControls; the CLI gets the same set
+    // through --exits (describeExits prints the --exits syntax).
+    const all = presetControls('trap-all', 'skylake');
+    const exits = hostedExitControls(all);
+    expect(exits).toMatchObject({ hlt: true, rdtsc: true, io: { kind: 'unconditional' }, msr: { kind: 'all' }, invlpg: true, pause: true });
+    const trap = engineProfile(PIT, all);
+    expect(countsOf(trap.profile)).toEqual(countsOf(cliProfile(PIT, ['--exits', describeExits(exits)])));
+  }, 180_000);
+
+  it('maps the KVM preset onto the VMM\'s KVM defaults and marks which panel controls the VMM honours', () => {
+    for (const g of ['westmere', 'skylake'] as const) expect(hostedExitControls(presetControls('kvm', g))).toEqual(kvmDefaults(generationCaps(g)!));
+    expect(controlHonoured(ControlField.ProcBased, ProcBasedCtls.HltExiting)).toBe(true);
+    expect(controlHonoured(ControlField.ProcBased, ProcBasedCtls.MovDrExiting)).toBe(false);
+    const minimal = hostedExitControls(presetControls('minimal', 'skylake'));
+    expect(minimal.hlt).toBe(false);
+    expect(minimal.io).toEqual({ kind: 'bitmap', ports: [] });
+  });
+
+  it('realmode-hello: the same exit counts as the CLI (I/O, HLT, external interrupt)', () => {
+    const r = engineProfile(HELLO, presetControls('kvm', 'skylake'));
+    expect(r.serial).toContain('REALMODE DONE');
+    const c = countsOf(r.profile);
+    expect(c['IoInstruction']).toBeGreaterThan(1000);
+    expect(c).toEqual(countsOf(cliProfile(HELLO, [])));
+  }, 180_000);
+
+  it('streams the VMM exits in the stats batches and steps from exit to exit', () => {
+    const { host, send } = makeEngine();
+    send({ type: 'load', image: { name: 'pit.img', bytes: image(PIT) }, settings: settings({ mode: 'hosted' }) });
+    expect(host.of('loaded')[0]!.info.notes.join(' ')).toContain('exit controls (kvm): hlt=on,');
+    send({ type: 'step' });
+    host.drain();
+    const s1 = host.of('stats').at(-1)!.stats;
+    expect(s1.exitSource).toBe('hosted');
+    expect(s1.exits?.total).toBe(1);
+    send({ type: 'step' });
+    host.drain();
+    expect(host.of('stats').at(-1)!.stats.exits?.total).toBe(2);
+    send({ type: 'request', id: 1, request: { kind: 'vmcs', vcpu: 0 } });
+    const vmcs = host.of('response')[0]!;
+    expect(vmcs.ok).toBe(true);
+    expect((vmcs as { result: unknown }).result).not.toBeNull(); // the VMM's VMCS
+    // A marker pauses the run and a later run goes on (the VMM forgets the handled stop).
+    send({ type: 'setMarker', marker: 'PIT ticks' });
+    send({ type: 'run' });
+    host.drain();
+    expect(host.lastState()?.stop?.kind).toBe('marker');
+    send({ type: 'run' });
+    host.drain();
+    expect(host.serial()).toContain('PIT IDLE DONE');
+    expect(host.lastState()?.stop?.kind).toBe('exit-port');
+    send({ type: 'reset' });
+    host.drain();
+    expect(host.of('stats').at(-1)!.stats.exits?.total ?? 0).toBe(0);
+    expect(host.of('error')).toEqual([]);
+  });
+});
