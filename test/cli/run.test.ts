@@ -1,30 +1,10 @@
 // `vmxlab run` end to end through the CLI dispatcher: a real guest, and bad input that must
 // produce a clear error without a stack trace.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commands } from '../../src/cli/commands';
-import { main } from '../../src/cli/main';
-import type { CliContext } from '../../src/cli/types';
+import { cli, nasm, scratchDir as dir } from '../support/cli';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ctx: CliContext = { out: (t) => void (out += t), err: (t) => void (err += t), version: 'test', commands };
-  const code = await main(argv, ctx);
-  return { code, out, err };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'vmxlab-run-'));
-
-function nasm(src: string): string {
-  const asm = join(dir, `g${Math.random().toString(36).slice(2)}.asm`);
-  writeFileSync(asm, src);
-  const img = asm.replace(/\.asm$/, '.img');
-  execFileSync('nasm', ['-f', 'bin', asm, '-o', img]);
-  return img;
-}
 
 describe('vmxlab run on the PC', () => {
   it('boots a boot sector through the BIOS, waits for --until and prints the screen', async () => {

@@ -1,29 +1,7 @@
 // `vmxlab run --gen`: the generation decides CPUID identity and VMX; bad names are refused with
 // the list of valid ones; the BIOS locks IA32_FEATURE_CONTROL with VMX enabled at POST.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { commands } from '../../src/cli/commands';
-import { main } from '../../src/cli/main';
-import type { CliContext } from '../../src/cli/types';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ctx: CliContext = { out: (t) => void (out += t), err: (t) => void (err += t), version: 'test', commands };
-  const code = await main(argv, ctx);
-  return { code, out, err };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'vmxlab-gen-'));
-function nasm(src: string): string {
-  const asm = join(dir, `g${Math.random().toString(36).slice(2)}.asm`);
-  writeFileSync(asm, src);
-  const img = asm.replace(/\.asm$/, '.img');
-  execFileSync('nasm', ['-f', 'bin', asm, '-o', img]);
-  return img;
-}
+import { cli, nasm } from '../support/cli';
 
 // Prints "sig=XXXXXXXX vmx=N fc=N\n" on port 0xE9 (CPUID.1 EAX, CPUID.1:ECX[5], IA32_FEATURE_CONTROL
 // if CPUID says VMX) and leaves through the exit port.

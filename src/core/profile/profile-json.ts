@@ -2,7 +2,7 @@
 // and described by profile.schema.json. Every report (perf table, CSV, compare) reads this
 // form, so a saved profile gives the same reports as a live recorder.
 import { FEATURE_NAMES, type VmxFeature } from '../vmx/features';
-import { costOnEveryGeneration, costRun, type HandlerEntry } from './cost-model';
+import { costOnEveryGeneration, costRun, type HandlerEntry, type RunCost } from './cost-model';
 import { featuresUsed } from './feature-use';
 import { validateJson, type JsonSchema } from './json-schema';
 import schemaJson from './profile.schema.json';
@@ -52,20 +52,8 @@ export interface DeviceEntry extends ProfileStats { readonly device: string }
 export interface VcpuEntry extends ProfileStats { readonly vcpu: number }
 export interface Figure { readonly cycles: number; readonly basis: CostBasis | 'user'; readonly source: string }
 
-export interface GenerationCost {
-  readonly generation: string;
-  readonly title: string;
-  readonly roundTrip: TransitionCost;
-  readonly guestCycles: number;
-  readonly transitionCycles: number;
-  readonly handlerCycles: number;
-  readonly exitCycles: number;
-  readonly totalCycles: number;
-  readonly overheadPercent: number;
-  readonly exitSharePercent: number;
-  readonly timeNs: number;
-  readonly warnings: readonly string[];
-}
+/** A RunCost as the JSON profile holds it (generation names are plain strings when read back). */
+export interface GenerationCost extends Omit<RunCost, 'generation'> { readonly generation: string }
 
 export interface RecentEntry {
   readonly vcpu: number; readonly timeNs: number; readonly modelledNs: number; readonly reason: number;
