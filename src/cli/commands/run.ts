@@ -90,7 +90,6 @@ function parse(args: readonly string[]): RunOpts {
   if (o.mode === 'hosted') {
     if (o.machine === 'testbed') throw new UsageError('--mode hosted: the testbed machine has no VMM (use --machine pc)');
     if (o.bios !== undefined) throw new UsageError("--mode hosted: boots with vmxlab's BIOS only so far (no --bios)");
-    if (o.cpus !== 1) throw new UsageError('--mode hosted: one vCPU so far (--cpus 1)');
   } else if (profilingRequested(o.prof)) throw new UsageError('--report/--profile/--trace: VM exits come from hosted mode (add --mode hosted)');
   else if (o.exits.length > 0 || o.exitsFile !== undefined || !o.hltExiting) throw new UsageError('--exits/--exits-file/--no-hlt-exiting: exit controls belong to hosted mode (add --mode hosted)');
   return o;
@@ -254,7 +253,7 @@ export const run: Command = {
       const r = buildReports(recorder, {
         report: o.prof.report, event: o.prof.event, key: o.prof.key,
         profile: o.prof.profileFile !== null, trace: o.prof.traceFile !== null,
-        run: { guestInstructions: m.instructions(), image: o.image, mode: 'hosted', vcpus: 1, virtualTimeNs: m.clock.nowNs() },
+        run: { guestInstructions: m.instructions(), image: o.image, mode: 'hosted', vcpus: m.cpus.length, virtualTimeNs: m.clock.nowNs() },
       });
       if (r.text !== null) ctx.out(`\n${r.text}`);
       try {

@@ -942,7 +942,7 @@ export class Cpu {
         if (e !== FAULT) {
           // A VM exit inside a guest instruction: the host's state is loaded; go on there.
           if (e !== VM_EXIT) throw e;
-          this.icount++;
+          if (!this.vmx!.exitRestartsInstruction) this.icount++;
           continue;
         }
         this.icount++;
@@ -982,8 +982,10 @@ export class Cpu {
 
   /** Handles NMI, INTR and stop requests between instructions. */
   private serviceEvents(): StopReason {
-    this.eventPending = false;
+    // A stop request returns first; whatever else was pending (an MTF or preemption-timer exit
+    // of a guest, an interrupt) stays pending for the next run.
     if (this.stopRequested) { this.stopRequested = false; return StopReason.Requested; }
+    this.eventPending = false;
     if (this.nonRoot) return this.vmx!.serviceEvents(); // a guest's events: VMX decides (§26.2)
     // An INIT latched in VMX root operation, now that the CPU has left VMX operation (§24.8).
     if (this.initPending && !this.vmx!.inVmxOperation) {

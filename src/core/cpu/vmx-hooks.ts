@@ -42,6 +42,11 @@ export interface VmxHooks {
   /** In VMX operation, root or non-root (SDM Vol. 3C §24.8 "Restrictions on VMX Operation"):
    *  CR0/CR4 fixed bits apply, and INIT is blocked in VMX root operation. */
   readonly inVmxOperation: boolean;
+  /** The last VM exit left its instruction unexecuted and to be restarted (an EPT violation or
+   *  misconfiguration: a guest-physical access the VMM resolves, §28.2.1), so the run loop does
+   *  not count it as retired; every other exit from inside an instruction does count (an
+   *  intercepted instruction is emulated by the VMM, a fault counts as in bare mode). */
+  readonly exitRestartsInstruction: boolean;
 
   // The instructions (SDM Vol. 3C §31.3). The row has decoded the instruction (ModRM, its
   // effective address in eaSeg/eaOff, prefixes) and ruled out register operands where the

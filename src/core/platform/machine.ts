@@ -34,7 +34,7 @@ import { ApicBus } from './devices/apic-bus';
 import { LocalApic, LocalApicMmio } from './devices/lapic';
 import { IoApic, IOAPIC_DEFAULT_BASE } from './devices/ioapic';
 import { PageKind } from './memory';
-import { MAX_CPUS, SerialInstructionCounter, SmpScheduler } from './smp';
+import { MAX_CPUS, SerialInstructionCounter, SmpScheduler, type TurnStop } from './smp';
 import { ExternalBios } from './bios-rom';
 
 export type BootDevice = 'floppy' | 'hdd' | 'cdrom';
@@ -299,9 +299,15 @@ export class PcMachine {
     return n;
   }
 
+  /** A20M# blocked: set by root-mode software that keeps the CPUs in VMX operation (the
+   *  hosted-mode VMM), where A20M# has no effect (SDM Vol. 3C §24.8 "Restrictions on VMX
+   *  Operation"): the gates (8042, port 92h) still read back, but no address wraps at 1 MB. */
+  private a20Blocked = false;
+  blockA20(on: boolean): void { this.a20Blocked = on; this.applyA20(); }
+
   /** The A20 line: enabled when the 8042 output port or port 92h enables it. */
   private applyA20(): void {
-    const mask = this.a20Kbc || this.a20Fast ? 0xffffffff | 0 : 0xffefffff | 0;
+    const mask = this.a20Blocked || this.a20Kbc || this.a20Fast ? 0xffffffff | 0 : 0xffefffff | 0;
     if (this.mem.a20Mask !== mask) {
       this.mem.a20Mask = mask;
       for (const c of this.cpus) c.tlb.flushAll();
@@ -338,6 +344,21 @@ export class PcMachine {
     const r = this.runSlices(ticks);
     return r === 'stopped' && this.poweredOff ? 'poweroff' : r;
   }
+
+  /**
+   * One turn of CPU `i` alone for up to `ticks` (smp.ts `runOne`): for root-mode software that
+   * schedules the CPUs itself (the hosted-mode VMM with several vCPUs). Needs `cpus` > 1.
+   */
+  runCpu(i: number, ticks: number, shared: boolean): TurnStop {
+    if (this.smp === null) throw new Error('PcMachine.runCpu: a machine with one CPU runs with run()');
+    this.stopRequested = false;
+    return this.smp.runOne(i, this.clock.ticks() + ticks, this.isStopRequested, shared);
+  }
+  private readonly isStopRequested = (): boolean => this.stopRequested;
+
+  /** Makes CPU `i` the one whose instructions count as virtual time and whose local APIC answers
+   *  MMIO (what `runCpu` does), for software acting for that CPU between its turns. */
+  selectCpu(i: number): void { this.smp?.select(i); }
 
   private runSlices(ticks: number): MachineStop {
     const c = this.cpu, clk = this.clock;

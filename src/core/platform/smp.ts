@@ -49,6 +49,11 @@ export class SerialInstructionCounter implements InstructionCounter {
 /** Why the schedule returned (the machine maps this onto MachineStop). */
 export type SmpStop = 'budget' | 'stopped' | 'shutdown' | 'halted' | 'idle';
 
+/** Why one CPU's turn (SmpScheduler.runOne, for a VMM that schedules its vCPUs itself) ended:
+ *  'yield' when the turn should pass to another CPU (an IPI or interrupt kicked one, or a PAUSE
+ *  while `shared`), 'idle' when the CPU waits for an event (halted, wait-for-SIPI). */
+export type TurnStop = 'budget' | 'stopped' | 'shutdown' | 'yield' | 'idle';
+
 /** True when `c` may execute or take an event now (a halted guest in VMX non-root operation:
  *  an event that exits or wakes it, Cpu.hasWakeEvent). */
 function runnable(c: Cpu): boolean {
@@ -90,8 +95,9 @@ export class SmpScheduler {
 
   /** Something happened to CPU `i` (its APIC kicked it): let it run soon. */
   kicked(i: number): void {
-    if (this.inSlice && i !== this.currentIndex) this.preempt();
+    if (this.inSlice && i !== this.currentIndex) { this.kickedOther = true; this.preempt(); }
   }
+  private kickedOther = false;
 
   /** The next shared-slice length, in [SMP_QUANTUM/2, SMP_QUANTUM]. */
   private quantum(): number {
@@ -99,6 +105,44 @@ export class SmpScheduler {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     this.seed = x;
     return SMP_QUANTUM / 2 + ((x >>> 0) % (SMP_QUANTUM / 2 + 1));
+  }
+
+  /**
+   * One turn of CPU `i` alone, until virtual time `end`, for root-mode software that schedules
+   * the CPUs itself (the hosted-mode VMM: its vCPU i runs on CPU i). Slices end at timer
+   * deadlines as in `run`; the turn ends early when another CPU is kicked, or, with `shared`
+   * (another CPU is runnable), at the CPU's next PAUSE or preemption, so that the caller can
+   * give the turn away as `run` would. A halted CPU's turn ends at once ('idle'): the caller
+   * skips idle time when no CPU can run.
+   */
+  runOne(i: number, end: number, stopped: () => boolean, shared: boolean): TurnStop {
+    const clk = this.clock, c = this.cpus[i];
+    this.select(i);
+    this.kickedOther = false;
+    while (clk.ticks() < end) {
+      if (c.waitForSipi || (c.halted && !c.hasWakeEvent())) return 'idle';
+      const r = this.slice(c, clk.budgetUntilNext(end - clk.ticks()), shared);
+      if (stopped()) return 'stopped';
+      if (r === StopReason.Shutdown) return 'shutdown';
+      if (this.kickedOther || (shared && r === StopReason.Requested)) return 'yield';
+      if (r === StopReason.Halted) return 'idle';
+    }
+    return 'budget';
+  }
+
+  /** One slice of the selected CPU `c`: `budget` instructions at most, PAUSE yielding when
+   *  `shared`; the timers due at its end run. */
+  private slice(c: Cpu, budget: number, shared: boolean): StopReason {
+    const clk = this.clock;
+    this.inSlice = true;
+    c.yieldOnPause = shared;
+    clk.beginSlice(budget);
+    const r = c.run(budget);
+    clk.endSlice();
+    c.yieldOnPause = false;
+    this.inSlice = false;
+    clk.runDue();
+    return r;
   }
 
   /** Runs until virtual time `end` (instruction units) or a stop; `stopped` is the machine's flag. */
@@ -115,15 +159,7 @@ export class SmpScheduler {
         this.select(i);
         let alone = true;
         for (let k = 0; k < n; k++) if (k !== i && runnable(cpus[k])) { alone = false; break; }
-        const budget = clk.budgetUntilNext(alone ? left : Math.min(this.quantum(), left));
-        this.inSlice = true;
-        c.yieldOnPause = !alone;
-        clk.beginSlice(budget);
-        const r = c.run(budget);
-        clk.endSlice();
-        c.yieldOnPause = false;
-        this.inSlice = false;
-        clk.runDue();
+        const r = this.slice(c, clk.budgetUntilNext(alone ? left : Math.min(this.quantum(), left)), !alone);
         if (stopped()) return 'stopped';
         if (r === StopReason.Shutdown) return 'shutdown';
         ran = true;

@@ -27,14 +27,14 @@ import type { Cpu } from '../cpu/cpu';
 import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
-import { cpuidLeaf, cpuidLeaf1Apic } from '../cpu/model';
+import { cpuidLeaf, cpuidLeaf1Apic, cpuSignature } from '../cpu/model';
 import { readMsrTo, writeMsr } from '../cpu/ops/system';
 import { Cr0, Cr4, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
 import type { MachineStop, PcMachine } from '../platform/machine';
 import { PageKind } from '../platform/memory';
 import type { ExitRecorder } from '../profile/recorder';
-import { ProcBasedCtls } from '../vmx/controls';
+import { PinBasedCtls, ProcBasedCtls } from '../vmx/controls';
 import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
 import type { VmExitRecord } from '../vmx/exit-record';
 import { VmcsField as V } from '../vmx/fields';
@@ -43,9 +43,11 @@ import { VmxUnit } from '../vmx/unit';
 import { EptTables, EPT_MT_UC, EPT_MT_WB, EPT_RWX } from './ept';
 import { GuestView, CR0_OWNED, CR4_OWNED } from './guest-view';
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
-import { hostBase, hostBitmaps, hostReservedBytes, VMCS_REGION, VMXON_REGION } from './layout';
+import { hostBase, hostBitmaps, hostReservedBytes, MAX_VCPUS, vcpuRegions } from './layout';
 import { checkExitControls, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
-import { captureReset, requireUnrestrictedGuest, setupVmcs, VCPU_VPID, VmcsWriter, VmxMsr } from './vmcs-setup';
+import { Activity, captureReset, initState, requireUnrestrictedGuest, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState } from './vmcs-setup';
+import { Vcpu } from './vcpu';
+import { SMP_QUANTUM } from '../platform/smp';
 
 export { hostReservedBytes } from './layout';
 export { UnsupportedGeneration } from './vmcs-setup';
@@ -92,93 +94,142 @@ export interface HostedOptions {
 function guestRamEnd(m: PcMachine): number { return m.config.memoryBytes; }
 
 export class HostedVm {
-  readonly root: VmxRoot;
-  readonly cpu: Cpu;
   readonly ept: EptTables;
+  /** The vCPUs: vCPU i runs on the machine's CPU i (its own VMXON region and VMCS). */
+  readonly vcpus: Vcpu[] = [];
   /** Set when the VM stopped on a guest fault or entry failure. */
   fault: GuestFault | null = null;
   /** The exit controls this VM runs with (after defaults and aliases). */
   readonly exits: ExitControls;
   /** Exits handled, by basic reason (exactly as the exit records gave them). */
   readonly exitCounts = new Map<number, number>();
-  private readonly v: VmcsWriter;
-  private readonly view: GuestView;
+  /** The vCPU whose exit is being handled (or that runs). */
+  private vc: Vcpu;
   private readonly base: number;
   private readonly recorder: ExitRecorder | null;
-  private launched = false;
-  /** Acknowledged vectors not injected yet (a stack: a later one outranks the earlier at the PIC). */
-  private readonly pending: number[] = [];
-  /** An event to re-inject (IDT-vectoring information of the last exit), or 0. */
-  private reinjectInfo = 0; private reinjectError = 0; private reinjectLength = 0;
-  /** Pages mapped for one instruction (MTF), with the permissions to restore. */
-  private readonly mtfPages: number[] = [];
-  private readonly mtfRestore: number[] = [];
-  private procControls = 0;
   private ownStops = 0;
   private stopMark = 0;
   private machineStop: MachineStop | null = null;
-  private recordPending = false;
-  private readonly runner: GuestRunner;
+  /** The vCPU whose exit the recorder's event holds, not recorded yet; -1: none. */
+  private recordPending = -1;
   private readonly msrOut = new Int32Array(2);
+  /** Several vCPUs: the VMM schedules them round-robin (SMP_QUANTUM-long turns), the
+   *  VMX-preemption timer ending each turn (`tickFromQuantum`: the VMM writes the timer value
+   *  before each entry, unless the run's exit controls fix a tick). */
+  private readonly scheduling: boolean;
+  private readonly tickFromQuantum: boolean;
+  /** IA32_VMX_MISC[4:0]: the timer counts down once every 2^rate TSC ticks (§26.5.1). */
+  private readonly timerRate: number;
+  private turnEnd = 0;
+  private nextVcpu = 0;
+  /** xorshift32 state for the turn lengths (as smp.ts: fixed seed, deterministic). */
+  private seed = 0x2545f491;
   /** The BIOS service trap's OUT, run on the lent guest state (bound once: no allocation per exit). */
   private trapSize = 1; private trapValue = 0;
   private readonly serviceTrap = (): void => { this.m.io.write(SERVICE_PORT, this.trapSize, this.trapValue); };
 
+  /** vCPU 0's VMX interface (the boot vCPU; `vcpus[i].root` for the others). */
+  get root(): VmxRoot { return this.vcpus[0].root; }
+  /** vCPU 0's CPU. */
+  get cpu(): Cpu { return this.vcpus[0].cpu; }
+
   constructor(readonly m: PcMachine, readonly opts: HostedOptions) {
-    if (m.cpus.length !== 1) throw new Error('hosted mode runs one vCPU in this version (use --cpus 1)');
     if (m.firmware === null) throw new Error("hosted mode boots with vmxlab's BIOS only in this version (no --bios)");
-    const c = m.cpu;
-    this.cpu = c;
+    const n = m.cpus.length;
+    if (n > MAX_VCPUS) throw new Error(`hosted mode runs at most ${MAX_VCPUS} vCPUs (got ${n})`);
+    const c0 = m.cpu;
     const guestBytes = m.config.memoryBytes;
     this.base = hostBase(guestBytes);
     if (m.mem.size < guestBytes + hostReservedBytes(guestBytes)) {
       throw new Error(`hosted mode: create the machine with hostReservedBytes: hostReservedBytes(${guestBytes}) (host memory above guest RAM for the VMM)`);
     }
-    if (c.vmx === null) throw new Error(`hosted mode needs VMX; generation '${opts.generation}' has none`);
+    if (c0.vmx === null) throw new Error(`hosted mode needs VMX; generation '${opts.generation}' has none`);
     this.recorder = opts.recorder ?? null;
-    this.runner = {
-      run: (n) => {
-        if (this.machineStop !== null) return;
-        const r = m.run(n);
-        if (r !== 'budget' && (r !== 'stopped' || this.externalStop())) this.machineStop = r;
-      },
-      stop: () => { this.ownStops++; m.stop(); },
-    };
-    requireUnrestrictedGuest(c, opts.generation);
-    if (!(c.vmx instanceof VmxUnit)) throw new Error(`hosted mode needs vmxlab's VMX unit on the CPU (generation '${opts.generation}')`);
-    const caps = c.vmx.caps;
+    requireUnrestrictedGuest(c0, opts.generation);
+    if (!(c0.vmx instanceof VmxUnit)) throw new Error(`hosted mode needs vmxlab's VMX unit on the CPU (generation '${opts.generation}')`);
+    const caps = c0.vmx.caps;
     const base = opts.exits ?? kvmDefaults(caps);
     this.exits = opts.hltExiting === undefined ? base : { ...base, hlt: opts.hltExiting };
     checkExitControls(this.exits, caps);
-    const reset = captureReset(c);
-    enterHostState(c, m.mem, this.base);
-    this.root = new VmxRoot(c, this.runner);
-    this.v = new VmcsWriter(this.root, opts.generation);
-    this.view = new GuestView(this.root, c);
-    // VMXON and VMCS regions carry the revision identifier (IA32_VMX_BASIC[30:0], §25.2).
-    const [basicLo] = rdmsr(c, VmxMsr.Basic);
-    m.mem.write32(this.base + VMXON_REGION, basicLo & 0x7fffffff);
-    m.mem.write32(this.base + VMCS_REGION, basicLo & 0x7fffffff);
-    // VMXON #GPs while A20M# masks addresses (SDM Vol. 3C §24.7; A20M# is then blocked in VMX
-    // operation, §24.8). The host asserts no A20M#; the guest's A20 gate (8042, port 92h) stays
-    // the platform's (PhysicalMemory.a20Mask), as in bare mode: the VMM's structures sit at a
-    // 2 MB-aligned base whose bit 20 is clear, so a masked A20 never moves them.
-    const a20 = m.mem.a20Mask;
-    m.mem.a20Mask = 0xffffffff | 0;
-    try { this.must('VMXON', this.root.vmxon(this.base + VMXON_REGION)); } finally { m.mem.a20Mask = a20; }
-    this.must('VMCLEAR', this.root.vmclear(this.base + VMCS_REGION));
-    this.must('VMPTRLD', this.root.vmptrld(this.base + VMCS_REGION));
-    // EPT: write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it, else uncacheable ([8]).
-    const [eptCap] = rdmsr(c, VmxMsr.EptVpidCap);
+    this.scheduling = n > 1;
+    this.tickFromQuantum = this.scheduling && this.exits.preemptionTimer === null;
+    if (this.tickFromQuantum && (caps.pin.mayBe1 & PinBasedCtls.ActivatePreemptionTimer) === 0) {
+      throw new UnsupportedGeneration(`hosted mode with ${n} vCPUs schedules them with the VMX-preemption timer, which generation '${opts.generation}' lacks`);
+    }
+    this.timerRate = rdmsr(c0, VmxMsr.Misc)[0] & 0x1f;
+    // A20M# is blocked in VMX operation (SDM Vol. 3C §24.8): VMXON needs it off (§24.7), and the
+    // guest's A20 gate (8042, port 92h) then has no effect, as on hardware and under KVM: the
+    // platform's mask is held off so that every access path (TLB fills through EPT, device
+    // models, the VMM's own reads) sees the same memory.
+    m.blockA20(true);
+    // EPT (shared by the vCPUs): write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it,
+    // else uncacheable ([8]).
+    const [eptCap] = rdmsr(c0, VmxMsr.EptVpidCap);
     const wb = ((eptCap >>> 14) & 1) !== 0;
     this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, hostBitmaps(guestBytes) - this.base);
     this.ept.identityMap();
     const bitmaps = { ioA: hostBitmaps(guestBytes), ioB: hostBitmaps(guestBytes) + 0x1000, msr: hostBitmaps(guestBytes) + 0x2000 };
     this.writeBitmaps(bitmaps.ioA, bitmaps.msr);
-    setupVmcs(this.v, c, this.base, this.ept.eptp, this.exits, bitmaps, reset);
-    this.procControls = this.v.r(V.ProcBasedControls);
+    const setupExits = this.tickFromQuantum ? { ...this.exits, preemptionTimer: 1 } : this.exits;
+    for (let i = 0; i < n; i++) {
+      const c = m.cpus[i];
+      // The BSP's guest starts where the bare machine's CPU starts; an AP's in the INIT state,
+      // waiting for its Startup IPI (the guest's INIT-SIPI-SIPI reaches it as VM exits).
+      const reset = i === 0 ? captureReset(c) : initState(c.cr0);
+      const activity = i === 0 ? Activity.Active : Activity.WaitForSipi;
+      c.waitForSipi = false; // the host owns every logical CPU
+      enterHostState(c, m.mem, this.base);
+      const vc = this.attach(i, c);
+      const regions = vcpuRegions(guestBytes, i);
+      // VMXON and VMCS regions carry the revision identifier (IA32_VMX_BASIC[30:0], §25.2).
+      const [basicLo] = rdmsr(c, VmxMsr.Basic);
+      m.mem.write32(regions.vmxon, basicLo & 0x7fffffff);
+      m.mem.write32(regions.vmcs, basicLo & 0x7fffffff);
+      this.must('VMXON', vc.root.vmxon(regions.vmxon));
+      this.must('VMCLEAR', vc.root.vmclear(regions.vmcs));
+      this.must('VMPTRLD', vc.root.vmptrld(regions.vmcs));
+      setupVmcs(vc.v, c, this.base, this.ept.eptp, setupExits, bitmaps, reset, vc.vpid, activity);
+      vc.procControls = vc.v.r(V.ProcBasedControls);
+      vc.root.unit.addExitListener(this.exitListener(i));
+    }
+    // The APs enter VMX non-root operation at once, in wait-for-SIPI: a Startup IPI reaches a
+    // CPU in VMX root operation as nothing at all (only the guest's wait-for-SIPI state turns it
+    // into a VM exit, §26.2), so they must wait there before the boot vCPU can send one.
+    for (let i = 1; i < n; i++) {
+      const vc = this.vcpus[i], r = vc.root.vmlaunch(0);
+      if (r.kind !== 'running') throw new Error(`hosted mode: VMLAUNCH of vCPU ${i} into wait-for-SIPI: ${r.kind === 'failValid' ? r.detail : r.kind === 'exit' ? `exit reason ${r.exit.reason}` : r.kind}`);
+      vc.launched = true;
+    }
+    this.vc = this.vcpus[0];
     this.stopMark = m.stopCount;
-    this.root.unit.addExitListener(this.onExit);
+  }
+
+  /** vCPU `i` on CPU `c`: its VMX interface, whose guest runner runs that CPU alone. */
+  private attach(i: number, c: Cpu): Vcpu {
+    const m = this.m;
+    let vc: Vcpu | null = null;
+    const runner: GuestRunner = {
+      run: (budget) => {
+        if (this.machineStop !== null) return;
+        if (!this.scheduling) {
+          const r = m.run(budget);
+          if (r !== 'budget' && (r !== 'stopped' || this.externalStop())) this.machineStop = r;
+          return;
+        }
+        // A turn passes at the next call, except in the middle of an MMIO instruction.
+        if (vc!.yieldNow && vc!.mtfPages.length === 0) return;
+        const r = m.runCpu(i, budget, this.othersRunnable(i));
+        if (r === 'yield') vc!.yieldNow = true;
+        else if (r === 'shutdown') this.machineStop = 'shutdown';
+        else if (r === 'stopped' && this.externalStop()) this.machineStop = m.poweredOff ? 'poweroff' : 'stopped';
+      },
+      stop: () => { this.ownStops++; m.stop(); },
+    };
+    const root = new VmxRoot(c, runner);
+    const v = new VmcsWriter(root, this.opts.generation);
+    vc = new Vcpu(i, c, root, v, new GuestView(root, c), vcpuVpid(i));
+    this.vcpus.push(vc);
+    return vc;
   }
 
   /** I/O bitmaps A (ports 0-7FFFH) and B (8000H-FFFFH) at `io` and `io` + 4 KB, and the MSR
@@ -207,27 +258,32 @@ export class HostedVm {
   /** A stop() the VMM did not cause (the --until marker, the exit port, ACPI power-off). */
   private externalStop(): boolean { return this.m.stopCount - this.ownStops > this.stopMark; }
 
-  /** The profiler's view of an exit, filled when it happens (a listener runs no CPU code). */
-  private readonly onExit = (x: VmExitRecord): void => {
-    const rec = this.recorder;
-    if (rec === null) return;
-    const ev = rec.event;
-    ev.reset();
-    ev.vcpu = 0; ev.timeNs = this.m.clock.nowNs();
-    ev.reason = x.reason; ev.entryFailure = x.entryFailure;
-    ev.qualification = x.qualification >>> 0;
-    ev.guestRip = (x.guestCsBase + x.guestRip) >>> 0;
-    ev.instructionLength = x.instructionLength; ev.instructionInfo = x.instructionInfo;
-    ev.guestPhysical = x.guestPhysical >>> 0; ev.guestLinear = x.guestLinear >>> 0;
-    ev.exitInterruptionInfo = x.interruptionInfo >>> 0; ev.exitInterruptionErrorCode = x.interruptionErrorCode >>> 0;
-    ev.idtVectoringInfo = x.idtVectoringInfo >>> 0; ev.idtVectoringErrorCode = x.idtVectoringErrorCode >>> 0;
-    ev.ecx = x.guestEcx >>> 0; ev.eax = x.guestEax >>> 0;
-    this.recordPending = true;
-  };
+  /** The profiler's view of vCPU `i`'s exits, filled when they happen (a listener runs no CPU
+   *  code). An exit of another vCPU (a Startup IPI's, taken at once) records the pending one. */
+  private exitListener(i: number): (x: VmExitRecord) => void {
+    return (x) => {
+      const rec = this.recorder;
+      if (rec === null) return;
+      if (this.recordPending >= 0) this.flushRecord(this.recordPending, 0);
+      const ev = rec.event;
+      ev.reset();
+      ev.vcpu = i; ev.timeNs = this.m.clock.nowNs();
+      ev.reason = x.reason; ev.entryFailure = x.entryFailure;
+      ev.qualification = x.qualification >>> 0;
+      ev.guestRip = (x.guestCsBase + x.guestRip) >>> 0;
+      ev.instructionLength = x.instructionLength; ev.instructionInfo = x.instructionInfo;
+      ev.guestPhysical = x.guestPhysical >>> 0; ev.guestLinear = x.guestLinear >>> 0;
+      ev.exitInterruptionInfo = x.interruptionInfo >>> 0; ev.exitInterruptionErrorCode = x.interruptionErrorCode >>> 0;
+      ev.idtVectoringInfo = x.idtVectoringInfo >>> 0; ev.idtVectoringErrorCode = x.idtVectoringErrorCode >>> 0;
+      ev.ecx = x.guestEcx >>> 0; ev.eax = x.guestEax >>> 0;
+      this.recordPending = i;
+    };
+  }
 
-  private flushRecord(injected: number): void {
-    if (!this.recordPending || this.recorder === null) return;
-    this.recordPending = false;
+  /** Records vCPU `i`'s pending exit event with the events injected at its next entry. */
+  private flushRecord(i: number, injected: number): void {
+    if (this.recordPending !== i || this.recorder === null) return;
+    this.recordPending = -1;
     this.recorder.event.interruptsInjected = injected;
     this.recorder.record(this.recorder.event);
   }
@@ -235,43 +291,135 @@ export class HostedVm {
   /** Runs the guest for up to `ticks` of virtual time. */
   run(ticks: number): HostedStop {
     if (this.fault !== null) return 'guest-fault';
-    const c = this.cpu, clk = this.m.clock;
+    const clk = this.m.clock;
     const end = clk.ticks() + ticks;
     this.machineStop = null;
     // Stops from before this call were reported by the run they ended (as PcMachine.run
     // forgets stopRequested): only new ones end this run.
     this.stopMark = this.m.stopCount - this.ownStops;
     try {
-      while (clk.ticks() < end) {
-        if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
-        const t0 = clk.ticks();
-        let res: VmxResult;
-        if (c.nonRoot) res = this.root.runGuest(end - t0);
-        else {
-          this.flushRecord(this.prepareEntry());
-          res = this.launched ? this.root.vmresume(end - t0) : this.root.vmlaunch(end - t0);
-        }
-        if (res.kind === 'exit') {
-          const x = res.exit;
-          if (!x.entryFailure) this.launched = true;
-          const stop = this.handleExit(x);
-          if (stop !== null) return stop;
-          continue;
-        }
-        if (res.kind === 'running') {
-          if (this.machineStop !== null) return this.machineStop;
-          if (clk.ticks() === t0) return res.halted ? 'idle' : 'budget';
-          continue;
-        }
-        if (res.kind === 'shutdown') return this.stopWith(`VMX abort: ${res.detail}`, null);
-        const what = this.launched ? 'VMRESUME' : 'VMLAUNCH';
-        const detail = res.kind === 'failValid' ? `VM-instruction error ${res.error}: ${res.detail}` : res.kind === 'fault' ? `#${res.vector} fault` : res.kind;
-        return this.stopWith(`${what} failed (${detail})`, null);
-      }
-      return 'budget';
+      if (!this.scheduling) return this.turn(this.vcpus[0], end) ?? 'budget';
+      return this.schedule(end);
     } finally {
-      if (!c.nonRoot) this.flushRecord(0);
+      for (const vc of this.vcpus) if (!vc.cpu.nonRoot) this.flushRecord(vc.index, 0);
     }
+  }
+
+  /** Several vCPUs: rounds over the runnable ones in index order, a turn each (smp.ts's
+   *  schedule, with the VMM deciding); when none can run, virtual time skips to the next timer. */
+  private schedule(end: number): HostedStop {
+    const clk = this.m.clock, n = this.vcpus.length;
+    let deadSince = -1;
+    while (clk.ticks() < end) {
+      if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
+      let ran = false;
+      for (let k = 0; k < n; k++) {
+        const vc = this.vcpus[(this.nextVcpu + k) % n];
+        if (!this.runnable(vc)) continue;
+        this.nextVcpu = (vc.index + 1) % n;
+        this.turnEnd = Math.min(end, clk.ticks() + this.quantum());
+        const stop = this.turn(vc, this.turnEnd);
+        ran = true;
+        if (stop !== null && stop !== 'budget') return stop;
+        break; // rounds restart from the next vCPU, so a woken vCPU waits at most one round
+      }
+      if (ran) { deadSince = -1; continue; }
+      // No vCPU can run: skip idle time to the next timer.
+      let allDead = true, limit = Infinity;
+      for (const vc of this.vcpus) {
+        if (!this.dead(vc)) allDead = false;
+        if (vc.cpu.nonRoot && vc.cpu.halted) { const d = vc.cpu.wakeDeadline(); if (d < limit) limit = d; }
+      }
+      if (allDead) {
+        // Nothing can wake any vCPU; devices finish for 10 ms of virtual time first (smp.ts).
+        if (deadSince < 0) deadSince = clk.nowNs();
+        else if (clk.nowNs() - deadSince > DEAD_HALT_NS) return 'halted';
+      } else deadSince = -1;
+      if (!clk.skipToNext(limit)) return allDead ? 'halted' : 'idle';
+      clk.runDue();
+    }
+    return 'budget';
+  }
+
+  /** The next turn's length, in [SMP_QUANTUM/2, SMP_QUANTUM] (smp.ts: no lockstep). */
+  private quantum(): number {
+    let x = this.seed;
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    this.seed = x;
+    return SMP_QUANTUM / 2 + ((x >>> 0) % (SMP_QUANTUM / 2 + 1));
+  }
+
+  /** Whether vCPU `vc` has something to do now. */
+  private runnable(vc: Vcpu): boolean {
+    const c = vc.cpu;
+    if (vc.root.unit.exitCount !== vc.exitsSeen && !c.nonRoot) return true; // an exit to handle
+    if (vc.idle) return !c.halted || (vc.idleIf && (vc.pending.length > 0 || (c.intr !== null && c.intr.hasInterrupt())));
+    if (c.nonRoot && (c.waitForSipi || c.halted)) return c.hasWakeEvent();
+    return !c.shutdown;
+  }
+
+  /** Whether nothing can ever wake vCPU `vc` (the VMM's idle with IF = 0, or the CPU's own). */
+  private dead(vc: Vcpu): boolean {
+    const c = vc.cpu;
+    if (vc.idle) return !vc.idleIf && c.halted;
+    if (!c.nonRoot) return c.shutdown;
+    return c.shutdown || c.waitForSipi || (c.halted && !c.canWake());
+  }
+
+  private othersRunnable(i: number): boolean {
+    for (const vc of this.vcpus) if (vc.index !== i && this.runnable(vc)) return true;
+    return false;
+  }
+
+  /** One turn of `vc` until virtual time `end`: entries and exits until the turn ends (one
+   *  vCPU: until `end` or a stop). Null or 'budget': the turn is over, the VM goes on. */
+  private turn(vc: Vcpu, end: number): HostedStop | null {
+    const c = vc.cpu, clk = this.m.clock;
+    this.vc = vc;
+    this.m.selectCpu(vc.index);
+    vc.yieldNow = false;
+    if (vc.idle) {
+      // Woken: an interrupt it can take is acknowledged at the controller and injected.
+      vc.idle = false; c.halted = false;
+      if (vc.idleIf && vc.pending.length === 0 && c.intr !== null && c.intr.hasInterrupt()) vc.pending.push(c.intr.acknowledge());
+    }
+    while (clk.ticks() < end) {
+      if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
+      const t0 = clk.ticks();
+      let res: VmxResult;
+      if (c.nonRoot) res = vc.root.runGuest(end - t0);
+      else if (vc.root.unit.exitCount !== vc.exitsSeen && vc.launched) res = { kind: 'exit', exit: vc.root.unit.record };
+      else {
+        if (this.tickFromQuantum) {
+          const left = this.turnEnd - t0;
+          if (left <= 0) return null;
+          vc.v.w(V.VmxPreemptionTimerValue, Math.max(1, Math.ceil(left / (1 << this.timerRate))));
+        }
+        this.flushRecord(vc.index, this.prepareEntry());
+        res = vc.launched ? vc.root.vmresume(end - t0) : vc.root.vmlaunch(end - t0);
+      }
+      if (res.kind === 'exit') {
+        const x = res.exit;
+        vc.exitsSeen = vc.root.unit.exitCount;
+        if (!x.entryFailure) vc.launched = true;
+        const stop = this.handleExit(x);
+        if (stop !== null) return stop;
+        if (this.scheduling && (vc.idle || x.reason === ExitReason.PreemptionTimerExpired)) return null;
+        continue;
+      }
+      if (res.kind === 'running') {
+        vc.launched = true;
+        if (this.machineStop !== null) return this.machineStop;
+        if (this.scheduling) return null; // the turn ended (yield, idle, or its budget)
+        if (clk.ticks() === t0) return res.halted ? 'idle' : 'budget';
+        continue;
+      }
+      if (res.kind === 'shutdown') return this.stopWith(`VMX abort: ${res.detail}`, null);
+      const what = vc.launched ? 'VMRESUME' : 'VMLAUNCH';
+      const detail = res.kind === 'failValid' ? `VM-instruction error ${res.error}: ${res.detail}` : res.kind === 'fault' ? `#${res.vector} fault` : res.kind;
+      return this.stopWith(`${what} failed (${detail})`, null);
+    }
+    return this.scheduling ? null : 'budget';
   }
 
   // ---- exits
@@ -285,18 +433,20 @@ export class HostedVm {
     if (x.entryFailure) return this.stopWith(`VM-entry failure, exit reason ${reason} (${ExitReason[reason] ?? '?'})`, x);
     // An exit while delivering an event: deliver it again on the next entry (§28.2.4, §27.6.1).
     if ((x.idtVectoringInfo & INTR_VALID) !== 0) {
-      this.reinjectInfo = x.idtVectoringInfo & ~(1 << 12);
-      this.reinjectError = x.idtVectoringErrorCode;
-      this.reinjectLength = x.instructionLength;
+      this.vc.reinjectInfo = x.idtVectoringInfo & ~(1 << 12);
+      this.vc.reinjectError = x.idtVectoringErrorCode;
+      this.vc.reinjectLength = x.instructionLength;
     }
     switch (reason) {
       case ExitReason.ExternalInterrupt:
-        if ((x.interruptionInfo & INTR_VALID) !== 0) this.pending.push(x.interruptionInfo & 0xff);
+        if ((x.interruptionInfo & INTR_VALID) !== 0) this.vc.pending.push(x.interruptionInfo & 0xff);
         return null;
       case ExitReason.InterruptWindow: return null;
       case ExitReason.IoInstruction: return this.io(x);
       case ExitReason.Cpuid: this.cpuid(); this.skip(x); return null;
-      case ExitReason.Hlt: this.skip(x); return this.idle();
+      case ExitReason.Hlt: this.skip(x); return this.scheduling ? this.idleVcpu() : this.idle();
+      case ExitReason.InitSignal: this.initVcpu(); return null;
+      case ExitReason.StartupIpi: this.startVcpu(x.qualification & 0xff); return null;
       case ExitReason.Rdmsr: this.rdmsr(x); return null;
       case ExitReason.Wrmsr: this.wrmsr(x); return null;
       case ExitReason.CrAccess: return this.crAccess(x);
@@ -321,23 +471,23 @@ export class HostedVm {
 
   /** RIP past the exiting instruction (which the CPU counted as retired). */
   private skip(x: VmExitRecord): void {
-    this.v.w(V.GuestRip, (x.guestRip + x.instructionLength) >>> 0);
+    this.vc.v.w(V.GuestRip, (x.guestRip + x.instructionLength) >>> 0);
   }
 
-  private gpr(i: number): number { return i === 4 ? this.v.r(V.GuestRsp) : this.cpu.r32[i] >>> 0; }
-  private setGpr(i: number, val: number): void { if (i === 4) this.v.w(V.GuestRsp, val); else this.cpu.r32[i] = val; }
+  private gpr(i: number): number { return i === 4 ? this.vc.v.r(V.GuestRsp) : this.vc.cpu.r32[i] >>> 0; }
+  private setGpr(i: number, val: number): void { if (i === 4) this.vc.v.w(V.GuestRsp, val); else this.vc.cpu.r32[i] = val; }
 
   private injectException(vector: number, errorCode: number | null): void {
-    this.v.w(V.VmEntryInterruptionInfo, (INTR_VALID | INTR_HW_EXCEPTION | (errorCode !== null ? INTR_ERROR_CODE : 0) | vector) >>> 0);
-    if (errorCode !== null) this.v.w(V.VmEntryExceptionErrorCode, errorCode);
-    this.injectedException = true;
+    this.vc.v.w(V.VmEntryInterruptionInfo, (INTR_VALID | INTR_HW_EXCEPTION | (errorCode !== null ? INTR_ERROR_CODE : 0) | vector) >>> 0);
+    if (errorCode !== null) this.vc.v.w(V.VmEntryExceptionErrorCode, errorCode);
+    this.vc.injectedException = true;
   }
   private injectedException = false;
 
   /** RDTSC exiting: EDX:EAX = the TSC the guest would have read (no TSC offsetting). */
   private rdtsc(x: VmExitRecord): void {
-    const t = this.cpu.tsc();
-    this.cpu.r32[0] = t % 0x100000000; this.cpu.r32[2] = Math.floor(t / 0x100000000);
+    const t = this.vc.cpu.tsc();
+    this.vc.cpu.r32[0] = t % 0x100000000; this.vc.cpu.r32[2] = Math.floor(t / 0x100000000);
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     this.skip(x);
   }
@@ -348,8 +498,8 @@ export class HostedVm {
    *  flushes the guest's TLB already. */
   private invlpg(x: VmExitRecord): void {
     if (this.exits.vpid) {
-      const [, vpidCap] = rdmsr(this.cpu, VmxMsr.EptVpidCap);
-      const r = (vpidCap & (1 << 8)) !== 0 ? this.root.invvpid(0, VCPU_VPID, x.qualification >>> 0) : this.root.invvpid(2, VCPU_VPID);
+      const [, vpidCap] = rdmsr(this.vc.cpu, VmxMsr.EptVpidCap);
+      const r = (vpidCap & (1 << 8)) !== 0 ? this.vc.root.invvpid(0, this.vc.vpid, x.qualification >>> 0) : this.vc.root.invvpid(2, this.vc.vpid);
       this.must('INVVPID', r);
     }
     this.skip(x);
@@ -365,14 +515,14 @@ export class HostedVm {
   private reflectException(x: VmExitRecord): HostedStop | null {
     const info = x.interruptionInfo, vector = info & 0xff, type = (info >>> 8) & 7;
     if (type === 2) return this.stopWith('an NMI exited: NMIs are not modelled by this VMM', x);
-    const c = this.cpu;
+    const c = this.vc.cpu;
     if (type === 3 && vector === Vector.PF) c.cr2 = x.qualification;
     if (type === 3 && vector === Vector.DB) c.dr[6] = ((c.dr[6] & ~0x600f) | (x.qualification & 0x600f)) >>> 0;
-    const prior = this.reinjectInfo;
-    this.reinjectInfo = 0;
+    const prior = this.vc.reinjectInfo;
+    this.vc.reinjectInfo = 0;
     if (prior !== 0) {
       const pType = (prior >>> 8) & 7, pVector = prior & 0xff;
-      if (pType === 0) this.pending.push(pVector);
+      if (pType === 0) this.vc.pending.push(pVector);
       const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
       if (pType === 3 && (contributory(pVector) || pVector === Vector.PF) && (contributory(vector) || vector === Vector.PF) &&
         !(pVector !== Vector.PF && vector === Vector.PF)) {
@@ -381,10 +531,10 @@ export class HostedVm {
         return null;
       }
     }
-    this.v.w(V.VmEntryInterruptionInfo, (info & ~(1 << 12) & ~(1 << 31) | INTR_VALID) >>> 0);
-    if ((info & INTR_ERROR_CODE) !== 0) this.v.w(V.VmEntryExceptionErrorCode, x.interruptionErrorCode);
-    if (type === 4 || type === 5 || type === 6) this.v.w(V.VmEntryInstructionLength, x.instructionLength);
-    this.injectedException = true;
+    this.vc.v.w(V.VmEntryInterruptionInfo, (info & ~(1 << 12) & ~(1 << 31) | INTR_VALID) >>> 0);
+    if ((info & INTR_ERROR_CODE) !== 0) this.vc.v.w(V.VmEntryExceptionErrorCode, x.interruptionErrorCode);
+    if (type === 4 || type === 5 || type === 6) this.vc.v.w(V.VmEntryInstructionLength, x.instructionLength);
+    this.vc.injectedException = true;
     return null;
   }
 
@@ -397,15 +547,15 @@ export class HostedVm {
     const next = (x.guestRip + x.instructionLength) >>> 0;
     if ((q & IO_IN) !== 0) {
       const val = io.read(port, size) & mask;
-      const c = this.cpu;
+      const c = this.vc.cpu;
       c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
       this.skip(x);
     } else if (port === SERVICE_PORT) {
       // The BIOS's trap: the service works on the caller's registers and may move CS:IP.
-      this.trapSize = size; this.trapValue = this.cpu.r32[0] & mask;
-      this.view.with(next, this.serviceTrap);
+      this.trapSize = size; this.trapValue = this.vc.cpu.r32[0] & mask;
+      this.vc.view.with(next, this.serviceTrap);
     } else {
-      io.write(port, size, this.cpu.r32[0] & mask);
+      io.write(port, size, this.vc.cpu.r32[0] & mask);
       this.skip(x);
     }
     return this.checkStopAfterHandling();
@@ -414,7 +564,7 @@ export class HostedVm {
   /** INS/OUTS (with REP) for guests without paging: linear = guest-physical = host-physical
    *  under the identity EPT map. */
   private stringIo(x: VmExitRecord, size: number, port: number): HostedStop | null {
-    const v = this.v, c = this.cpu, mem = this.m.mem, io = this.m.io, q = x.qualification;
+    const v = this.vc.v, c = this.vc.cpu, mem = this.m.mem, io = this.m.io, q = x.qualification;
     if ((v.r(V.GuestCr0) & Cr0.PG) !== 0) return this.stopWith('string I/O with guest paging on is not emulated by this VMM yet', x);
     const addr32 = ((x.instructionInfo >>> 7) & 7) === 1; // [9:7] address size: 0 16-bit, 1 32-bit
     const amask = addr32 ? 0xffffffff : 0xffff;
@@ -445,7 +595,7 @@ export class HostedVm {
   }
 
   private cpuid(): void {
-    const c = this.cpu, o = c.cpuidOut, leaf = c.r32[0] >>> 0;
+    const c = this.vc.cpu, o = c.cpuidOut, leaf = c.r32[0] >>> 0;
     cpuidLeaf(c.model, leaf, c.r32[1], o);
     if (leaf === 1) {
       cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
@@ -472,11 +622,11 @@ export class HostedVm {
   }
 
   private rdmsr(x: VmExitRecord): void {
-    const c = this.cpu, n = c.r32[1] >>> 0;
+    const c = this.vc.cpu, n = c.r32[1] >>> 0;
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     let lo: number, hi: number;
     const f = HostedVm.vmcsMsr(n);
-    if (f !== null) { lo = this.v.r(f); hi = 0; }
+    if (f !== null) { lo = this.vc.v.r(f); hi = 0; }
     else if (n === MSR_FEATURE_CONTROL) { lo = FEATURE_CONTROL_LOCK; hi = 0; }
     else if (HostedVm.hiddenMsr(n) || !readMsrTo(c, n, this.msrOut)) { this.injectException(GP, 0); return; }
     else { lo = this.msrOut[0]; hi = this.msrOut[1]; }
@@ -485,12 +635,12 @@ export class HostedVm {
   }
 
   private wrmsr(x: VmExitRecord): void {
-    const c = this.cpu, n = c.r32[1] >>> 0;
+    const c = this.vc.cpu, n = c.r32[1] >>> 0;
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     const f = HostedVm.vmcsMsr(n);
     if (f !== null) {
       // IA32_SYSENTER_CS keeps 16 bits (as the CPU's WRMSR); ESP/EIP 32 (no Intel 64 yet).
-      this.v.w(f, n === 0x174 ? c.r32[0] & 0xffff : c.r32[0]);
+      this.vc.v.w(f, n === 0x174 ? c.r32[0] & 0xffff : c.r32[0]);
       this.skip(x);
       return;
     }
@@ -499,7 +649,7 @@ export class HostedVm {
   }
 
   private crAccess(x: VmExitRecord): HostedStop | null {
-    const q = x.qualification, cr = q & 15, type = (q >>> 4) & 3, reg = (q >>> 8) & 15, v = this.v;
+    const q = x.qualification, cr = q & 15, type = (q >>> 4) & 3, reg = (q >>> 8) & 15, v = this.vc.v;
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     const shadow0 = v.r(V.Cr0ReadShadow);
     if (type === CR_MOV_TO && cr === 0) { if (!this.setCr0(this.gpr(reg))) return null; }
@@ -517,7 +667,7 @@ export class HostedVm {
    *  §2.5, MOV CR), else the value with CR0.NE kept 1 underneath. */
   private setCr0(val: number): boolean {
     if (((val & Cr0.PG) !== 0 && (val & Cr0.PE) === 0) || ((val & Cr0.NW) !== 0 && (val & Cr0.CD) === 0)) { this.injectException(GP, 0); return false; }
-    this.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.v.w(V.Cr0ReadShadow, val >>> 0);
+    this.vc.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
     this.loadPdptes();
     return true;
   }
@@ -525,7 +675,7 @@ export class HostedVm {
   /** MOV to CR4: VMXE is reserved for the guest (CPUID hides VMX). */
   private setCr4(val: number): boolean {
     if ((val & Cr4.VMXE) !== 0) { this.injectException(GP, 0); return false; }
-    this.v.w(V.GuestCr4, val | CR4_OWNED); this.v.w(V.Cr4ReadShadow, val);
+    this.vc.v.w(V.GuestCr4, val | CR4_OWNED); this.vc.v.w(V.Cr4ReadShadow, val);
     this.loadPdptes();
     return true;
   }
@@ -533,7 +683,7 @@ export class HostedVm {
   /** With EPT, PAE paging takes its PDPTEs from the VMCS at VM entry (§27.3.2.4): after an
    *  emulated CR write the VMM loads them from guest CR3 as MOV to CR would. */
   private loadPdptes(): void {
-    const v = this.v;
+    const v = this.vc.v;
     if ((v.r(V.GuestCr0) & Cr0.PG) === 0 || (v.r(V.GuestCr4) & Cr4.PAE) === 0) return;
     const base = v.r(V.GuestCr3) & ~0x1f, mem = this.m.mem;
     const fields = PDPTE_FIELDS;
@@ -555,10 +705,10 @@ export class HostedVm {
     if (source === 3) return this.stopWith('a task switch through an IDT task gate is not emulated by this VMM yet', x);
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     // The event being delivered is the task switch itself: nothing to re-inject.
-    this.reinjectInfo = 0;
-    const c = this.cpu, rip = x.guestRip >>> 0;
+    this.vc.reinjectInfo = 0;
+    const c = this.vc.cpu, rip = x.guestRip >>> 0;
     let vector = -1, code: number | null = null;
-    this.view.with((rip + x.instructionLength) >>> 0, () => {
+    this.vc.view.with((rip + x.instructionLength) >>> 0, () => {
       const oldTr = c.segSel[Seg.TR];
       try {
         if (source === 1) taskReturn(c);
@@ -587,35 +737,35 @@ export class HostedVm {
     if (kind === PageKind.Ram && gpa < guestRamEnd(this.m)) return this.stopWith(`EPT violation on guest RAM at 0x${gpa.toString(16)} (the identity map covers it: a VMM bug)`, x);
     if (this.recorder !== null) this.recorder.event.device = mem.mmioNameOf(asGuestPhysical(gpa)) ?? (kind === PageKind.Rom ? 'ROM' : 'unassigned');
     const g = asGuestPhysical(gpa);
-    this.mtfPages.push(gpa & ~0xfff);
-    this.mtfRestore.push(this.ept.perms(g));
-    this.ept.map(g, EPT_RWX);
+    this.vc.mtfPages.push(gpa & ~0xfff);
+    this.vc.mtfRestore.push(this.ept.perms(g));
+    try { this.ept.map(g, EPT_RWX); } catch (e) { return this.stopWith(`MMIO at guest-physical 0x${gpa.toString(16)}: ${(e as Error).message}`, x); }
     this.invept();
     this.setProc(ProcBasedCtls.MonitorTrapFlag, true);
     return null;
   }
 
   private endMtf(): void {
-    for (let i = 0; i < this.mtfPages.length; i++) {
-      const g = asGuestPhysical(this.mtfPages[i]), p = this.mtfRestore[i];
+    for (let i = 0; i < this.vc.mtfPages.length; i++) {
+      const g = asGuestPhysical(this.vc.mtfPages[i]), p = this.vc.mtfRestore[i];
       if (p === 0) this.ept.unmap(g); else this.ept.map(g, p);
     }
-    this.mtfPages.length = 0; this.mtfRestore.length = 0;
+    this.vc.mtfPages.length = 0; this.vc.mtfRestore.length = 0;
     this.invept();
     this.setProc(ProcBasedCtls.MonitorTrapFlag, false);
   }
 
   private invept(): void {
-    let r = this.root.invept(1, BigInt(this.ept.eptp));
-    if (r.kind !== 'succeed') r = this.root.invept(2);
+    let r = this.vc.root.invept(1, BigInt(this.ept.eptp));
+    if (r.kind !== 'succeed') r = this.vc.root.invept(2);
     if (r.kind !== 'succeed') throw new Error(`INVEPT failed: ${JSON.stringify(r)}`);
   }
 
   private setProc(bit: number, on: boolean): void {
-    const nv = on ? (this.procControls | bit) >>> 0 : (this.procControls & ~bit) >>> 0;
-    if (nv === this.procControls) return;
-    this.procControls = nv;
-    this.v.w(V.ProcBasedControls, nv);
+    const nv = on ? (this.vc.procControls | bit) >>> 0 : (this.vc.procControls & ~bit) >>> 0;
+    if (nv === this.vc.procControls) return;
+    this.vc.procControls = nv;
+    this.vc.v.w(V.ProcBasedControls, nv);
   }
 
   // ---- interrupts
@@ -624,37 +774,73 @@ export class HostedVm {
    *  guest can take it (RFLAGS.IF = 1, no STI/MOV-SS blocking, §26.4.1 via §27.6), else ask for
    *  an interrupt-window exit. Returns the events injected. */
   private prepareEntry(): number {
-    const v = this.v;
-    if (this.injectedException) { this.injectedException = false; return 1; }
-    if (this.reinjectInfo !== 0) {
-      v.w(V.VmEntryInterruptionInfo, this.reinjectInfo);
-      if ((this.reinjectInfo & INTR_ERROR_CODE) !== 0) v.w(V.VmEntryExceptionErrorCode, this.reinjectError);
-      v.w(V.VmEntryInstructionLength, this.reinjectLength);
-      this.reinjectInfo = 0;
+    const v = this.vc.v;
+    if (this.vc.injectedException) { this.vc.injectedException = false; return 1; }
+    if (this.vc.reinjectInfo !== 0) {
+      v.w(V.VmEntryInterruptionInfo, this.vc.reinjectInfo);
+      if ((this.vc.reinjectInfo & INTR_ERROR_CODE) !== 0) v.w(V.VmEntryExceptionErrorCode, this.vc.reinjectError);
+      v.w(V.VmEntryInstructionLength, this.vc.reinjectLength);
+      this.vc.reinjectInfo = 0;
       return 1;
     }
-    if (this.mtfPages.length > 0) return 0; // one instruction first, then events
-    if (this.pending.length === 0) { this.setProc(ProcBasedCtls.InterruptWindowExiting, false); return 0; }
+    if (this.vc.mtfPages.length > 0) return 0; // one instruction first, then events
+    if (this.vc.pending.length === 0) { this.setProc(ProcBasedCtls.InterruptWindowExiting, false); return 0; }
     const ready = (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
     if (!ready) { this.setProc(ProcBasedCtls.InterruptWindowExiting, true); return 0; }
-    v.w(V.VmEntryInterruptionInfo, (INTR_VALID | this.pending.pop()!) >>> 0);
-    this.setProc(ProcBasedCtls.InterruptWindowExiting, this.pending.length > 0);
+    v.w(V.VmEntryInterruptionInfo, (INTR_VALID | this.vc.pending.pop()!) >>> 0);
+    this.setProc(ProcBasedCtls.InterruptWindowExiting, this.vc.pending.length > 0);
     return 1;
+  }
+
+  /** HLT with several vCPUs: this vCPU idles (the schedule skips it) until an interrupt it can
+   *  take is due; the others run meanwhile. */
+  private idleVcpu(): null {
+    const vc = this.vc;
+    vc.idle = true;
+    vc.idleIf = (vc.v.r(V.GuestRflags) & Flag.IF) !== 0;
+    vc.idleSince = this.m.clock.nowNs();
+    vc.cpu.halted = true;
+    return null;
+  }
+
+  /** INIT exit (§26.2, reason 3): the vCPU takes the INIT state (SDM Vol. 3A §9.1.1), an AP
+   *  waiting for a Startup IPI, the boot vCPU at the reset vector (as the bare platform's INIT:
+   *  machine.ts initCpu). Events the VMM held for it are dropped, as INIT drops them. */
+  private initVcpu(): void {
+    const vc = this.vc, c = vc.cpu;
+    const shadow0 = vc.v.r(V.Cr0ReadShadow);
+    writeGuestState(vc.v, initState(shadow0), vc.index === 0 ? Activity.Active : Activity.WaitForSipi);
+    vc.v.w(V.VmEntryInterruptionInfo, 0);
+    vc.pending.length = 0; vc.reinjectInfo = 0; vc.injectedException = false; vc.idle = false;
+    // General registers are not in the VMCS: INIT clears them, EDX = the processor signature.
+    const edx = cpuSignature(c.model);
+    c.r32.fill(0); c.r32[2] = edx;
+    this.loadPdptes();
+  }
+
+  /** Startup IPI exit (§26.2, reason 4): the AP starts in real mode at vector * 4 KB
+   *  (CS = vector << 8, IP = 0: SDM Vol. 3A §8.4.4.1), active. */
+  private startVcpu(vector: number): void {
+    const v = this.vc.v;
+    v.w(V.GuestCsSelector, vector << 8); v.w(V.GuestCsBase, vector << 12);
+    v.w(V.GuestCsLimit, 0xffff); v.w(V.GuestCsAccessRights, 0x9b);
+    v.w(V.GuestRip, 0);
+    v.w(V.GuestActivityState, Activity.Active);
   }
 
   /** HLT: the vCPU sleeps while virtual time skips to the next timer, until an interrupt it
    *  can take is due (the VMM acknowledges it at the controller and injects it) or the BIOS's
    *  poll timer wakes it as it wakes the bare CPU (firmware.ts clears `halted`). */
   private idle(): HostedStop | null {
-    const c = this.cpu, clk = this.m.clock;
-    const ifSet = (this.v.r(V.GuestRflags) & Flag.IF) !== 0;
+    const c = this.vc.cpu, clk = this.m.clock;
+    const ifSet = (this.vc.v.r(V.GuestRflags) & Flag.IF) !== 0;
     const since = clk.nowNs();
     c.halted = true;
     try {
       for (;;) {
         if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
-        if (ifSet && this.pending.length > 0) return null;
-        if (ifSet && c.intr !== null && c.intr.hasInterrupt()) { this.pending.push(c.intr.acknowledge()); return null; }
+        if (ifSet && this.vc.pending.length > 0) return null;
+        if (ifSet && c.intr !== null && c.intr.hasInterrupt()) { this.vc.pending.push(c.intr.acknowledge()); return null; }
         if (!c.halted) return null;
         if (!ifSet && clk.nowNs() - since > DEAD_HALT_NS) return 'halted';
         if (!clk.skipToNext()) return ifSet ? 'idle' : 'halted';
@@ -669,10 +855,10 @@ export class HostedVm {
     const fields: Record<string, string> = {};
     const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
     const read = (f: V): void => {
-      const r = this.root.vmread(f);
+      const r = this.vc.root.vmread(f);
       fields[V[f]] = r.result.kind === 'succeed' ? hex(r.value) : `(${r.result.kind})`;
     };
-    if (!this.cpu.nonRoot) {
+    if (!this.vc.cpu.nonRoot) {
       for (const f of [V.ExitReason, V.ExitQualification, V.VmInstructionError, V.GuestRip, V.GuestCsSelector, V.GuestCsBase,
         V.GuestCsAccessRights, V.GuestRsp, V.GuestRflags, V.GuestCr0, V.GuestCr3, V.GuestCr4, V.GuestActivityState,
         V.GuestInterruptibilityState, V.VmExitInterruptionInfo, V.IdtVectoringInfo, V.GuestPhysicalAddress, V.GuestLinearAddress,

@@ -13,6 +13,7 @@
 //   base + 0x7000  EPT PML4    + 0x8000 PDPT    + 0x9000..0xC000 four page directories
 //   base + 0xD000  EPT page tables, one per 2 MB of guest-physical space that has mappings
 //   then           I/O bitmap A, I/O bitmap B, MSR bitmap (one page each: hostBitmaps)
+//   then           VMXON region and VMCS of vCPUs 1..7 (two pages each: vcpuRegions)
 const PAGE = 0x1000;
 export const HOST_GDT = 0x0000, HOST_TSS = 0x1000, HOST_PD = 0x2000, VMXON_REGION = 0x3000, VMCS_REGION = 0x4000;
 export const HOST_STACK_TOP = 0x6000, HOST_RIP = 0x6000;
@@ -30,14 +31,32 @@ export function hostBase(memoryBytes: number): number {
  *  the structures and one EPT page table per 2 MB of guest RAM (the ROM below 1 MB shares the
  *  first), plus a spare. */
 export function hostReservedBytes(memoryBytes: number): number {
-  return hostBitmaps(memoryBytes) + BITMAP_PAGES * PAGE - memoryBytes;
+  return hostBitmaps(memoryBytes) + (BITMAP_PAGES + 2 * (MAX_VCPUS - 1)) * PAGE - memoryBytes;
 }
+
+/** vCPUs one VM can have (the machine's CPUs: smp.ts MAX_CPUS). */
+export const MAX_VCPUS = 8;
+
+/** Host-physical addresses of vCPU `i`'s VMXON region and VMCS: one of each per logical CPU
+ *  (SDM Vol. 3C §24.7: each logical processor enters VMX operation with its own VMXON region;
+ *  §25.1: one VMCS per virtual CPU). */
+export function vcpuRegions(memoryBytes: number, i: number): { vmxon: number; vmcs: number } {
+  if (!Number.isInteger(i) || i < 0 || i >= MAX_VCPUS) throw new Error(`vCPU index ${i} out of range 0-${MAX_VCPUS - 1}`);
+  const base = hostBase(memoryBytes);
+  if (i === 0) return { vmxon: base + VMXON_REGION, vmcs: base + VMCS_REGION };
+  const at = hostBitmaps(memoryBytes) + (BITMAP_PAGES + 2 * (i - 1)) * PAGE;
+  return { vmxon: at, vmcs: at + PAGE };
+}
+
+/** EPT page tables for 2 MB regions above guest RAM whose MMIO pages get mapped for one
+ *  instruction (I/O APIC at FEC00000H, local APIC at FEE00000H, PCI BARs, the BIOS alias). */
+const MMIO_TABLES = 8;
 
 /** I/O bitmaps A and B and the MSR bitmap (SDM Vol. 3C §25.6.4, §25.6.9). */
 const BITMAP_PAGES = 3;
 
 /** Host-physical address of the first bitmap page: after the EPT page tables. */
 export function hostBitmaps(memoryBytes: number): number {
-  const tables = Math.ceil(memoryBytes / (2 << 20)) + 1;
+  const tables = Math.ceil(memoryBytes / (2 << 20)) + 1 + MMIO_TABLES;
   return hostBase(memoryBytes) + EPT_PT0 + tables * PAGE;
 }

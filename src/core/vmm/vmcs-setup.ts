@@ -15,7 +15,7 @@ import { HOST_CS, HOST_DS, HOST_GDT, HOST_PD, HOST_RIP, HOST_STACK_TOP, HOST_TR,
 
 /** Capability MSRs (Appendix A): basic, the control pairs, the TRUE pairs, EPT/VPID. */
 export const enum VmxMsr {
-  Basic = 0x480, Pinbased = 0x481, Procbased = 0x482, Exit = 0x483, Entry = 0x484,
+  Basic = 0x480, Pinbased = 0x481, Procbased = 0x482, Exit = 0x483, Entry = 0x484, Misc = 0x485,
   Procbased2 = 0x48b, EptVpidCap = 0x48c,
   TruePinbased = 0x48d, TrueProcbased = 0x48e, TrueExit = 0x48f, TrueEntry = 0x490,
 }
@@ -23,8 +23,12 @@ export const enum VmxMsr {
 /** Where the VMM's bitmaps are (host-physical): I/O bitmaps A and B, the MSR bitmap (§25.6.4, §25.6.9). */
 export interface BitmapAddresses { ioA: number; ioB: number; msr: number }
 
-/** VPID of the one vCPU: nonzero (0 is the host's, §27.2.1.1 refuses it with "enable VPID"). */
-export const VCPU_VPID = 1;
+/** VPID of vCPU `i`: nonzero (0 is the host's, §27.2.1.1 refuses it with "enable VPID"), one
+ *  per vCPU so that each keeps its own tagged translations (§29.1). */
+export function vcpuVpid(i: number): number { return i + 1; }
+
+/** Guest activity states (SDM Vol. 3C §25.4.2 Table 25-3). */
+export const enum Activity { Active = 0, Hlt = 1, Shutdown = 2, WaitForSipi = 3 }
 
 /** A generation lacks a control hosted mode needs. */
 export class UnsupportedGeneration extends Error {}
@@ -78,7 +82,8 @@ export function requireUnrestrictedGuest(c: Cpu, generation: string): void {
 
 /** Writes controls, host state and the reset-vector guest state. `reset` holds the state the
  *  bare machine's CPU starts in (the firmware's reset, read before the host took the CPU). */
-export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number, s: ExitControls, bitmaps: BitmapAddresses, reset: ResetState): void {
+export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number, s: ExitControls, bitmaps: BitmapAddresses,
+  reset: ResetState, vpid: number, activity: Activity): void {
   const [, basicHi] = rdmsr(c, VmxMsr.Basic);
   const hasTrue = ((basicHi >>> 23) & 1) !== 0; // IA32_VMX_BASIC[55]
   const [, proc1Allowed] = rdmsr(c, VmxMsr.Procbased);
@@ -94,7 +99,7 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   const proc = want.proc | ProcBasedCtls.ActivateSecondaryControls;
   v.w(V.ProcBasedControls, v.adjust(c, ControlField.ProcBased, hasTrue ? VmxMsr.TrueProcbased : VmxMsr.Procbased, proc));
   v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest | want.proc2));
-  if (s.vpid) v.w(V.VirtualProcessorId, VCPU_VPID);
+  if (s.vpid) v.w(V.VirtualProcessorId, vpid);
   // The preemption timer reloads this value at every entry ("save VMX-preemption timer value"
   // stays 0, §26.7.4): a fixed scheduling tick of value * 2^MISC[4:0] TSC ticks.
   if (s.preemptionTimer !== null) v.w(V.VmxPreemptionTimerValue, s.preemptionTimer);
@@ -119,7 +124,15 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   v.w(V.HostFsBase, 0); v.w(V.HostGsBase, 0);
   v.w(V.HostIa32SysenterCs, 0); v.w(V.HostIa32SysenterEsp, 0); v.w(V.HostIa32SysenterEip, 0);
   v.w(V.HostRip, hostBase + HOST_RIP); v.w(V.HostRsp, hostBase + HOST_STACK_TOP);
-  // Guest state: the reset vector as the bare machine starts it.
+  writeGuestState(v, reset, activity);
+  // MSRs in the guest-state area: RESET clears them, INIT keeps them (Table 9-1), so only here.
+  v.w(V.GuestIa32SysenterCs, 0); v.w(V.GuestIa32SysenterEsp, 0); v.w(V.GuestIa32SysenterEip, 0);
+  v.w64(V.GuestIa32Debugctl, 0n);
+}
+
+/** The guest-state area for a vCPU at `reset` (the reset vector, or the INIT state of an AP)
+ *  in `activity` (an AP waits for its Startup IPI: §25.4.2, §26.2). */
+export function writeGuestState(v: VmcsWriter, reset: ResetState, activity: Activity): void {
   for (let i = 0; i < 6; i++) {
     const [sel, base, lim, ar] = GUEST_SEGMENT_FIELDS[i];
     v.w(sel, reset.sel[i]); v.w(base, reset.base[i]); v.w(lim, reset.limit[i]); v.w(ar, reset.attr[i]);
@@ -134,9 +147,7 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   v.w(V.GuestCr3, reset.cr3);
   v.w(V.GuestDr7, 0x400);
   v.w(V.GuestRip, reset.eip); v.w(V.GuestRsp, reset.esp); v.w(V.GuestRflags, reset.flags);
-  v.w(V.GuestActivityState, 0); v.w(V.GuestInterruptibilityState, 0); v.w(V.GuestPendingDebugExceptions, 0);
-  v.w(V.GuestIa32SysenterCs, 0); v.w(V.GuestIa32SysenterEsp, 0); v.w(V.GuestIa32SysenterEip, 0);
-  v.w64(V.GuestIa32Debugctl, 0n);
+  v.w(V.GuestActivityState, activity); v.w(V.GuestInterruptibilityState, 0); v.w(V.GuestPendingDebugExceptions, 0);
 }
 
 /** What the CPU held after the firmware's reset (the bare machine's starting state). */
@@ -144,6 +155,18 @@ export interface ResetState {
   sel: number[]; base: number[]; limit: number[]; attr: number[];
   eip: number; esp: number; flags: number; cr0: number; cr3: number; cr4: number;
   gdtrBase: number; gdtrLimit: number; idtrBase: number; idtrLimit: number;
+}
+
+/** The state INIT gives a CPU (SDM Vol. 3A §9.1.1 Table 9-1, "INIT" column): as RESET, with
+ *  CR0.CD/NW kept from `cr0` (the guest's CR0 when the INIT came). */
+export function initState(cr0: number): ResetState {
+  const data = 0x93, code = 0x9b;
+  return {
+    sel: [0, 0xf000, 0, 0, 0, 0], base: [0, 0xffff0000, 0, 0, 0, 0], limit: [0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff],
+    attr: [data, code, data, data, data, data],
+    eip: 0xfff0, esp: 0, flags: 2, cr0: ((cr0 & 0x60000000) | 0x10) >>> 0, cr3: 0, cr4: 0,
+    gdtrBase: 0, gdtrLimit: 0xffff, idtrBase: 0, idtrLimit: 0xffff,
+  };
 }
 
 export function captureReset(c: Cpu): ResetState {

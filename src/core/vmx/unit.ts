@@ -198,8 +198,12 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     vmExit(this, reason, rip);
   }
 
+  /** See VmxHooks.exitRestartsInstruction. */
+  exitRestartsInstruction = false;
+
   /** Takes a VM exit from inside an instruction or event delivery and abandons the rest of it. */
   exitAndUnwind(reason: ExitReason, rip: number): never {
+    this.exitRestartsInstruction = reason === ExitReason.EptViolation || reason === ExitReason.EptMisconfiguration;
     vmExit(this, reason, rip);
     throw VM_EXIT;
   }
