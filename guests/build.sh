@@ -35,5 +35,6 @@ build pmode-strict.img pmode-diff   pmode.asm -DSTRICT
 build bench.img        bench-cpu    bench.asm
 build hello.img        realmode-hello hello.asm
 build pit-idle.img     pit-idle     pit-idle.asm
+build paging-stress.img paging-stress paging-stress.asm
 [ $check = 1 ] || chmod +x "$here/cpu-hostdiff/hostdiff.elf"
 exit $status

@@ -1,4 +1,6 @@
 // Cost arithmetic against the tables, by hand-computed cases.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CostModel, costOnEveryGeneration, costRun, parseCostOverrides } from '../../src/core/profile/cost-model';
 import { DEFAULT_HANDLER_COSTS } from '../../src/core/profile/handler-costs';
@@ -6,6 +8,8 @@ import { featureWarnings } from '../../src/core/profile/feature-use';
 import { ExitRecorder } from '../../src/core/profile/recorder';
 import { TRANSITION_COSTS } from '../../src/core/profile/transition-costs';
 import { buildProfile } from '../../src/core/profile/profile-json';
+import { formatCsvReport } from '../../src/core/profile/report-csv';
+import { formatPerfReport } from '../../src/core/profile/report-perf';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
 import { VmxFeature } from '../../src/core/vmx/features';
 import { GENERATION_NAMES } from '../../src/core/vmx/generations';
@@ -108,5 +112,81 @@ describe('cost model arithmetic', () => {
     expect(() => new CostModel({ generation: 'pentium' as never })).toThrow(/unknown generation 'pentium'/);
     expect(() => new CostModel({ handlerCycles: new Map([[ExitReason.Cpuid, -5]]) })).toThrow(/Cpuid/);
     expect(() => new CostModel({ handlerCycles: new Map([[500, 5]]) })).toThrow(/not a basic exit reason/);
+  });
+});
+
+// The transition table against its document, row by row, and the arithmetic of per-exit
+// statistics, time and the reports, by hand.
+const COSTS_DOC = join(__dirname, '../../../shared/docs/vmexit-costs.md');
+
+describe('transition costs follow ../shared/docs/vmexit-costs.md', () => {
+  it.skipIf(!existsSync(COSTS_DOC))('every published row of the round-trip table is the figure used; the rows without one are estimates', () => {
+    const doc = readFileSync(COSTS_DOC, 'utf8');
+    const section = doc.split('## VM exit + VM entry round trip')[1]!.split('\n## ')[0]!;
+    const rows = section.split('\n').filter((l) => /^\| [A-Z]/.test(l) && !l.startsWith('| generation')).map((l) => l.split('|').map((c) => c.trim()));
+    const byDocName: Record<string, readonly string[]> = {
+      Prescott: ['prescott'], Merom: ['merom'], Penryn: ['penryn'], Nehalem: ['nehalem'], Westmere: ['westmere'],
+      'Sandy Bridge': ['sandy-bridge'], 'Ivy Bridge': ['ivy-bridge'], Haswell: ['haswell'], Broadwell: ['broadwell'],
+      'Skylake and later': ['skylake', 'ice-lake'],
+    };
+    expect(rows.map((r) => r[1])).toEqual(Object.keys(byDocName));
+    let published = 0;
+    for (const r of rows) {
+      const cycles = /^\d+$/.test(r[3]!) ? Number(r[3]) : null;
+      for (const g of byDocName[r[1]!]!) {
+        const t = TRANSITION_COSTS[g as keyof typeof TRANSITION_COSTS];
+        if (cycles !== null) { expect(t, g).toMatchObject({ cycles, estimate: false }); published++; } else expect(t.estimate, g).toBe(true);
+      }
+    }
+    expect(published).toBe(8); // Prescott 1926 ... Broadwell 531
+    expect(Object.keys(TRANSITION_COSTS).sort()).toEqual([...GENERATION_NAMES].sort());
+  });
+});
+
+describe('per-exit and per-run arithmetic, by hand', () => {
+  it('min/max/avg/stddev of one reason whose exits did different work (HLT: 200 + 150 per injection)', () => {
+    const rec = new ExitRecorder({ cost: { generation: 'westmere', clockHz: 2e9, cpi: 1.5 } });
+    // 3 HLTs without an injection, 1 with one, 1 with two: handler 200, 200, 200, 350, 500.
+    recordMany(rec, 3, (ev) => hlt(ev));
+    recordMany(rec, 1, (ev) => hlt(ev, { injected: 1 }));
+    recordMany(rec, 1, (ev) => hlt(ev, { injected: 2 }));
+    const p = buildProfile(rec, { guestInstructions: 10_000 });
+    const h = p.reasons.find((r) => r.reason === ExitReason.Hlt)!;
+    const per = [769, 769, 769, 919, 1069]; // + Westmere's 569
+    const mean = per.reduce((a, b) => a + b, 0) / 5; // 859
+    const sd = Math.sqrt(per.reduce((a, b) => a + (b - mean) ** 2, 0) / 4); // sample stddev
+    expect(h).toMatchObject({ count: 5, cycles: 4295, handlerCycles: 1450, transitionCycles: 2845, minCycles: 769, maxCycles: 1069, avgCycles: 859, interruptsInjected: 3 });
+    expect(h.stddevCycles).toBeCloseTo(sd, 9); // 134.16...
+    // Guest 10,000 instructions x CPI 1.5 = 15,000 cycles; overhead 4295 / 15000; time at 2 GHz.
+    expect(p.totals).toMatchObject({ guestCycles: 15_000, exitCycles: 4295, totalCycles: 19_295 });
+    expect(p.totals.overheadPercent).toBeCloseTo(28.633333333, 6);
+    expect(p.totals.exitSharePercent).toBeCloseTo((4295 / 19_295) * 100, 9);
+    expect(p.totals.timeNs).toBeCloseTo(9647.5, 6); // 19,295 cycles / 2 cycles per ns
+  });
+
+  it('the perf table and the CSV turn cycles into microseconds at the model clock', () => {
+    const rec = new ExitRecorder({ cost: { generation: 'haswell', clockHz: 3e9 } });
+    recordMany(rec, 4, (ev) => cpuid(ev, 0)); // 512 + 200 = 712 cycles = 0.237333 us each
+    recordMany(rec, 1, (ev) => io(ev, 0x3f8, 'out', 1, { emulated: 1 })); // 512 + 500 + 400 = 1412 = 0.470667 us
+    const p = buildProfile(rec, { guestInstructions: 1000 });
+    const csv = formatCsvReport(p).split('\r\n');
+    // Time%: 2848 / 4260 cycles and 1412 / 4260.
+    expect(csv[1]).toBe('CPUID,4,80.0000,66.8545,0.2373,0.2373,0.2373,0.0000,2848');
+    expect(csv[2]).toBe('IO_INSTRUCTION,1,20.0000,33.1455,0.4707,0.4707,0.4707,0.0000,1412');
+    const perf = formatPerfReport(p, { details: false });
+    expect(perf).toContain('               CPUID          4    80.00%    66.85%      0.24us      0.24us      0.24us ( +-   0.00% )');
+    expect(perf).toContain('Total Samples:5, Total events handled time:1.42us.'); // 4260 cycles / 3000 per us
+  });
+
+  it('an estimated round trip is marked in the JSON and with * in the perf table (Skylake: Broadwell\'s 531 carried forward)', () => {
+    const rec = new ExitRecorder({ cost: { generation: 'skylake' } });
+    recordMany(rec, 2, (ev) => cpuid(ev, 0));
+    const p = buildProfile(rec, { guestInstructions: 100 });
+    expect(p.costModel.roundTrip).toMatchObject({ cycles: 531, estimate: true });
+    expect(p.totals.transitionCycles).toBe(2 * 531);
+    const text = formatPerfReport(p);
+    expect(text).toContain('skylake round trip 531 cycles (ESTIMATE)');
+    expect(text).toMatch(/^nehalem +714\* /m);
+    expect(text).toMatch(/^haswell +512 /m);
   });
 });

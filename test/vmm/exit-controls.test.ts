@@ -192,6 +192,8 @@ describe('exit controls: settings', () => {
     const want: ExitControls = {
       hlt: true, rdtsc: false, io: { kind: 'unconditional' }, msr: { kind: 'bitmap', mode: 'pass', msrs: [{ first: 0x174, last: 0x176 }] },
       cr3Load: false, cr3Store: false, exceptionBitmap: KVM_EXCEPTION_BITMAP, invlpg: false, pause: false, preemptionTimer: null, vpid: true,
+      // Every CR0 bit but TS; every CR4 bit but PVI DE PCE OSFXSR OSXMMEXCPT PGE TSD FSGSBASE.
+      cr0Mask: 0xfffffff7, cr4Mask: 0xfffef871,
     };
     expect(kvmDefaults(caps('haswell'))).toEqual(want);
     expect(kvmDefaults(caps('westmere'))).toEqual(want);

@@ -9,6 +9,7 @@
 // is the CPU's own (or, for IA32_SYSENTER_*, the VMCS guest field VM entry loaded, §27.3.2.1), an
 // exception that exits is reflected to the guest unchanged, RDTSC/INVLPG/PAUSE that exit are
 // emulated as the CPU would run them.
+import { Cr0, Cr4 } from '../cpu/regs';
 import type { VmxCapabilities } from '../vmx/capabilities';
 import { PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
 
@@ -44,6 +45,24 @@ export interface ExitControls {
   readonly preemptionTimer: number | null;
   /** Enable VPID (secondary bit 5): VM entries and exits keep the guest's TLB entries (§29.1). */
   readonly vpid: boolean;
+  /** CR0/CR4 guest/host mask bits the VMM owns (§25.6.6): a MOV to CR0/CR4, CLTS or LMSW that
+   *  would change an owned bit from its read-shadow value exits, reads of owned bits come from
+   *  the shadow (never an exit). CR0.NE and CR4.VMXE are owned whatever these say (guest-view.ts).
+   *  Absent: KVM's masks (`KVM_CR0_MASK`, `KVM_CR4_MASK`). */
+  readonly cr0Mask?: number;
+  readonly cr4Mask?: number;
+}
+
+/** CR0/CR4 bits KVM leaves to the guest (Linux 6.1 arch/x86/kvm/kvm_cache_regs.h
+ *  KVM_POSSIBLE_CR0_GUEST_BITS = TS; KVM_POSSIBLE_CR4_GUEST_BITS = PVI | DE | PCE | OSFXSR |
+ *  OSXMMEXCPT | PGE | TSD | FSGSBASE; vmx.c sets the guest/host masks to their complement), so
+ *  KVM's masks own every other bit. */
+export const KVM_CR0_MASK = ~Cr0.TS >>> 0;
+export const KVM_CR4_MASK = ~(Cr4.PVI | Cr4.DE | Cr4.PCE | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.PGE | Cr4.TSD | Cr4.FSGSBASE) >>> 0;
+
+/** The run's CR0 / CR4 masks (absent: KVM's). */
+export function crMasks(e: ExitControls): { cr0: number; cr4: number } {
+  return { cr0: (e.cr0Mask ?? KVM_CR0_MASK) >>> 0, cr4: (e.cr4Mask ?? KVM_CR4_MASK) >>> 0 };
 }
 
 /** Ports the VMM must see whatever the settings say: the BIOS service port (the service needs
@@ -80,7 +99,7 @@ export function kvmDefaults(caps: VmxCapabilities): ExitControls {
     hlt: true, rdtsc: false, io: { kind: 'unconditional' },
     msr: bitmaps ? { kind: 'bitmap', mode: 'pass', msrs: KVM_PASS_MSRS } : { kind: 'all' },
     cr3Load: false, cr3Store: false, exceptionBitmap: KVM_EXCEPTION_BITMAP, invlpg: false, pause: false,
-    preemptionTimer: null, vpid,
+    preemptionTimer: null, vpid, cr0Mask: KVM_CR0_MASK, cr4Mask: KVM_CR4_MASK,
   };
 }
 
@@ -115,13 +134,16 @@ const onOff = (v: string, key: string): boolean => {
 };
 
 /** The keys of `--exits`, for messages. */
-export const EXIT_KEYS = ['hlt', 'rdtsc', 'io', 'msr', 'cr3', 'cr3-load', 'cr3-store', 'exceptions', 'invlpg', 'pause', 'preemption-timer', 'vpid'] as const;
+export const EXIT_KEYS = ['hlt', 'rdtsc', 'io', 'msr', 'cr3', 'cr3-load', 'cr3-store', 'exceptions', 'invlpg', 'pause', 'preemption-timer', 'vpid',
+  'cr0-mask', 'cr4-mask', 'ept'] as const;
 
 /**
  * Applies `--exits` text to `base`: `hlt=off,io=bitmap:0x3f8-0x3ff,0x60,rdtsc=on`. A bare item
  * after `io=bitmap:`/`msr=...:` continues its list (so ports may be comma-separated as above).
  * io=unconditional | bitmap:<ports>; msr=all | bitmap:<exiting MSRs> | pass:<passed-through MSRs>;
- * exceptions=0x<bitmap> | <vectors joined by +> (`exceptions=6+13`) | none; preemption-timer=off | <value>.
+ * exceptions=0x<bitmap> | <vectors joined by +> (`exceptions=6+13`) | none; preemption-timer=off | <value>;
+ * cr0-mask=<bits> | kvm; cr4-mask=<bits> | kvm; ept=on (off needs shadow paging, which this VMM
+ * does not have yet: refused).
  */
 export function parseExits(text: string, base: ExitControls): ExitControls {
   const o: { -readonly [K in keyof ExitControls]: ExitControls[K] } = { ...base };
@@ -167,6 +189,11 @@ export function parseExits(text: string, base: ExitControls): ExitControls {
         }
         break;
       case 'preemption-timer': o.preemptionTimer = val === 'off' ? null : parseNum(val, '--exits preemption-timer') >>> 0; break;
+      case 'cr0-mask': o.cr0Mask = val === 'kvm' ? KVM_CR0_MASK : parseNum(val, '--exits cr0-mask') >>> 0; break;
+      case 'cr4-mask': o.cr4Mask = val === 'kvm' ? KVM_CR4_MASK : parseNum(val, '--exits cr4-mask') >>> 0; break;
+      case 'ept':
+        if (!onOff(val, key)) throw new ExitControlError('--exits ept=off: running without EPT needs shadow page tables (and, for real-mode code, unrestricted guest or V86 emulation), which this VMM does not have yet');
+        break;
       default: throw new ExitControlError(`--exits: unknown control '${key}' (keys: ${EXIT_KEYS.join(', ')})`);
     }
   }
@@ -196,6 +223,9 @@ export function exitsFromJson(json: unknown, base: ExitControls): ExitControls {
       case 'invlpg': o.invlpg = bool(k); break;
       case 'pause': o.pause = bool(k); break;
       case 'vpid': o.vpid = bool(k); break;
+      case 'cr0Mask': case 'cr4Mask':
+        if (typeof j[k] !== 'number') throw new ExitControlError(`exit-controls file: ${k}: a number`);
+        o[k] = (j[k] as number) >>> 0; break;
       case 'exceptionBitmap':
         if (typeof j[k] !== 'number') throw new ExitControlError('exit-controls file: exceptionBitmap: a number');
         o.exceptionBitmap = (j[k] as number) >>> 0; break;
@@ -290,5 +320,6 @@ export function describeExits(e: ExitControls): string {
     `msr=${e.msr.kind === 'all' ? 'all' : `${e.msr.mode === 'exit' ? 'bitmap' : 'pass'}:${rs(e.msr.msrs)}`}`,
     `cr3-load=${e.cr3Load ? 'on' : 'off'}`, `cr3-store=${e.cr3Store ? 'on' : 'off'}`, `exceptions=0x${e.exceptionBitmap.toString(16)}`,
     `invlpg=${e.invlpg ? 'on' : 'off'}`, `pause=${e.pause ? 'on' : 'off'}`,
-    `preemption-timer=${e.preemptionTimer === null ? 'off' : e.preemptionTimer}`, `vpid=${e.vpid ? 'on' : 'off'}`].join(',');
+    `preemption-timer=${e.preemptionTimer === null ? 'off' : e.preemptionTimer}`, `vpid=${e.vpid ? 'on' : 'off'}`,
+    `cr0-mask=0x${crMasks(e).cr0.toString(16)}`, `cr4-mask=0x${crMasks(e).cr4.toString(16)}`].join(',');
 }

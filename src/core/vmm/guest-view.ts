@@ -34,9 +34,9 @@ export class GuestView {
   constructor(private readonly root: VmxRoot, private readonly c: Cpu) {}
 
   private rd(f: V): number {
-    const r = this.root.vmread(f);
-    if (r.result.kind !== 'succeed') throw new Error(`VMREAD ${V[f]} failed: ${JSON.stringify(r.result)}`);
-    return r.value;
+    const value = this.root.vmreadValue(f);
+    if (this.root.lastResult.kind !== 'succeed') throw new Error(`VMREAD ${V[f]} failed: ${JSON.stringify(this.root.lastResult)}`);
+    return value;
   }
   private wr(f: V, v: number): void {
     const r = this.root.vmwrite(f, v);

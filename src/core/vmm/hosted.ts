@@ -28,13 +28,13 @@ import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
 import { cpuidLeaf, cpuidLeaf1Apic, cpuSignature } from '../cpu/model';
-import { readMsrTo, writeMsr } from '../cpu/ops/system';
+import { cr4ValidBits, readMsrTo, writeMsr } from '../cpu/ops/system';
 import { Cr0, Cr4, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
 import type { MachineStop, PcMachine } from '../platform/machine';
 import { PageKind } from '../platform/memory';
 import type { ExitRecorder } from '../profile/recorder';
-import { PinBasedCtls, ProcBasedCtls } from '../vmx/controls';
+import { PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
 import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
 import type { VmExitRecord } from '../vmx/exit-record';
 import { VmcsField as V } from '../vmx/fields';
@@ -456,6 +456,9 @@ export class HostedVm {
       case ExitReason.Rdtsc: this.rdtsc(x); return null;
       case ExitReason.Invlpg: this.invlpg(x); return null;
       case ExitReason.Pause: this.skip(x); return null;
+      // MONITOR/MWAIT exiting (KVM's setup_vmcs_config requires both): run as NOPs, as KVM's
+      // kvm_emulate_monitor_mwait does (CPUID does not offer them to the guest).
+      case ExitReason.Monitor: case ExitReason.Mwait: this.skip(x); return null;
       // The scheduling tick: with one vCPU the same vCPU runs on (the timer reloads at entry).
       case ExitReason.PreemptionTimerExpired: return null;
       case ExitReason.ExceptionOrNmi: return this.reflectException(x);
@@ -600,8 +603,15 @@ export class HostedVm {
     if (leaf === 1) {
       cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
       // CPUID.1:ECX [5] VMX hidden, [31] hypervisor present (SDM Vol. 2A Table 3-10; [31] is
-      // reserved for hypervisor use, as KVM, Xen and Hyper-V set it).
-      o[2] = ((o[2] & ~(1 << 5)) | (1 << 31)) | 0;
+      // reserved for hypervisor use, as KVM, Xen and Hyper-V set it); [3] MONITOR/MWAIT hidden,
+      // as KVM hides it: MWAIT exits, and the VMM runs it as a NOP (no idle state to enter).
+      o[2] = ((o[2] & ~((1 << 5) | (1 << 3))) | (1 << 31)) | 0;
+    } else if (leaf === 7 && c.r32[1] === 0) {
+      // CPUID.(7,0):EBX[10] INVPCID: #UD in the guest unless "enable INVPCID" (§26.3).
+      if ((this.vc.v.r(V.ProcBasedControls2) & ProcBasedCtls2.EnableInvpcid) === 0) o[1] &= ~(1 << 10);
+    } else if (leaf === 0x80000001) {
+      // CPUID.80000001H:EDX[27] RDTSCP: #UD in the guest unless "enable RDTSCP" (§26.3).
+      if ((this.vc.v.r(V.ProcBasedControls2) & ProcBasedCtls2.EnableRdtscp) === 0) o[3] &= ~(1 << 27);
     }
     c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
   }
@@ -654,7 +664,7 @@ export class HostedVm {
     const shadow0 = v.r(V.Cr0ReadShadow);
     if (type === CR_MOV_TO && cr === 0) { if (!this.setCr0(this.gpr(reg))) return null; }
     else if (type === CR_MOV_TO && cr === 4) { if (!this.setCr4(this.gpr(reg))) return null; }
-    else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); }
+    else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); this.flushGuestTlb(true); }
     else if (type === CR_MOV_FROM && cr === 3) this.setGpr(reg, v.r(V.GuestCr3));
     else if (type === CR_CLTS) { if (!this.setCr0(shadow0 & ~Cr0.TS)) return null; }
     else if (type === CR_LMSW) { if (!this.setCr0((shadow0 & ~0xe) | ((q >>> 16) & 0xf) | (shadow0 & 1))) return null; }
@@ -664,20 +674,45 @@ export class HostedVm {
   }
 
   /** MOV to CR0 as the guest sees it: #GP for PG without PE or NW without CD (SDM Vol. 3A
-   *  §2.5, MOV CR), else the value with CR0.NE kept 1 underneath. */
+   *  §2.5, MOV CR), else the value with CR0.NE kept 1 underneath. ET reads as 1 (i486+). */
   private setCr0(val: number): boolean {
+    val = (val | Cr0.ET) >>> 0;
     if (((val & Cr0.PG) !== 0 && (val & Cr0.PE) === 0) || ((val & Cr0.NW) !== 0 && (val & Cr0.CD) === 0)) { this.injectException(GP, 0); return false; }
+    const old = this.guestCr(V.GuestCr0, V.Cr0ReadShadow, CR0_OWNED);
     this.vc.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
     this.loadPdptes();
+    // A CR0 write that changes PG, WP or PE flushes the TLB (SDM Vol. 3A §4.10.4.1): with VPID
+    // the entry that follows keeps the guest's translations, so the VMM flushes them.
+    if (((old ^ val) & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) this.flushGuestTlb(false);
     return true;
   }
 
-  /** MOV to CR4: VMXE is reserved for the guest (CPUID hides VMX). */
+  /** MOV to CR4: bits the model lacks, and VMXE (CPUID hides VMX), are reserved (#GP(0)). */
   private setCr4(val: number): boolean {
-    if ((val & Cr4.VMXE) !== 0) { this.injectException(GP, 0); return false; }
+    const c = this.vc.cpu;
+    if ((val & Cr4.VMXE) !== 0 || (val & ~cr4ValidBits(c.model)) !== 0) { this.injectException(GP, 0); return false; }
+    const old = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, CR4_OWNED);
     this.vc.v.w(V.GuestCr4, val | CR4_OWNED); this.vc.v.w(V.Cr4ReadShadow, val);
     this.loadPdptes();
+    if (((old ^ val) & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) this.flushGuestTlb(false);
     return true;
+  }
+
+  /** The guest's view of CR0/CR4: the real value, with the VMM's own bits from the shadow. */
+  private guestCr(real: V, shadow: V, owned: number): number {
+    const v = this.vc.v;
+    return ((v.r(real) & ~owned) | (v.r(shadow) & owned)) >>> 0;
+  }
+
+  /** Flushes the guest's cached translations after an emulated CR write (with VPID they
+   *  survive VM entries, §29.1): INVVPID single-context, retaining globals for a CR3 load
+   *  (types 3 / 1, or all-context where IA32_VMX_EPT_VPID_CAP lacks them, §31.3). Without
+   *  VPID every entry flushes already. */
+  private flushGuestTlb(keepGlobals: boolean): void {
+    if (!this.exits.vpid) return;
+    const [, cap] = rdmsr(this.vc.cpu, VmxMsr.EptVpidCap); // [32+9] single-context, [32+11] retaining globals
+    const type = keepGlobals && (cap & (1 << 11)) !== 0 ? 3 : (cap & (1 << 9)) !== 0 ? 1 : 2;
+    this.must('INVVPID', this.vc.root.invvpid(type, this.vc.vpid));
   }
 
   /** With EPT, PAE paging takes its PDPTEs from the VMCS at VM entry (§27.3.2.4): after an

@@ -8,7 +8,7 @@ import { Seg } from '../cpu/regs';
 import { ControlField, ExitCtls, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2, controlBitName } from '../vmx/controls';
 import { GUEST_SEGMENT_FIELDS, VmcsField as V } from '../vmx/fields';
 import type { VmxRoot } from '../vmx/root';
-import { controlWords, type ExitControls } from './exit-controls';
+import { controlWords, crMasks, type ExitControls } from './exit-controls';
 import { CR0_OWNED, CR4_OWNED } from './guest-view';
 import { HOST_CR0, HOST_CR4, rdmsr } from './host';
 import { HOST_CS, HOST_DS, HOST_GDT, HOST_PD, HOST_RIP, HOST_STACK_TOP, HOST_TR, HOST_TSS } from './layout';
@@ -41,9 +41,9 @@ export class VmcsWriter {
     if (r.kind !== 'succeed') throw new Error(`VMWRITE ${V[f]} = 0x${(v >>> 0).toString(16)}: ${r.kind === 'failValid' ? r.detail : r.kind}`);
   }
   r(f: V): number {
-    const r = this.root.vmread(f);
-    if (r.result.kind !== 'succeed') throw new Error(`VMREAD ${V[f]}: ${r.result.kind === 'failValid' ? r.result.detail : r.result.kind}`);
-    return r.value;
+    const value = this.root.vmreadValue(f), r = this.root.lastResult;
+    if (r.kind !== 'succeed') throw new Error(`VMREAD ${V[f]}: ${r.kind === 'failValid' ? r.detail : r.kind}`);
+    return value;
   }
   w64(f: V, v: bigint): void {
     const r = this.root.vmwrite64(f, v);
@@ -96,9 +96,16 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   // The run's exit controls (exit-controls.ts; checked against the generation before this).
   const want = controlWords(s);
   v.w(V.PinBasedControls, v.adjust(c, ControlField.PinBased, hasTrue ? VmxMsr.TruePinbased : VmxMsr.Pinbased, PinBasedCtls.ExternalInterruptExiting | want.pin));
-  const proc = want.proc | ProcBasedCtls.ActivateSecondaryControls;
+  // MWAIT and MONITOR exiting always, as KVM's setup_vmcs_config requires them (hosted.ts runs
+  // them as NOPs; CPUID hides MONITOR/MWAIT from the guest).
+  const proc = want.proc | ProcBasedCtls.ActivateSecondaryControls | ProcBasedCtls.MwaitExiting | ProcBasedCtls.MonitorExiting;
   v.w(V.ProcBasedControls, v.adjust(c, ControlField.ProcBased, hasTrue ? VmxMsr.TrueProcbased : VmxMsr.Procbased, proc));
-  v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest | want.proc2));
+  // RDTSCP and INVPCID run in the guest where the CPU has them (as KVM's
+  // vmx_secondary_exec_control does); without the control they #UD there, so CPUID hides them
+  // (hosted.ts cpuid).
+  const [, proc2May1] = rdmsr(c, VmxMsr.Procbased2);
+  const guestIsa = proc2May1 & (ProcBasedCtls2.EnableRdtscp | ProcBasedCtls2.EnableInvpcid);
+  v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest | guestIsa | want.proc2));
   if (s.vpid) v.w(V.VirtualProcessorId, vpid);
   // The preemption timer reloads this value at every entry ("save VMX-preemption timer value"
   // stays 0, §26.7.4): a fixed scheduling tick of value * 2^MISC[4:0] TSC ticks.
@@ -114,7 +121,9 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   v.w64(V.VmcsLinkPointer, 0xffffffffffffffffn);
   v.w64(V.EptPointer, BigInt(eptp >>> 0));
   // CR0.NE and CR4.VMXE are the VMM's (see guest-view.ts): the guest reads its own values.
-  v.w(V.Cr0GuestHostMask, CR0_OWNED); v.w(V.Cr4GuestHostMask, CR4_OWNED);
+  // plus the run's masks (exit-controls.ts: KVM's by default).
+  const masks = crMasks(s);
+  v.w(V.Cr0GuestHostMask, (CR0_OWNED | masks.cr0) >>> 0); v.w(V.Cr4GuestHostMask, (CR4_OWNED | masks.cr4) >>> 0);
   // Host state (§27.2.3): the flat ring-0 host of host.ts.
   v.w(V.HostCr0, HOST_CR0); v.w(V.HostCr3, hostBase + HOST_PD); v.w(V.HostCr4, HOST_CR4);
   v.w(V.HostCsSelector, HOST_CS);

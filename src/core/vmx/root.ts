@@ -133,24 +133,37 @@ export class VmxRoot {
 
   /** VMREAD with a 32-bit operand (the value is unsigned; 0 unless the result is `succeed`). */
   vmread(field: VmcsField | number): VmreadResult {
-    let value = 0;
-    const result = this.run(() => {
+    const value = this.vmreadValue(field);
+    return { result: this.lastResult, value };
+  }
+
+  /** VMREAD without allocating (root-mode software's hot path): the value (0 unless it
+   *  succeeded), with `lastResult` saying how it went. */
+  vmreadValue(field: VmcsField | number): number {
+    if (this.cpu.nonRoot) this.noGuestRunning('instruction');
+    let o: VmOutcome;
+    try {
       commonChecks(this.unit, ExitReason.Vmread);
-      const o = vmreadOperation(this.unit, field >>> 0, this.out);
-      if (o === VM_SUCCEED) value = this.out[0] >>> 0;
-      return o;
-    });
-    return { result, value };
+      o = vmreadOperation(this.unit, field >>> 0, this.out);
+    } catch (e) { this.lastResult = this.caught(e); return 0; }
+    this.lastResult = this.outcome(o);
+    return o === VM_SUCCEED ? this.out[0] >>> 0 : 0;
   }
 
   /** VMWRITE with a 32-bit operand. */
   vmwrite(field: VmcsField | number, value: number): VmxResult {
-    return this.run(() => {
+    if (this.cpu.nonRoot) this.noGuestRunning('instruction');
+    let o: VmOutcome;
+    try {
       commonChecks(this.unit, ExitReason.Vmwrite);
-      const o = vmwritePrelude(this.unit);
-      return o === CONTINUE ? vmwriteOperation(this.unit, field >>> 0, value | 0) : o;
-    });
+      o = vmwritePrelude(this.unit);
+      if (o === CONTINUE) o = vmwriteOperation(this.unit, field >>> 0, value | 0);
+    } catch (e) { return (this.lastResult = this.caught(e)); }
+    return (this.lastResult = this.outcome(o));
   }
+
+  /** How the last vmreadValue/vmread/vmwrite went. */
+  lastResult: VmxResult = SUCCEED;
 
   /** A whole 64-bit field: VMREAD of its full encoding, then of its high encoding. */
   vmread64(field: VmcsField): Vmread64Result {
@@ -263,10 +276,20 @@ export class VmxRoot {
     try {
       o = body();
     } catch (e) {
-      if (e === VM_EXIT) return ENTERED_RESULT; // a VM exit during VM-entry event injection
-      if (e !== FAULT) throw e;
-      return { kind: 'fault', vector: FAULT.vector, errorCode: FAULT.hasErrorCode ? FAULT.errorCode : null };
+      return this.caught(e);
     }
+    return this.outcome(o);
+  }
+
+  /** A VMX instruction's body threw: a VM exit during VM-entry event injection, or a fault. */
+  private caught(e: unknown): VmxResult {
+    if (e === VM_EXIT) return ENTERED_RESULT;
+    if (e !== FAULT) throw e;
+    return { kind: 'fault', vector: FAULT.vector, errorCode: FAULT.hasErrorCode ? FAULT.errorCode : null };
+  }
+
+  /** Applies an outcome as the instruction would (RFLAGS, VM-instruction error field). */
+  private outcome(o: VmOutcome): VmxResult {
     if (o === ENTERED) return ENTERED_RESULT;
     finish(this.unit, o);
     if (o === VM_SUCCEED) return SUCCEED;
