@@ -31,7 +31,7 @@ let built = false;
 
 function vmxlab(args: string[]): { code: number; out: string; err: string } {
   if (!built) { execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT }); built = true; }
-  const p = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'latin1', timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
+  const p = spawnSync(process.execPath, [CLI, 'run', '--mode', 'bare', ...args], { encoding: 'latin1', timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
   if (p.error) throw p.error;
   return { code: p.status ?? -1, out: p.stdout, err: p.stderr };
 }

@@ -24,7 +24,7 @@ msg: db "guest says hi", 13, 10, 0
 times 510-($-$$) db 0
 dw 0xaa55
 `);
-    const r = await cli('run', '--until', 'guest says hi', '--screen', '--max-seconds', '5', img);
+    const r = await cli('run', '--mode', 'bare', '--until', 'guest says hi', '--screen', '--max-seconds', '5', img);
     expect(r.err).toMatch(/hdd image \(boot signature 55AA/);
     expect(r.out).toContain('vmxlab BIOS');
     expect(r.out).toContain('guest says hi');
@@ -41,7 +41,7 @@ org 0x7c00
 times 510-($-$$) db 0
 dw 0xaa55
 `);
-    const r = await cli('run', '--until', 'never printed', img);
+    const r = await cli('run', '--mode', 'bare', '--until', 'never printed', img);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/stopped: HLT with interrupts disabled/);
   });

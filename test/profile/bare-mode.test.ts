@@ -16,7 +16,7 @@ const IMAGE = join(ROOT, 'test/vmx-guests/exits/vmx-exits.img');
 
 describe('bare mode: the exits a hypervisor guest receives', () => {
   const pj = scratchFile('vmx-exits.json'), tj = scratchFile('vmx-exits.trace.json');
-  const run = lazy(() => vmxlab(['run', IMAGE, '--gen', 'haswell', '--no-bios-serial', '--quiet', '--report', 'perf', '--profile', pj, '--trace', tj]));
+  const run = lazy(() => vmxlab(['run', '--mode', 'bare', IMAGE, '--gen', 'haswell', '--no-bios-serial', '--quiet', '--report', 'perf', '--profile', pj, '--trace', tj]));
 
   it('every exit the hypervisor prints is in the profile at its reason and guest RIP; only VMCALLs come on top', () => {
     expect(run().code, run().err).toBe(0);
@@ -49,7 +49,7 @@ describe('bare mode: the exits a hypervisor guest receives', () => {
   });
 
   it('a generation without VMX records nothing and says why; the testbed machine refuses the flags', () => {
-    const r = vmxlab(['run', IMAGE, '--gen', 'prescott', '--no-bios-serial', '--max-seconds', '1', '--report', 'perf']);
+    const r = vmxlab(['run', '--mode', 'bare', IMAGE, '--gen', 'prescott', '--no-bios-serial', '--max-seconds', '1', '--report', 'perf']);
     expect(r.err).toContain('--gen prescott has no VMX: bare mode has no VM exits to record');
     expect(parsePerfTable(r.out).total).toBe(0);
     const t = vmxlab(['run', '--machine', 'testbed', IMAGE, '--report', 'perf']);

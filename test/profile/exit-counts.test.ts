@@ -59,7 +59,7 @@ describe('exit-loops guest in hosted mode (haswell, KVM exit controls): exact co
     expect(all().err).toBe('');
     expect(all().code).toBe(0);
     expect(transcript(all().out)).toBe('LO\n');
-    const bare = vmxlab(['run', guest.path, '--no-bios-serial', '--max-seconds', '5', '--quiet']);
+    const bare = vmxlab(['run', '--mode', 'bare', guest.path, '--no-bios-serial', '--max-seconds', '5', '--quiet']);
     expect(bare.code).toBe(0);
     expect(bare.out).toBe('LO\n');
   });

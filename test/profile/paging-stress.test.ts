@@ -33,6 +33,7 @@ function patched(n: number, k: number): string {
 }
 
 const BASE = ['--no-bios-serial', '--max-seconds', '5', '--quiet'];
+const BARE = ['--mode', 'bare', ...BASE];
 const hosted = (gen: string, ...more: string[]): string[] => ['--mode', 'hosted', '--gen', gen, ...BASE, ...more];
 // COM1 is passed through (only the exit port F4h and the BIOS service port exit) in most runs:
 // the guest's UART polling otherwise costs ~286,000 I/O exits (3-10 s a run on a loaded machine)
@@ -65,7 +66,7 @@ describe('guests/paging-stress', () => {
     expect(Buffer.from(built.bytes).equals(readFileSync(IMAGE)), 'guests/paging-stress/paging-stress.img is stale: run guests/build.sh').toBe(true);
   });
 
-  const bare = lazy(() => vmxlab(['run', IMAGE, ...BASE]));
+  const bare = lazy(() => vmxlab(['run', IMAGE, ...BARE]));
   const QUIET_JSON = scratchFile('ps-quiet.json');
   const quiet = lazy(() => vmxlab(['run', IMAGE, ...hosted('haswell', '--exits', QUIET_IO, '--profile', QUIET_JSON)]));
   // The MOV to CR0 that turns paging on exits when the VMM's CR0 guest/host mask owns PG (KVM's
@@ -88,7 +89,7 @@ describe('guests/paging-stress', () => {
 
   it('the checksum sees a missing TLB flush: without the INVLPGs (-DNO_INVLPG) it is the model\'s with stale INVLPG pages', () => {
     const stale = assembleWithMap(DIR, 'paging-stress.asm', 'paging-stress-noinvlpg', ['-DNO_INVLPG']);
-    const r = vmxlab(['run', stale.path, ...BASE]);
+    const r = vmxlab(['run', stale.path, ...BARE]);
     expect(r.code).toBe(0);
     const sum = pagingStressChecksum(256, 64, { staleAcrossInvlpg: true });
     expect(sum).not.toBe(pagingStressChecksum(256, 64));
@@ -202,7 +203,7 @@ describe('guests/paging-stress', () => {
 
   it('the counts follow N and K: N = 100, K = 37 gives 38 CR3 loads and 25 INVLPGs, and the model\'s transcript bare and hosted', () => {
     const img = patched(100, 37);
-    const b = vmxlab(['run', img, ...BASE]);
+    const b = vmxlab(['run', img, ...BARE]);
     expect(transcript(b.out)).toBe(want(100, 37, pagingStressChecksum(100, 37)));
     const pr = scratchFile('ps-100-37.json');
     const r = vmxlab(['run', img, ...hosted('haswell', ...TRAP_NO_VPID, '--rip-range', PAGING, '--vcpu', '0', '--profile', pr)]);
@@ -214,7 +215,7 @@ describe('guests/paging-stress', () => {
   }, SLOW);
 
   it('N out of range is refused by the guest: "bad pages", exit status 2', () => {
-    const r = vmxlab(['run', patched(0, 5), ...BASE]);
+    const r = vmxlab(['run', patched(0, 5), ...BARE]);
     expect(r.code).toBe(2);
     expect(transcript(r.out)).toBe('PAGING-STRESS FAIL bad pages (1 to 1024)\n');
   }, SLOW);

@@ -23,7 +23,7 @@ describe('two vCPUs: per-vCPU counts and tracks', () => {
   const all = lazy(() => vmxlab(['run', guest.path, ...HOSTED, '--profile', pj, '--trace', tj]));
 
   it('bare and hosted print the same; both CPUs ran their loops', () => {
-    const bare = vmxlab(['run', guest.path, '--cpus', '2', '--no-bios-serial', '--max-seconds', '5', '--quiet']);
+    const bare = vmxlab(['run', '--mode', 'bare', guest.path, '--cpus', '2', '--no-bios-serial', '--max-seconds', '5', '--quiet']);
     expect(bare.code).toBe(0);
     expect(bare.out).toBe('SMP DONE\n');
     expect(all().code, all().err).toBe(0);

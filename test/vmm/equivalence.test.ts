@@ -27,7 +27,7 @@ const GUESTS = [
 describe('hosted mode: same serial transcript as bare mode', () => {
   for (const g of GUESTS) {
     const bare = (): string => {
-      const r = vmxlab(['--until', g.until, join(ROOT, g.image)]);
+      const r = vmxlab(['--mode', 'bare', '--until', g.until, join(ROOT, g.image)]);
       expect(r.err).toMatch(/bare mode, .* stopped: saw/);
       return r.out;
     };

@@ -13,7 +13,7 @@ import { GENERATION_OF, MODEL_DIFFERENCES, vmxlabTranscript } from './vmxlab-mod
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'out/cli/vmxlab.cjs');
-const RUN_IMAGES: ImageName[] = ['basics', 'exits', 'inject', 'ept', 'realmode'];
+const RUN_IMAGES: ImageName[] = ['basics', 'exits', 'inject', 'ept', 'realmode', 'isa'];
 const models = Object.keys(MODELS) as ModelName[];
 const tmp = mkdtempSync(join(tmpdir(), 'vmxlab-vmx-guests-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -35,7 +35,7 @@ function floppy(image: ImageName): string {
 
 function vmxlab(image: ImageName, model: ModelName): { out: string; err: string; code: number } {
   buildCli();
-  const p = spawnSync(process.execPath, [CLI, 'run', floppy(image), '--no-bios-serial', '--gen', GENERATION_OF[model], '--max-seconds', '20'],
+  const p = spawnSync(process.execPath, [CLI, 'run', '--mode', 'bare', floppy(image), '--no-bios-serial', '--gen', GENERATION_OF[model], '--max-seconds', '20'],
     { encoding: 'latin1', timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 });
   if (p.error) throw p.error;
   return { out: p.stdout, err: p.stderr, code: p.status ?? -1 };

@@ -76,9 +76,9 @@ describe('vmxlab run --gen', () => {
 
   it('on the PC the BIOS locks IA32_FEATURE_CONTROL with VMX outside SMX enabled (5); the default is skylake', async () => {
     const img = nasm(PROBE);
-    const r = await cli('run', '--no-bios-serial', '-q', '--max-seconds', '5', img);
+    const r = await cli('run', '--mode', 'bare', '--no-bios-serial', '-q', '--max-seconds', '5', img);
     expect(r.out).toContain('sig=00050654 vmx=1 fc=5\n');
-    const n = await cli('run', '--gen', 'nehalem', '--no-bios-serial', '-q', '--max-seconds', '5', img);
+    const n = await cli('run', '--mode', 'bare', '--gen', 'nehalem', '--no-bios-serial', '-q', '--max-seconds', '5', img);
     expect(n.out).toContain('sig=000106E5 vmx=1 fc=5\n');
   });
 });

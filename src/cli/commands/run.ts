@@ -1,5 +1,5 @@
-// `vmxlab run <image>`: boots an image on the emulated PC (bare mode: the machine boots it
-// directly through vmxlab's BIOS) and streams what the guest writes on COM1 (and port 0xE9)
+// `vmxlab run <image>`: boots an image on the emulated PC, under vmxlab's VMM in VMX non-root
+// operation (hosted mode, the default) or directly (bare mode), and streams what the guest writes on COM1 (and port 0xE9)
 // to the terminal or a file. `--machine testbed` runs a boot sector on the BIOS-less test
 // machine instead (guests that only use port I/O).
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationNa
 import { cpuModelFor } from '../../core/vmx/cpu-model';
 import { describeExits, exitsFromJson, HostedVm, hostReservedBytes, kvmDefaults, parseExits, UnsupportedGeneration, type ExitControls, type HostedStop } from '../../core/vmm/index';
 import { capabilitiesFor } from '../../core/vmx/capabilities';
+import { ProcBasedCtls, ProcBasedCtls2 } from '../../core/vmx/controls';
 import { buildReports } from '../../core/profile/reports';
 import { defaultProfileOptions, profilingRequested, recorderFor, takeProfileFlag, PROFILE_FLAGS_USAGE, type ProfileCliOptions } from '../../core/profile/profile-options';
 import type { ExitRecorder } from '../../core/profile/recorder';
@@ -26,7 +27,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 };
 
 interface RunOpts {
-  image: string; mode: 'bare' | 'hosted'; prof: ProfileCliOptions; hltExiting: boolean; exits: string[]; exitsFile?: string; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
+  image: string; mode: 'bare' | 'hosted'; modeGiven: boolean; bareWhy?: string; prof: ProfileCliOptions; hltExiting: boolean; exits: string[]; exitsFile?: string; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
   screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName;
 }
@@ -40,7 +41,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'bare', prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
+  const o: RunOpts = { image: '', mode: 'hosted', modeGiven: false, prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -49,7 +50,7 @@ function parse(args: readonly string[]): RunOpts {
       return v;
     };
     switch (a) {
-      case '--mode': { const v = val(); if (v !== 'bare' && v !== 'hosted') throw new UsageError(`--mode ${v}: bare (the default) or hosted`); o.mode = v; break; }
+      case '--mode': { const v = val(); if (v !== 'bare' && v !== 'hosted') throw new UsageError(`--mode ${v}: hosted (the default where the VMM can run the guest) or bare`); o.mode = v; o.modeGiven = true; break; }
       case '--no-hlt-exiting': o.hltExiting = false; break;
       case '--exits': o.exits.push(val()); break;
       case '--exits-file': o.exitsFile = val(); break;
@@ -88,12 +89,31 @@ function parse(args: readonly string[]): RunOpts {
   }
   if (!o.image) throw new UsageError('missing <image>');
   if (o.bios !== undefined && o.machine === 'testbed') throw new UsageError('--bios: the testbed machine has no firmware (use --machine pc)');
+  // Without --mode: hosted where vmxlab's VMM can run the guest (issue 5), else bare, saying why.
+  if (!o.modeGiven) {
+    const why = hostedUnavailable(o);
+    if (why !== null) { o.mode = 'bare'; o.bareWhy = why; }
+  }
   if (o.mode === 'hosted') {
     if (o.machine === 'testbed') throw new UsageError('--mode hosted: the testbed machine has no VMM (use --machine pc)');
     if (o.bios !== undefined) throw new UsageError("--mode hosted: boots with vmxlab's BIOS only so far (no --bios)");
   } else if (profilingRequested(o.prof) && o.machine === 'testbed') throw new UsageError('--report/--profile/--trace: the testbed machine records no VM exits (use --machine pc)');
   else if (o.exits.length > 0 || o.exitsFile !== undefined || !o.hltExiting) throw new UsageError('--exits/--exits-file/--no-hlt-exiting: exit controls belong to hosted mode (add --mode hosted)');
   return o;
+}
+
+/** Why hosted mode cannot run these settings (then the default is bare mode), or null. */
+function hostedUnavailable(o: RunOpts): string | null {
+  if (o.machine === 'testbed') return 'the testbed machine has no VMM';
+  if (o.bios !== undefined) return "hosted mode boots with vmxlab's BIOS only (--bios)";
+  const gen = findGeneration(o.gen)!;
+  if (gen.vmx === null) return `generation '${o.gen}' has no VMX`;
+  const caps = capabilitiesFor(gen, cpuModelFor(gen));
+  const need = ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest;
+  if ((caps.proc.mayBe1 & ProcBasedCtls.ActivateSecondaryControls) === 0 || (caps.proc2.mayBe1 & need) !== need) {
+    return `generation '${o.gen}' lacks EPT or unrestricted guest, which vmxlab's VMM needs (shadow paging is not there yet)`;
+  }
+  return null;
 }
 
 /** The run's exit controls: KVM's set for the generation, then --exits-file, then each --exits
@@ -143,12 +163,14 @@ export const run: Command = {
     `--gen GEN picks the CPU generation: its CPUID identity and VMX capabilities (${GENERATION_NAMES.join(', ')};\n` +
     `default ${DEFAULT_GENERATION}; prescott has no VMX).\n` +
     '--machine testbed runs a boot sector on the BIOS-less test machine.\n' +
-    '--mode hosted runs the guest in VMX non-root operation under vmxlab\'s VMM (src/core/vmm; one\n' +
-    'vCPU, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere and later); bare\n' +
-    '(the guest on the emulated PC directly) stays the default for now. The exit controls start as\n' +
-    'KVM\'s on that generation; --exits changes them (hlt, rdtsc, invlpg, pause, vpid, cr3, cr3-load,\n' +
-    'cr3-store =on|off; io=unconditional|bitmap:0x3f8-0x3ff,0x60; msr=all|bitmap:<MSRs that exit>|\n' +
-    'pass:<MSRs that do not>; exceptions=0x<bitmap>|6+13|none; preemption-timer=off|<value>), e.g.\n' +
+    '--mode hosted (the default) runs the guest in VMX non-root operation under vmxlab\'s VMM\n' +
+    '(src/core/vmm; 1-8 vCPUs, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere\n' +
+    'and later); where it cannot (--machine testbed, --bios, an older generation) the default is\n' +
+    '--mode bare, the guest on the emulated PC directly (a hypervisor guest needs bare: VMX is hidden\n' +
+    'in hosted mode). The exit controls start as KVM\'s on that generation; --exits changes them\n' +
+    '(hlt, rdtsc, invlpg, pause, vpid, cr3, cr3-load, cr3-store =on|off; io=unconditional|bitmap:\n' +
+    '0x3f8-0x3ff,0x60; msr=all|bitmap:<MSRs that exit>|pass:<MSRs that do not>; exceptions=0x<bitmap>|\n' +
+    '6+13|none; preemption-timer=off|<value>; cr0-mask=|cr4-mask=<bits>|kvm; ept=on), e.g.\n' +
     '--exits hlt=off,io=bitmap:0x3f8-0x3ff,rdtsc=on; --exits-file F reads a JSON ExitControls object\n' +
     '(src/core/vmm/exit-controls.ts) first. --no-hlt-exiting is --exits hlt=off.\n' +
     '--report perf|csv prints the exit table at the end, --profile F and --trace F save the profile: in\n' +
@@ -208,6 +230,7 @@ export const run: Command = {
       m.firmware!.bootOverride = (cpu) => k.enter(cpu, m.mem);
       if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind}: ${k.summary}\n`);
     } else if (!o.quiet) ctx.err(`vmxlab: ${loaded.detected.kind} image (${loaded.detected.evidence})\n`);
+    if (o.bareWhy !== undefined && !o.quiet) ctx.err(`vmxlab: bare mode: ${o.bareWhy} (--mode bare says so and is quiet)\n`);
     let vm: HostedVm | null = null;
     let recorder: ExitRecorder | null = null;
     if (o.mode === 'hosted') {

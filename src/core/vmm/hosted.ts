@@ -318,9 +318,12 @@ export class HostedVm {
         if (!this.runnable(vc)) continue;
         this.nextVcpu = (vc.index + 1) % n;
         this.turnEnd = Math.min(end, clk.ticks() + this.quantum());
+        const t0 = clk.ticks(), x0 = vc.root.unit.exitCount;
         const stop = this.turn(vc, this.turnEnd);
-        ran = true;
         if (stop !== null && stop !== 'budget') return stop;
+        // A turn that neither ran an instruction nor took an exit did nothing: the next vCPU.
+        if (clk.ticks() === t0 && vc.root.unit.exitCount === x0) continue;
+        ran = true;
         break; // rounds restart from the next vCPU, so a woken vCPU waits at most one round
       }
       if (ran) { deadSince = -1; continue; }
@@ -354,7 +357,10 @@ export class HostedVm {
     const c = vc.cpu;
     if (vc.root.unit.exitCount !== vc.exitsSeen && !c.nonRoot) return true; // an exit to handle
     if (vc.idle) return !c.halted || (vc.idleIf && (vc.pending.length > 0 || (c.intr !== null && c.intr.hasInterrupt())));
-    if (c.nonRoot && (c.waitForSipi || c.halted)) return c.hasWakeEvent();
+    // Wait-for-SIPI blocks INIT and external interrupts (§25.4.2 Table 25-3, §26.2); its SIPI
+    // exit is taken at once (the exit check above).
+    if (c.nonRoot && c.waitForSipi) return false;
+    if (c.nonRoot && c.halted) return c.hasWakeEvent();
     return !c.shutdown;
   }
 
