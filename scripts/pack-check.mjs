@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `npm run pack:check`: validates the packaging setup without network access.
+//  0. validates build/electron-builder.yml against electron-builder's schema (all platforms) and
+//     checks the targets (NSIS, DMG x64+arm64, AppImage, deb) and the icon (packaging-config.mjs);
 //  1. builds the app (electron-vite build), unless --no-build;
 //  2. makes a stand-in "Electron distribution" in a temp dir: one executable named
 //     `electron` (a shell script) — the real runtime cannot be downloaded here;
@@ -14,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './esbuild-node.mjs';
+import { CONFIG_PATH, configProblems, loadConfig, targetsOf, validateSchema } from './packaging-config.mjs';
 
 const require = createRequire(import.meta.url);
 const keep = process.argv.includes('--keep');
@@ -32,6 +35,17 @@ function run(cmd, args, env = {}) {
 }
 
 const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
+
+// 0. The configuration: electron-builder's schema (win, mac and linux sections alike: only the
+//    Linux app can be packaged here) and the targets and icons vmxlab ships.
+{
+  const config = await loadConfig(root);
+  try { await validateSchema(config); } catch (e) { fail(`${CONFIG_PATH} fails electron-builder's schema: ${e.message}`); }
+  const problems = configProblems(root, config);
+  if (problems.length) fail(`${CONFIG_PATH}: ${problems.join('; ')}`);
+  const t = (p) => Object.entries(targetsOf(config[p])).map(([n, a]) => `${n}${a.length ? ` (${a.join('+')})` : ''}`).join(', ');
+  console.log(`pack:check: ${CONFIG_PATH} passes electron-builder's schema; win: ${t('win')}; mac: ${t('mac')}; linux: ${t('linux')}`);
+}
 
 if (!noBuild) run(bin('electron-vite'), ['build']);
 for (const f of ['out/main/index.js', 'out/preload/preload.js', 'out/renderer/index.html']) {

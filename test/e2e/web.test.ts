@@ -165,6 +165,57 @@ describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
     await page.click('[data-test="preset-kvm"]'); // back to the defaults for the next tests
   }, 90_000);
 
+  it('chooses which I/O ports exit in the panel, and walks guest-physical addresses through the VMM\'s EPT', async () => {
+    // A bad list is refused with the parser's message; a good one switches to I/O bitmaps.
+    await page.click('[data-test="tab-guest"]');
+    await page.fill('[data-test="io-ports"]', '0x3ff-0x3f8');
+    await page.press('[data-test="io-ports"]', 'Enter');
+    expect(await page.textContent('[data-test="io-error"]')).toContain("range '0x3ff-0x3f8' is empty");
+    await page.fill('[data-test="io-ports"]', '');
+    await page.click('[data-test="io-preset-COM1"]');
+    expect(await page.inputValue('[data-test="io-ports"]')).toBe('0x3f8-0x3ff');
+    expect(await page.textContent('[data-test="io-mode"]')).toBe('I/O bitmaps');
+    expect(await page.locator('[data-test="io-error"]').count()).toBe(0);
+    await page.locator('[data-test="exit-lists"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, '13-exit-lists.png') });
+    await setup('pit-idle', 'skylake', undefined, 'hosted');
+    expect(await page.textContent('[data-test="loaded-notes"]')).toContain('io=bitmap:0x3f8-0x3ff'); // what the VMM applies
+    await page.click('[data-test="run"]');
+    await waitState(/^(finished|at marker)$/);
+    await page.click('[data-test="tab-exits"]');
+    await page.waitForSelector('[data-test="row-30"]');
+    await page.click('[data-test="row-30"]');
+    const keys = await page.locator('[data-test="subkey"] td:first-child').allTextContents();
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(k).toMatch(/key 0x(3f[89a-f]|e0):/); // COM1 and the VMM's own port only
+    await page.click('[data-test="row-30"]'); // collapsed again
+
+    // The EPT walk: RAM maps to itself, VGA memory has no entry (the VMM's MMIO), the ROM is R-X.
+    await page.click('[data-test="tab-vmcs"]');
+    await page.click('[data-test="vmcs-page-walk"]');
+    await page.fill('[data-test="walk-address"]', '0x7C00');
+    await page.click('[data-test="walk-go"]');
+    await page.waitForSelector('[data-test="walk-result"]');
+    expect(await page.locator('[data-test="walk-ept-level"]').count()).toBe(4);
+    expect(await page.textContent('[data-test="walk-result"]')).toContain('host-physical 0x00007C00');
+    await page.fill('[data-test="walk-address"]', '0xFFFF0');
+    await page.click('[data-test="walk-go"]');
+    await page.locator('[data-test="walk-write"]', { hasText: 'EPT violation' }).waitFor();
+    expect(await page.textContent('[data-test="walk-read"]')).toContain('maps');
+    await page.screenshot({ path: join(SHOTS, '12-ept-walk.png') });
+    await page.fill('[data-test="walk-address"]', 'b8000');
+    await page.click('[data-test="walk-go"]');
+    await page.locator('[data-test="walk-result"]', { hasText: 'EPT violation at the PTE' }).waitFor();
+    // The guest's CS:RIP as a linear address (paging is off in this guest: linear = guest-physical).
+    await page.click('[data-test="walk-rip"]');
+    await page.locator('[data-test="walk-guest-result"]', { hasText: 'the linear address is the guest-physical address' }).waitFor();
+    expect(await page.textContent('[data-test="walk-result"]')).toContain('host-physical');
+    await page.click('[data-test="vmcs-page-fields"]');
+    await page.click('[data-test="tab-guest"]');
+    await page.click('[data-test="preset-kvm"]'); // back to the defaults for the next tests
+    expect(await page.textContent('[data-test="io-mode"]')).toBe('every port');
+  }, 90_000);
+
   it('runs the VMX test hypervisor: step from exit to exit in the VMCS inspector; its exits fill the table and charts', async () => {
     // The inspector open (it asks the engine to keep the VMCS at each exit), the run paused at a
     // section marker of the hypervisor's transcript, then two steps: each runs to the next exit.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CONTROLS, CONTROL_FIELDS, controlState, disallowedControls, presetControls,
+  CONTROLS, CONTROL_FIELDS, controlState, disallowedControls, presetControls, PRESET_LISTS,
 } from '../../src/core/engine/controls-catalog';
 import { CONTROL_PRESETS } from '../../src/core/engine/protocol';
 import { checkSettings, defaultSettings } from '../../src/core/engine/settings';
@@ -50,7 +50,12 @@ describe('exit-control catalogue', () => {
     expect(presetControls('trap-all', 'skylake').proc & ProcBasedCtls.RdtscExiting).not.toBe(0);
     expect(presetControls('minimal', 'skylake').proc & ProcBasedCtls.HltExiting).toBe(0);
     expect(presetControls('minimal', 'skylake').pin & PinBasedCtls.ExternalInterruptExiting).not.toBe(0);
-    expect(presetControls('kvm', 'prescott')).toEqual({ preset: 'kvm', pin: 0, proc: 0, proc2: 0, exit: 0, entry: 0 });
+    expect(presetControls('kvm', 'prescott')).toEqual({ preset: 'kvm', pin: 0, proc: 0, proc2: 0, exit: 0, entry: 0, ...PRESET_LISTS.kvm });
+    // The presets' lists: KVM's pass-through MSRs and exception bitmap; trap everything: every
+    // vector; minimal: empty bitmaps, no exception exits.
+    expect(sky).toMatchObject({ ioPorts: [], msrMode: 'pass', msrs: [{ first: 0x174, last: 0x176 }], exceptionBitmap: (1 << 1) | (1 << 6) | (1 << 17) | (1 << 18) });
+    expect(presetControls('trap-all', 'skylake')).toMatchObject({ exceptionBitmap: 0xffffffff, msrMode: 'exit', msrs: [] });
+    expect(presetControls('minimal', 'skylake')).toMatchObject({ exceptionBitmap: 0, msrMode: 'exit', msrs: [], ioPorts: [] });
     expect(sky.proc).toBeGreaterThan(0); // unsigned
   });
 

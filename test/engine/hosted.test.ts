@@ -57,7 +57,7 @@ describe('hosted mode in the engine', () => {
     expect(hostedUnavailableReason('nehalem')).toContain('unrestricted guest');
     const s = { ...defaultSettings('nehalem'), mode: 'hosted' };
     expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: .*unrestricted guest/);
-    expect(() => checkSettings({ ...defaultSettings('skylake'), vcpus: 2 })).toThrow('settings.vcpus: hosted mode runs one vCPU');
+    expect(() => checkSettings({ ...defaultSettings('skylake'), vcpus: 2 })).not.toThrow(); // the VMM decides how many it runs
     // Every preset on every generation that runs hosted mode maps onto controls the VMM accepts.
     for (const g of GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)) {
       for (const p of CONTROL_PRESETS) expect(() => checkSettings({ ...defaultSettings(g), exitControls: presetControls(p, g) }), `${p} on ${g}`).not.toThrow();
@@ -97,6 +97,32 @@ describe('hosted mode in the engine', () => {
     const trap = engineProfile(PIT, all);
     expect(countsOf(trap.profile)).toEqual(countsOf(cliProfile(PIT, ['--exits', describeExits(exits)])));
   }, 180_000);
+
+  it('pit-idle: a port list chosen in the panel changes the exit counts exactly as --exits io=bitmap:... does', () => {
+    const kvm = presetControls('kvm', 'skylake');
+    const p = ProcBasedCtls;
+    // What the panel's list does (stores/machine.ts setIoPorts): I/O bitmaps on, unconditional off.
+    const com1: ExitControlSettings = {
+      ...kvm, preset: 'custom', proc: ((kvm.proc | p.UseIoBitmaps) & ~p.UnconditionalIoExiting) >>> 0, ioPorts: [{ first: 0x3f8, last: 0x3ff }],
+    };
+    const r = engineProfile(PIT, com1);
+    expect(r.serial).toContain('PIT IDLE DONE');
+    const cli = cliProfile(PIT, ['--exits', 'io=bitmap:0x3f8-0x3ff']);
+    expect(countsOf(r.profile)).toEqual(countsOf(cli));
+    expect(r.profile.run.guestInstructions).toBe(cli.run.guestInstructions);
+    // Fewer I/O exits than with every port exiting (the PIT and PIC ports no longer exit), and
+    // only COM1's ports and the VMM's own 0xE0 among them.
+    const all = engineProfile(PIT, kvm);
+    const io = (c: Counts): number => c['IoInstruction'] ?? 0;
+    expect(io(countsOf(r.profile))).toBeGreaterThan(0);
+    expect(io(countsOf(r.profile))).toBeLessThan(io(countsOf(all.profile)));
+    const ports = new Set(r.profile.subkeys.filter((k) => k.reason === ExitReason.IoInstruction).map((k) => (k as { port?: number }).port ?? -1));
+    expect(ports.size).toBeGreaterThan(0);
+    for (const port of ports) expect(port === 0xe0 || (port >= 0x3f8 && port <= 0x3ff), `port 0x${port.toString(16)}`).toBe(true);
+    // No port listed: only the VMM's own port exits; the CLI's io=bitmap: (empty) agrees.
+    const none = engineProfile(PIT, { ...com1, ioPorts: [] });
+    expect(countsOf(none.profile)).toEqual(countsOf(cliProfile(PIT, ['--exits', 'io=bitmap:'])));
+  }, 240_000);
 
   it('maps the KVM preset onto the VMM\'s KVM defaults and marks which panel controls the VMM honours', () => {
     for (const g of ['westmere', 'skylake'] as const) expect(hostedExitControls(presetControls('kvm', g))).toEqual(kvmDefaults(generationCaps(g)!));

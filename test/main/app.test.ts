@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../src/core/engine/protocol';
+import type { AddressWalk, EngineEvent } from '../../src/core/engine/protocol';
 import { defaultSettings } from '../../src/core/engine/settings';
 import { startMain, type MainApp } from '../../src/main/app';
 import type { WorkerLike } from '../../src/main/deps';
@@ -234,6 +234,11 @@ describe('the engine in a real worker thread', () => {
     expect(status.state).toBe('paused');
     expect(status.instructions).toBeGreaterThan(100_000);
     await expect(asApp(s, IpcChannel.engineRequest, { kind: 'vmcs', vcpu: 7 })).rejects.toThrow('vCPU 7 does not exist');
+    // The VMCS inspector's EPT walk, through IPC and the worker: the hosted guest's VMM maps RAM
+    // to itself.
+    const walk = await asApp(s, IpcChannel.engineRequest, { kind: 'addressWalk', vcpu: 0, address: 0x7c00, space: 'guest-physical' }) as AddressWalk;
+    expect(walk.ept?.levels.map((l) => l.name)).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE']);
+    expect(walk.ept?.hpa).toBe(0x7c00);
     // Responses are answered, not broadcast.
     expect(events().some((e) => e.type === 'response')).toBe(false);
   }, 30_000);

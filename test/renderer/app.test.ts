@@ -31,6 +31,32 @@ describe('App', () => {
     wrapper.unmount();
   });
 
+  it('has the run keys in the browser: F5 runs, F10 steps, Shift+F5 pauses; keys typed into the guest stay the guest\'s', async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    const wrapper = mount(App, { global: { plugins: [createPinia()] }, attachTo: document.body });
+    await flushPromises();
+    const press = async (key: string, shiftKey = false, target: EventTarget = window): Promise<KeyboardEvent> => {
+      const ev = new KeyboardEvent('keydown', { key, shiftKey, bubbles: true, cancelable: true });
+      target.dispatchEvent(ev);
+      await flushPromises();
+      return ev;
+    };
+    expect((await press('F5')).defaultPrevented).toBe(true); // not a page reload
+    expect(p.loads).toHaveLength(1); // Run loads the chosen guest first
+    expect(p.sent.at(-1)).toEqual({ type: 'run' });
+    p.emit({ type: 'state', state: 'running', stop: null });
+    await press('F5', true);
+    expect(p.sent.at(-1)).toEqual({ type: 'pause' });
+    p.emit({ type: 'state', state: 'paused', stop: null });
+    await press('F10');
+    expect(p.sent.at(-1)).toEqual({ type: 'step' });
+    const n = p.sent.length;
+    await press('F10', false, wrapper.find('[data-test="vga"]').element);
+    expect(p.sent.slice(n).filter((c) => c.type === 'step')).toEqual([]);
+    wrapper.unmount();
+  });
+
   it('uses the preload API under Electron (version, engine commands through IPC)', async () => {
     const calls: unknown[] = [];
     const api: VmxlabApi = {

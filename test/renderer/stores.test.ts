@@ -46,7 +46,7 @@ describe('machine store', () => {
     m.setMode('bare');
     m.settings.vcpus = 4;
     m.setMode('hosted');
-    expect(m.settings.vcpus).toBe(1); // the VMM runs one vCPU
+    expect(m.settings.vcpus).toBe(4); // the VMM runs several vCPUs (it refuses what it cannot run)
     m.setGeneration('nehalem');
     expect(m.settings.mode).toBe('bare');
     expect(m.hostedReason).toContain('Nehalem lacks unrestricted guest');
@@ -159,6 +159,12 @@ describe('exit store', () => {
     x.setVcpu(null);
     expect(p.sent).toEqual([{ type: 'statsScope', vcpu: 1 }, { type: 'statsScope', vcpu: null }]);
     expect(x.vcpuCount).toBe(2);
+    expect(x.vcpuList).toEqual([0, 1]);
+    // Any vCPU number that exits arrive with is offered, even beyond the CPUs the batch counts.
+    x.ingest(stats({ ...sampleSnapshot(), vcpus: [0, 1, 5] }));
+    expect(x.vcpuList).toEqual([0, 1, 5]);
+    x.ingest(stats(sampleSnapshot(), { perCpu: [1, 2, 3] }));
+    expect(x.vcpuList).toEqual([0, 1, 2]);
   });
 
   it('exports CSV, the JSON profile and a trace from the engine profile, and refuses with no exits', async () => {

@@ -12,6 +12,7 @@ import { capabilitiesFor, controlCaps, type VmxCapabilities } from '../vmx/capab
 import { cpuModelFor } from '../vmx/cpu-model';
 import { FEATURE_NAMES, MODELLED_FEATURES, VmxFeature as F } from '../vmx/features';
 import { GENERATIONS, findGeneration, type Generation, type GenerationName } from '../vmx/generations';
+import { KVM_EXCEPTION_BITMAP, KVM_PASS_MSRS } from '../vmm/exit-controls';
 import type { ControlMasks, ControlPreset, ExitControlSettings } from './protocol';
 
 const PIN_INFO: Readonly<Record<PinBasedCtls, string>> = {
@@ -359,6 +360,16 @@ const MINIMAL: Want = [
   [ControlField.Exit, ExitCtls.LoadEfer], [ControlField.Entry, EntryCtls.LoadEfer],
 ];
 
+/** Each preset's port list, MSR list and exception bitmap. KVM: no I/O bitmaps (unconditional
+ *  I/O exiting), its pass-through MSRs, its exception bitmap (src/core/vmm/exit-controls.ts cites
+ *  vmx.c); trap everything: every exception vector exits, no bitmaps; minimal: empty bitmaps
+ *  (only the VMM's own port and MSRs exit) and no exception exits (EPT makes #PF the guest's). */
+export const PRESET_LISTS: Readonly<Record<ControlPreset, Pick<ExitControlSettings, 'ioPorts' | 'msrMode' | 'msrs' | 'exceptionBitmap'>>> = {
+  'kvm': { ioPorts: [], msrMode: 'pass', msrs: KVM_PASS_MSRS, exceptionBitmap: KVM_EXCEPTION_BITMAP },
+  'trap-all': { ioPorts: [], msrMode: 'exit', msrs: [], exceptionBitmap: 0xffffffff },
+  'minimal': { ioPorts: [], msrMode: 'exit', msrs: [], exceptionBitmap: 0 },
+};
+
 export const PRESET_LABELS: Readonly<Record<ControlPreset, string>> = {
   'kvm': 'KVM defaults', 'trap-all': 'Trap everything', 'minimal': 'Minimal',
 };
@@ -370,7 +381,8 @@ export function presetControls(preset: ControlPreset, name: GenerationName): Exi
   let want: Want = preset === 'kvm' ? KVM : preset === 'trap-all' ? TRAP_ALL : MINIMAL;
   if (preset === 'kvm' && (caps === null || (caps.proc2.mayBe1 & ProcBasedCtls2.EnableEpt) === 0)) want = [...want, ...KVM_WITHOUT_EPT];
   const m = { pin: 0, proc: 0, proc2: 0, exit: 0, entry: 0 };
-  if (caps === null) return { preset, ...m };
+  const lists = PRESET_LISTS[preset];
+  if (caps === null) return { preset, ...m, ...lists };
   for (const f of CONTROL_FIELDS) m[MASK_KEY[f]] = controlCaps(caps, f).mustBe1;
   for (const [f, bit] of want) {
     const c = controlCaps(caps, f);
@@ -381,7 +393,7 @@ export function presetControls(preset: ControlPreset, name: GenerationName): Exi
   // Unrestricted guest needs EPT (SDM Vol. 3C §27.2.1.1).
   if ((m.proc2 & ProcBasedCtls2.EnableEpt) === 0) m.proc2 &= ~ProcBasedCtls2.UnrestrictedGuest;
   for (const k of Object.keys(m) as (keyof ControlMasks)[]) m[k] >>>= 0;
-  return { preset, ...m };
+  return { preset, ...m, ...lists };
 }
 
 /** Controls in `s` that generation `name` does not allow (for a message), as 'Name (reason)'. */

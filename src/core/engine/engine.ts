@@ -13,6 +13,7 @@
 // image, bad settings, a malformed command or a host exception inside the core becomes an
 // `error` event with a message, never an exception out of the engine.
 import { ExitRecorder } from '../profile/recorder';
+import { FanOutRecorder } from './fan-out-recorder';
 import { buildProfile } from '../profile/profile-json';
 import type { MachineStop, PcMachine } from '../platform/machine';
 import { HostedVm, type HostedStop } from '../vmm/index';
@@ -21,8 +22,9 @@ import { exitListenerHost, fillExitEvent } from './exit-tap';
 import { hostedExitControls } from './hosted-mode';
 import { describeExits } from '../vmm/index';
 import { buildMachine } from './machine-factory';
+import { addressWalk } from './address-walk';
 import {
-  ENGINE_PROTOCOL_VERSION, PACINGS, type EngineCommand, type EngineError, type EngineErrorCode, type EngineEvent,
+  ADDRESS_SPACES, ENGINE_PROTOCOL_VERSION, PACINGS, type EngineCommand, type EngineError, type EngineErrorCode, type EngineEvent,
   type EngineRequest, type EngineState, type EngineStatus, type ExitSourceKind, type ImagePayload, type LoadedInfo,
   type MachineSettings, type Pacing, type SerialPort, type StatsBatch, type StopInfo, type StopKind,
 } from './protocol';
@@ -245,8 +247,10 @@ export class Engine {
     this.lastMips = 0;
     this.lastSpeed = 0;
     m.onSerial = (port, b) => this.onSerial(port, b);
-    this.recorders = [new ExitRecorder({ cost: { generation: s.generation } })];
-    for (let v = 0; v < m.cpus.length; v++) this.recorders.push(new ExitRecorder({ cost: { generation: s.generation }, filter: { vcpu: v } }));
+    const cost = { generation: s.generation };
+    const perVcpu = m.cpus.map((_, v) => new ExitRecorder({ cost, filter: { vcpu: v } }));
+    // Hosted mode: the VMM records into one recorder, which hands each exit on to its vCPU's.
+    this.recorders = [s.mode === 'hosted' ? new FanOutRecorder({ cost }, perVcpu) : new ExitRecorder({ cost }), ...perVcpu];
     this.histories = m.cpus.map(() => new VmcsHistory());
     this.vm = null;
     if (s.mode === 'hosted') { this.installHosted(m); return; }
@@ -270,19 +274,19 @@ export class Engine {
     this.exitSource = tapped > 0 ? 'guest-hypervisor' : 'none';
   }
 
-  /** Hosted mode: the VMM takes the CPU (VMXON, VMCS, EPT) and records every exit it handles
-   *  into the all-vCPU recorder, which is also vCPU 0's (the VMM runs one vCPU in this version). */
+  /** Hosted mode: the VMM takes the CPUs (VMXON, VMCS, EPT) and records every exit it handles
+   *  into the all-vCPU recorder, which passes it on to the exit's vCPU's recorder. */
   private installHosted(m: PcMachine): void {
     const s = this.loaded!.settings;
-    const rec = this.recorders[0]!;
-    this.recorders = [rec, rec];
-    const vm = new HostedVm(m, { generation: s.generation, recorder: rec, exits: hostedExitControls(s.exitControls) });
+    const vm = new HostedVm(m, { generation: s.generation, recorder: this.recorders[0]!, exits: hostedExitControls(s.exitControls) });
     this.vm = vm;
-    const history = this.histories[0]!;
-    vm.root.unit.addExitListener(() => {
-      const vmcs = (vm.root.unit as unknown as { vmcs?: CurrentVmcs }).vmcs;
-      if (this.trackVmcs && vmcs !== undefined) history.capture(vmcs);
-      if (this.stepWantsExit) { this.stepHitExit = true; m.stop(); }
+    vm.vcpus.forEach((vc, v) => {
+      const history = this.histories[v];
+      const unit = vc.root.unit as unknown as { vmcs?: CurrentVmcs; addExitListener(l: () => void): void };
+      unit.addExitListener(() => {
+        if (this.trackVmcs && history !== undefined && unit.vmcs !== undefined) history.capture(unit.vmcs);
+        if (this.stepWantsExit) { this.stepHitExit = true; m.stop(); }
+      });
     });
     this.exitSource = 'hosted';
   }
@@ -547,6 +551,16 @@ export class Engine {
         if (m === null) throw new Error('vmcs: no guest is loaded');
         if (v >= m.cpus.length) throw new Error(`vmcs: vCPU ${v} does not exist (the machine has ${m.cpus.length})`);
         return vmcsSnapshot(m.cpus[v]!, v, this.trackVmcs ? this.histories[v]! : null);
+      }
+      case 'addressWalk': {
+        const { vcpu: v, address, space } = req;
+        if (!Number.isInteger(v) || v < 0) throw new Error(`addressWalk: vcpu must be a whole number >= 0 (got ${String(v)})`);
+        if (!Number.isInteger(address) || address < 0 || address > 0xffffffff) throw new Error(`addressWalk: the address must be 0 to 0xFFFFFFFF (got ${String(address)})`);
+        if (!(ADDRESS_SPACES as readonly unknown[]).includes(space)) throw new Error(`addressWalk: space must be one of ${ADDRESS_SPACES.join(', ')}`);
+        const m = this.m;
+        if (m === null) throw new Error('addressWalk: no guest is loaded');
+        if (v >= m.cpus.length) throw new Error(`addressWalk: vCPU ${v} does not exist (the machine has ${m.cpus.length})`);
+        return addressWalk(m.cpus[v]!, m.mem, v, address, space);
       }
       case 'profile': {
         const m = this.m, rec = this.recorders[0];

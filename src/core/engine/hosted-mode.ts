@@ -3,7 +3,8 @@
 // runs the BIOS's real-mode code in VMX non-root operation, which needs 'unrestricted guest' and
 // 'enable EPT' (SDM Vol. 3C §26.2.1.1, §27.8); generations without them need shadow paging with
 // virtual-8086 mode (a later issue).
-import { KVM_EXCEPTION_BITMAP, KVM_PASS_MSRS, type ExitControls } from '../vmm/index';
+import type { ExitControls, IdRange, IoExiting } from '../vmm/index';
+import { KVM_CR0_MASK, KVM_CR4_MASK } from '../vmm/exit-controls';
 import { ControlField, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
 import { VmxFeature as F } from '../vmx/features';
 import { findGeneration, type GenerationName } from '../vmx/generations';
@@ -44,8 +45,8 @@ export const HONOURED_CONTROLS: readonly { readonly field: ControlField; readonl
   { field: ControlField.ProcBased, mask: ProcBasedCtls.Cr3LoadExiting, as: 'cr3-load' },
   { field: ControlField.ProcBased, mask: ProcBasedCtls.Cr3StoreExiting, as: 'cr3-store' },
   { field: ControlField.ProcBased, mask: ProcBasedCtls.UnconditionalIoExiting, as: 'io=unconditional' },
-  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseIoBitmaps, as: 'io=bitmap (only the VMM\'s own port 0xE0 exits)' },
-  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseMsrBitmaps, as: 'msr=bitmap (KVM\'s pass-through MSRs)' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseIoBitmaps, as: 'io=bitmap (the ports the panel lists, and the VMM\'s own 0xE0)' },
+  { field: ControlField.ProcBased, mask: ProcBasedCtls.UseMsrBitmaps, as: 'msr=bitmap (the MSRs the panel lists)' },
   { field: ControlField.ProcBased, mask: ProcBasedCtls.PauseExiting, as: 'pause' },
   { field: ControlField.ProcBased2, mask: ProcBasedCtls2.EnableVpid, as: 'vpid' },
 ];
@@ -56,22 +57,27 @@ export function controlHonoured(field: ControlField, mask: number): boolean {
 }
 
 /**
- * The VMM's exit controls for the panel's words. I/O: unconditional exiting wins (§25.6.2: it is
- * ignored when 'use I/O bitmaps' is 1, but the panel's meaning is "every port"); neither bit means
- * no port exits but the VMM's own. MSRs: with 'use MSR bitmaps' KVM's pass-through list, else all.
- * The exception bitmap has no panel control: KVM's. The VMM checks the result against the
+ * The VMM's exit controls for the panel's words and lists. I/O: unconditional exiting wins
+ * (§25.6.2: it is ignored when 'use I/O bitmaps' is 1, but the panel's meaning is "every port");
+ * 'use I/O bitmaps' makes the listed ports exit; neither bit means no port exits but the VMM's
+ * own. MSRs: with 'use MSR bitmaps' the listed MSRs exit ('exit') or pass ('pass'), without it
+ * every MSR exits. The exception bitmap is the panel's; the CR0/CR4 masks KVM's. The VMM checks the result against the
  * generation (checkExitControls) and refuses what it cannot give.
  */
 export function hostedExitControls(c: ExitControlSettings): ExitControls {
   const p = ProcBasedCtls;
   const on = (bit: number): boolean => (c.proc & bit) !== 0;
+  const io: IoExiting = on(p.UnconditionalIoExiting) ? { kind: 'unconditional' } : { kind: 'bitmap', ports: on(p.UseIoBitmaps) ? c.ioPorts.map(copy) : [] };
   return {
-    hlt: on(p.HltExiting), rdtsc: on(p.RdtscExiting),
-    io: on(p.UnconditionalIoExiting) ? { kind: 'unconditional' } : { kind: 'bitmap', ports: [] },
-    msr: on(p.UseMsrBitmaps) ? { kind: 'bitmap', mode: 'pass', msrs: KVM_PASS_MSRS } : { kind: 'all' },
+    hlt: on(p.HltExiting), rdtsc: on(p.RdtscExiting), io,
+    msr: on(p.UseMsrBitmaps) ? { kind: 'bitmap', mode: c.msrMode, msrs: c.msrs.map(copy) } : { kind: 'all' },
     cr3Load: on(p.Cr3LoadExiting), cr3Store: on(p.Cr3StoreExiting),
-    exceptionBitmap: KVM_EXCEPTION_BITMAP, invlpg: on(p.InvlpgExiting), pause: on(p.PauseExiting),
+    exceptionBitmap: c.exceptionBitmap >>> 0, invlpg: on(p.InvlpgExiting), pause: on(p.PauseExiting),
     preemptionTimer: (c.pin & PinBasedCtls.ActivatePreemptionTimer) !== 0 ? PANEL_PREEMPTION_TICK : null,
     vpid: (c.proc2 & ProcBasedCtls2.EnableVpid) !== 0,
+    // The panel has no CR0/CR4 guest/host masks: KVM's.
+    cr0Mask: KVM_CR0_MASK, cr4Mask: KVM_CR4_MASK,
   };
 }
+
+const copy = (r: IdRange): IdRange => ({ first: r.first, last: r.last });

@@ -39,10 +39,25 @@ export interface ControlMasks {
 export const CONTROL_PRESETS = ['kvm', 'trap-all', 'minimal'] as const;
 export type ControlPreset = (typeof CONTROL_PRESETS)[number];
 
+/** An inclusive range of I/O ports or MSR indices (the VMM's IdRange). */
+export interface IdRangeSetting { readonly first: number; readonly last: number }
+
+export const MSR_LIST_MODES = ['exit', 'pass'] as const;
+export type MsrListMode = (typeof MSR_LIST_MODES)[number];
+
 /** The exit controls the user chose. The VMM honours them in hosted mode; in bare mode the
  *  engine keeps them and says they take effect with hosted mode. */
 export interface ExitControlSettings extends ControlMasks {
   readonly preset: ControlPreset | 'custom';
+  /** With 'use I/O bitmaps' (and without unconditional I/O exiting): the ports whose IN/OUT exit
+   *  (SDM Vol. 3C §25.6.4); the VMM's own port 0xE0 always does. */
+  readonly ioPorts: readonly IdRangeSetting[];
+  /** With 'use MSR bitmaps' (§25.6.9): 'exit' lists the MSRs that exit, 'pass' the MSRs that do
+   *  not (all others exit). */
+  readonly msrMode: MsrListMode;
+  readonly msrs: readonly IdRangeSetting[];
+  /** Exception bitmap (§25.6.3): bit n set, exception vector n exits. */
+  readonly exceptionBitmap: number;
 }
 
 export interface MachineSettings {
@@ -106,6 +121,10 @@ export interface EngineRequestMap {
   profile: { args: Record<never, never>; result: Profile | null };
   /** Where the engine is: state, virtual time, what is loaded. */
   status: { args: Record<never, never>; result: EngineStatus };
+  /** A guest-physical address through the EPT of a vCPU's current VMCS, or a guest-linear one
+   *  through the guest's page tables first (read-only: no A/D flag set, no TLB touched); null
+   *  when the vCPU has no current VMCS. */
+  addressWalk: { args: { readonly vcpu: number; readonly address: number; readonly space: AddressSpaceKind }; result: AddressWalk | null };
 }
 export type EngineRequestKind = keyof EngineRequestMap;
 export type EngineRequest = { [K in EngineRequestKind]: { readonly kind: K } & EngineRequestMap[K]['args'] }[EngineRequestKind];
@@ -285,6 +304,102 @@ export interface VmcsSnapshot {
   readonly fields: readonly VmcsFieldValue[];
   /** Exits seen on this vCPU while tracking was on. */
   readonly exitsTracked: number;
+}
+
+export const ADDRESS_SPACES = ['guest-physical', 'guest-linear'] as const;
+export type AddressSpaceKind = (typeof ADDRESS_SPACES)[number];
+
+/** One EPT paging-structure entry a walk read (SDM Vol. 3C §29.3.2). */
+export interface EptLevelView {
+  readonly level: 1 | 2 | 3 | 4;
+  readonly name: 'PML4E' | 'PDPTE' | 'PDE' | 'PTE';
+  /** Index into its table (address bits 47:39, 38:30, 29:21, 20:12). */
+  readonly index: number;
+  /** Host-physical address of the entry. */
+  readonly address: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly execute: boolean;
+  readonly userExecute: boolean;
+  /** Leaves only: bits 5:3 and the ignore-PAT bit 6. */
+  readonly memoryType: number | null;
+  readonly ignorePat: boolean | null;
+  readonly accessed: boolean;
+  /** Leaves only. */
+  readonly dirty: boolean | null;
+  /** Bit 7 of a PDPTE (1 GB) or PDE (2 MB). */
+  readonly largePage: boolean;
+  readonly leaf: boolean;
+}
+
+/** What one access kind through the walk would give. */
+export interface EptAccessOutcome {
+  readonly access: 'read' | 'write' | 'fetch';
+  readonly outcome: 'ok' | 'violation' | 'misconfiguration';
+  readonly hpa: number | null;
+  /** The EPT-violation exit qualification it would cause (§28.2.1), for violations. */
+  readonly qualification: number | null;
+  readonly detail: string;
+}
+
+export interface EptWalkView {
+  readonly gpa: number;
+  /** False when the VMCS does not enable EPT (then `hpa` is the address itself). */
+  readonly enabled: boolean;
+  readonly eptp: number;
+  readonly eptpHigh: number;
+  readonly pml4: number;
+  readonly walkLength: number;
+  readonly accessedDirty: boolean;
+  readonly levels: readonly EptLevelView[];
+  /** Read, write and fetch, in that order (empty when an entry could not be read). */
+  readonly outcomes: readonly EptAccessOutcome[];
+  readonly hpa: number | null;
+  readonly pageSize: number | null;
+  readonly message: string;
+}
+
+/** One entry of the guest's own paging structures (Vol. 3A §4.3, §4.4). */
+export interface GuestPagingLevel {
+  readonly name: 'PDPTE' | 'PDE' | 'PTE';
+  readonly gpa: number;
+  readonly hpa: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly present: boolean;
+  readonly write: boolean;
+  readonly user: boolean;
+  readonly accessed: boolean;
+  readonly dirty: boolean;
+  readonly largePage: boolean;
+  readonly global: boolean;
+  readonly noExecute: boolean;
+}
+
+export interface GuestPagingView {
+  readonly linear: number;
+  readonly mode: 'off' | '32-bit' | 'pae';
+  readonly cr0: number;
+  readonly cr3: number;
+  readonly cr4: number;
+  /** Where CR0/CR3/CR4 came from (the running CPU or the VMCS guest-state area). */
+  readonly source: string;
+  readonly levels: readonly GuestPagingLevel[];
+  /** Null when the walk does not reach a page. */
+  readonly gpa: number | null;
+  readonly message: string;
+}
+
+export interface AddressWalk {
+  readonly vcpu: number;
+  readonly space: AddressSpaceKind;
+  readonly address: number;
+  /** The guest's own walk (guest-linear requests only). */
+  readonly guest: GuestPagingView | null;
+  /** The EPT walk of the guest-physical address (null when the guest walk found none). */
+  readonly ept: EptWalkView | null;
 }
 
 export interface EngineStatus {

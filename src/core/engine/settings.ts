@@ -3,10 +3,11 @@
 // a bad one is refused with a message that names it).
 import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationName } from '../vmx/generations';
 import { checkExitControls } from '../vmm/index';
-import { generationCaps, presetControls } from './controls-catalog';
+import { PRESET_LISTS, generationCaps, presetControls } from './controls-catalog';
 import { defaultModeFor, hostedExitControls, hostedUnavailableReason } from './hosted-mode';
 import {
-  BOOT_KINDS, CONTROL_PRESETS, PACINGS, RUN_MODES, type ExitControlSettings, type MachineSettings,
+  BOOT_KINDS, CONTROL_PRESETS, MSR_LIST_MODES, PACINGS, RUN_MODES, type ExitControlSettings, type IdRangeSetting, type MachineSettings,
+  type MsrListMode,
 } from './protocol';
 
 export const MIN_MEMORY_MIB = 2;
@@ -48,7 +49,6 @@ export function checkSettings(v: unknown): MachineSettings {
   if (typeof vcpus !== 'number' || !Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
     throw new Error(`settings.vcpus: 1 to ${MAX_VCPUS} (got ${JSON.stringify(vcpus)})`);
   }
-  if (mode === 'hosted' && vcpus !== 1) throw new Error(`settings.vcpus: hosted mode runs one vCPU in this version (got ${vcpus})`);
   const mips = v['mips'];
   if (typeof mips !== 'number' || !(mips >= 1 && mips <= 10000)) throw new Error(`settings.mips: 1 to 10000 (got ${JSON.stringify(mips)})`);
   const cmdline = v['cmdline'];
@@ -77,7 +77,33 @@ export function checkControls(v: unknown): ExitControlSettings {
     if (!isU32(x)) throw new Error(`settings.exitControls.${k}: a 32-bit mask (got ${JSON.stringify(x)})`);
     out[k] = x >>> 0;
   }
-  return { preset: preset as ExitControlSettings['preset'], pin: out['pin']!, proc: out['proc']!, proc2: out['proc2']!, exit: out['exit']!, entry: out['entry']! };
+  // Settings saved before the lists existed have none: they get KVM's.
+  const kvm = PRESET_LISTS.kvm;
+  const ioPorts = v['ioPorts'] === undefined ? kvm.ioPorts : checkRanges(v['ioPorts'], 'ioPorts', 0xffff);
+  const msrs = v['msrs'] === undefined ? kvm.msrs : checkRanges(v['msrs'], 'msrs', 0xffffffff);
+  const msrMode = v['msrMode'] === undefined ? kvm.msrMode : v['msrMode'];
+  if (!(MSR_LIST_MODES as readonly unknown[]).includes(msrMode)) throw new Error(`settings.exitControls.msrMode: one of ${MSR_LIST_MODES.join(', ')} (got ${JSON.stringify(msrMode)})`);
+  const eb = v['exceptionBitmap'] === undefined ? kvm.exceptionBitmap : v['exceptionBitmap'];
+  if (!isU32(eb)) throw new Error(`settings.exitControls.exceptionBitmap: a 32-bit mask (got ${JSON.stringify(eb)})`);
+  return {
+    preset: preset as ExitControlSettings['preset'], pin: out['pin']!, proc: out['proc']!, proc2: out['proc2']!, exit: out['exit']!, entry: out['entry']!,
+    ioPorts, msrMode: msrMode as MsrListMode, msrs, exceptionBitmap: eb >>> 0,
+  };
+}
+
+/** At most this many ranges per list (a bitmap page has 32768 bits; ranges keep it short). */
+export const MAX_RANGES = 256;
+
+function checkRanges(v: unknown, key: string, max: number): IdRangeSetting[] {
+  if (!Array.isArray(v) || v.length > MAX_RANGES) throw new Error(`settings.exitControls.${key}: an array of at most ${MAX_RANGES} { first, last } ranges`);
+  return v.map((r, i) => {
+    const first = isObj(r) ? r['first'] : undefined, last = isObj(r) ? r['last'] : undefined;
+    const whole = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= max;
+    if (!whole(first) || !whole(last) || first > last) {
+      throw new Error(`settings.exitControls.${key}[${i}]: a range { first, last } with 0 <= first <= last <= 0x${max.toString(16)} (got ${JSON.stringify(r)})`);
+    }
+    return { first, last };
+  });
 }
 
 /** The generation's title ('Skylake'). */

@@ -30,12 +30,20 @@ export const useExitStore = defineStore('exits', () => {
   const expanded = ref<number[]>([]);
   const vcpu = ref<number | null>(null);
   const vcpuCount = ref(1);
+  /** The vCPU numbers the per-vCPU filter offers. */
+  const vcpuList = ref<number[]>([0]);
 
   function ingest(s: StatsBatch): void {
     snapshot.value = s.exits === null ? null : markRaw(s.exits);
     source.value = s.exitSource;
     virtualNs.value = s.virtualNs;
     vcpuCount.value = s.perCpu.length;
+    // The filter lists every vCPU of the machine and any vCPU number exits arrived with.
+    const list = new Set<number>(s.perCpu.map((_, i) => i));
+    for (const v of s.exits?.vcpus ?? []) list.add(v);
+    if (vcpu.value !== null) list.add(vcpu.value);
+    const sorted = [...list].sort((a, b) => a - b);
+    if (sorted.join() !== vcpuList.value.join()) vcpuList.value = sorted;
   }
 
   function reset(): void {
@@ -106,7 +114,7 @@ export const useExitStore = defineStore('exits', () => {
   }
 
   return {
-    snapshot, source, virtualNs, sortBy, descending, filter, expanded, vcpu, vcpuCount, rows, emptyText,
+    snapshot, source, virtualNs, sortBy, descending, filter, expanded, vcpu, vcpuCount, vcpuList, rows, emptyText,
     ingest, reset, subkeysOf, ripsOf, sort, toggle, setVcpu, exportAs,
   };
 });

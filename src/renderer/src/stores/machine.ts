@@ -4,9 +4,10 @@
 // the chart feed.
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef, computed } from 'vue';
-import { presetControls, MASK_KEY, type ControlInfo } from '../../../core/engine/controls-catalog';
+import { presetControls, MASK_KEY, PRESET_LISTS, type ControlInfo } from '../../../core/engine/controls-catalog';
+import { ProcBasedCtls } from '../../../core/vmx/controls';
 import type {
-  ControlPreset, EngineEvent, EngineState, LoadedInfo, MachineSettings, ScreenSnapshot, StatsBatch, StopInfo,
+  ControlPreset, EngineEvent, EngineState, IdRangeSetting, LoadedInfo, MsrListMode, MachineSettings, ScreenSnapshot, StatsBatch, StopInfo,
 } from '../../../core/engine/protocol';
 import { defaultSettings } from '../../../core/engine/settings';
 import { hostedUnavailableReason } from '../../../core/engine/hosted-mode';
@@ -88,15 +89,22 @@ export const useMachineStore = defineStore('machine', () => {
     p.onMenu((a) => { void onMenu(a); });
     const saved = await p.loadSettings().catch(() => null);
     if (saved !== null) {
-      settings.value = saved.machine;
+      // Settings saved by an older version lack the exit-control lists: KVM's fill them in.
+      settings.value = { ...saved.machine, exitControls: { ...PRESET_LISTS.kvm, ...saved.machine.exitControls } };
       app.setTheme(saved.theme);
       if (saved.guest !== null && guestById(saved.guest) !== undefined) selectGuest(saved.guest);
     }
     recent.value = await p.recent().catch(() => []);
   }
 
+  /** The settings as a plain object: Vue's reactive proxies cannot cross postMessage or IPC
+   *  (structured clone refuses a Proxy), and the lists inside are proxies too. */
+  function plainSettings(): EditableSettings {
+    return JSON.parse(JSON.stringify(settings.value)) as EditableSettings;
+  }
+
   function persist(): void {
-    void platform().saveSettings({ machine: settings.value, theme: app.theme, guest: guestId.value }).catch(() => undefined);
+    void platform().saveSettings({ machine: plainSettings(), theme: app.theme, guest: guestId.value }).catch(() => undefined);
   }
 
   function selectGuest(id: string): void {
@@ -122,7 +130,7 @@ export const useMachineStore = defineStore('machine', () => {
 
   function effectiveSettings(): MachineSettings {
     const marker = markerOn.value && markerText.value !== '' ? markerText.value : null;
-    return { ...settings.value, marker, exitControls: { ...settings.value.exitControls } };
+    return { ...plainSettings(), marker };
   }
 
   /** Loads the chosen image with the current settings into a new machine. */
@@ -179,15 +187,17 @@ export const useMachineStore = defineStore('machine', () => {
     if (hostedUnavailableReason(g) !== null) settings.value.mode = 'bare';
     else if (wasForcedBare) setMode('hosted');
     // Keep the preset's meaning on the new generation; custom masks keep what it allows.
+    const old = settings.value.exitControls;
     settings.value.exitControls = presetControls(preset === 'custom' ? 'kvm' : preset, g);
-    if (preset === 'custom') settings.value.exitControls = { ...settings.value.exitControls, preset: 'custom' };
+    if (preset === 'custom') {
+      // Custom lists (ports, MSRs, exceptions) mean the same on every generation: kept.
+      settings.value.exitControls = { ...settings.value.exitControls, preset: 'custom', ioPorts: old.ioPorts, msrMode: old.msrMode, msrs: old.msrs, exceptionBitmap: old.exceptionBitmap };
+    }
     persist();
   }
-  /** Hosted mode runs one vCPU in this version of the VMM. */
   function setMode(mode: 'bare' | 'hosted'): void {
     if (mode === 'hosted' && hostedUnavailableReason(settings.value.generation) !== null) return;
     settings.value.mode = mode;
-    if (mode === 'hosted') settings.value.vcpus = 1;
     persist();
   }
   function applyPreset(p: ControlPreset): void {
@@ -199,6 +209,26 @@ export const useMachineStore = defineStore('machine', () => {
     const ec = settings.value.exitControls;
     const v = on ? (ec[key] | c.mask) >>> 0 : (ec[key] & ~c.mask) >>> 0;
     settings.value.exitControls = { ...ec, [key]: v, preset: 'custom' };
+    persist();
+  }
+
+  /** The I/O ports that exit; a list turns 'use I/O bitmaps' on and unconditional I/O exiting
+   *  off (the list means nothing otherwise: hosted-mode.ts). */
+  function setIoPorts(ports: readonly IdRangeSetting[]): void {
+    const ec = settings.value.exitControls;
+    const proc = ports.length > 0 ? ((ec.proc | ProcBasedCtls.UseIoBitmaps) & ~ProcBasedCtls.UnconditionalIoExiting) >>> 0 : ec.proc;
+    settings.value.exitControls = { ...ec, proc, ioPorts: ports.map((r) => ({ first: r.first, last: r.last })), preset: 'custom' };
+    persist();
+  }
+  /** The MSR list and what it means; turns 'use MSR bitmaps' on. */
+  function setMsrs(mode: MsrListMode, msrs: readonly IdRangeSetting[]): void {
+    const ec = settings.value.exitControls;
+    const proc = (ec.proc | ProcBasedCtls.UseMsrBitmaps) >>> 0;
+    settings.value.exitControls = { ...ec, proc, msrMode: mode, msrs: msrs.map((r) => ({ first: r.first, last: r.last })), preset: 'custom' };
+    persist();
+  }
+  function setExceptionBitmap(bits: number): void {
+    settings.value.exitControls = { ...settings.value.exitControls, exceptionBitmap: bits >>> 0, preset: 'custom' };
     persist();
   }
 
@@ -246,6 +276,6 @@ export const useMachineStore = defineStore('machine', () => {
     settings, guestId, picked, markerOn, markerText, state, stop, loaded, screen, stats, serialLog, recent, busy,
     imageName, canRun, running,
     init, onEvent, selectGuest, usePicked, load, run, pause, step, reset, setMarker, key, serialInput, setGeneration, setMode, hostedReason,
-    applyPreset, toggleControl, openImage, openRecent, dropFile, exportAs, persist, onMenu,
+    applyPreset, toggleControl, setIoPorts, setMsrs, setExceptionBitmap, openImage, openRecent, dropFile, exportAs, persist, onMenu,
   };
 });
