@@ -149,6 +149,24 @@ describe('exit controls: each control changes the exits, never the transcript', 
     }
   }
 
+  it('ept-populate=lazy: one EPT violation per guest RAM page at its first access, the same transcript', () => {
+    const ramFaults: number[] = [];
+    const eager = new HostedPc(GUEST, 'haswell', { exits: kvmDefaults(caps('haswell')) });
+    const lazy = new HostedPc(GUEST, 'haswell', { exits: parseExits('ept-populate=lazy', kvmDefaults(caps('haswell'))) });
+    lazy.vm.root.unit.addExitListener((x) => { if (x.reason === R.EptViolation && x.guestPhysical < MEM) ramFaults.push(x.guestPhysical >>> 12); });
+    expect(eager.run(1)).toBe('halted');
+    expect(lazy.run(1)).toBe('halted');
+    expect(lazy.vm.fault, lazy.vm.fault?.summary).toBeNull();
+    expect(lazy.serial).toBe(eager.serial);
+    // Every other exit is the eager run's; the extra ones are RAM pages, each faulted in once:
+    // at least the IVT/BDA page, the boot sector's page and the BIOS's stack page.
+    expect(counts(lazy)).toEqual(counts(eager));
+    expect(new Set(ramFaults).size).toBe(ramFaults.length);
+    expect(ramFaults).toEqual(expect.arrayContaining([0x0, 0x7]));
+    expect(lazy.count(R.EptViolation) - eager.count(R.EptViolation)).toBe(ramFaults.length);
+    expect(lazy.m.cpu.icount).toBe(eager.m.cpu.icount); // restarted accesses retire once
+  });
+
   it('--no-hlt-exiting (HostedOptions.hltExiting) is an alias of hlt=off and wins over exits', () => {
     const pc = new HostedPc(GUEST, 'haswell', { exits: kvmDefaults(caps('haswell')), hltExiting: false });
     expect(pc.vm.exits.hlt).toBe(false);

@@ -48,12 +48,13 @@ export class EptTables {
     return pt + ((gpa >>> 12) & 0x1ff) * 8;
   }
 
-  /** Identity-maps what the guest owns: its RAM pages and the ROM pages below it. */
-  identityMap(): void {
+  /** Identity-maps what the guest owns: its RAM pages (unless `lazyRam`: then each RAM page is
+   *  mapped at its first access, by the EPT violation it causes) and the ROM pages below it. */
+  identityMap(lazyRam = false): void {
     const kind = this.mem.kind;
     for (let p = 0; p < this.guestBytes >>> 12; p++) {
       const k = kind[p];
-      if (k === PageKind.Ram) this.map(asGuestPhysical(p << 12), EPT_RWX);
+      if (k === PageKind.Ram) { if (!lazyRam) this.map(asGuestPhysical(p << 12), EPT_RWX); }
       else if (k === PageKind.Rom) this.map(asGuestPhysical(p << 12), EPT_R | EPT_X);
     }
   }

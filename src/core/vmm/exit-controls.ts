@@ -51,6 +51,10 @@ export interface ExitControls {
    *  Absent: KVM's masks (`KVM_CR0_MASK`, `KVM_CR4_MASK`). */
   readonly cr0Mask?: number;
   readonly cr4Mask?: number;
+  /** Guest RAM in the EPT tables: 'eager' maps it all before the first entry; 'lazy' maps each
+   *  4 KB page at the EPT violation its first access causes, as KVM faults guest memory in on
+   *  demand (one exit per page the guest touches). Absent: eager. */
+  readonly eptPopulate?: 'eager' | 'lazy';
 }
 
 /** CR0/CR4 bits KVM leaves to the guest (Linux 6.1 arch/x86/kvm/kvm_cache_regs.h
@@ -135,7 +139,7 @@ const onOff = (v: string, key: string): boolean => {
 
 /** The keys of `--exits`, for messages. */
 export const EXIT_KEYS = ['hlt', 'rdtsc', 'io', 'msr', 'cr3', 'cr3-load', 'cr3-store', 'exceptions', 'invlpg', 'pause', 'preemption-timer', 'vpid',
-  'cr0-mask', 'cr4-mask', 'ept'] as const;
+  'cr0-mask', 'cr4-mask', 'ept', 'ept-populate'] as const;
 
 /**
  * Applies `--exits` text to `base`: `hlt=off,io=bitmap:0x3f8-0x3ff,0x60,rdtsc=on`. A bare item
@@ -191,6 +195,9 @@ export function parseExits(text: string, base: ExitControls): ExitControls {
       case 'preemption-timer': o.preemptionTimer = val === 'off' ? null : parseNum(val, '--exits preemption-timer') >>> 0; break;
       case 'cr0-mask': o.cr0Mask = val === 'kvm' ? KVM_CR0_MASK : parseNum(val, '--exits cr0-mask') >>> 0; break;
       case 'cr4-mask': o.cr4Mask = val === 'kvm' ? KVM_CR4_MASK : parseNum(val, '--exits cr4-mask') >>> 0; break;
+      case 'ept-populate':
+        if (val !== 'eager' && val !== 'lazy') throw new ExitControlError(`--exits ept-populate=${val}: eager or lazy`);
+        o.eptPopulate = val; break;
       case 'ept':
         if (!onOff(val, key)) throw new ExitControlError('--exits ept=off: running without EPT needs shadow page tables (and, for real-mode code, unrestricted guest or V86 emulation), which this VMM does not have yet');
         break;
@@ -223,6 +230,9 @@ export function exitsFromJson(json: unknown, base: ExitControls): ExitControls {
       case 'invlpg': o.invlpg = bool(k); break;
       case 'pause': o.pause = bool(k); break;
       case 'vpid': o.vpid = bool(k); break;
+      case 'eptPopulate':
+        if (j[k] !== 'eager' && j[k] !== 'lazy') throw new ExitControlError('exit-controls file: eptPopulate: "eager" or "lazy"');
+        o.eptPopulate = j[k] as 'eager' | 'lazy'; break;
       case 'cr0Mask': case 'cr4Mask':
         if (typeof j[k] !== 'number') throw new ExitControlError(`exit-controls file: ${k}: a number`);
         o[k] = (j[k] as number) >>> 0; break;
@@ -321,5 +331,5 @@ export function describeExits(e: ExitControls): string {
     `cr3-load=${e.cr3Load ? 'on' : 'off'}`, `cr3-store=${e.cr3Store ? 'on' : 'off'}`, `exceptions=0x${e.exceptionBitmap.toString(16)}`,
     `invlpg=${e.invlpg ? 'on' : 'off'}`, `pause=${e.pause ? 'on' : 'off'}`,
     `preemption-timer=${e.preemptionTimer === null ? 'off' : e.preemptionTimer}`, `vpid=${e.vpid ? 'on' : 'off'}`,
-    `cr0-mask=0x${crMasks(e).cr0.toString(16)}`, `cr4-mask=0x${crMasks(e).cr4.toString(16)}`].join(',');
+    `cr0-mask=0x${crMasks(e).cr0.toString(16)}`, `cr4-mask=0x${crMasks(e).cr4.toString(16)}`, `ept-populate=${e.eptPopulate ?? 'eager'}`].join(',');
 }

@@ -167,7 +167,7 @@ export class HostedVm {
     const [eptCap] = rdmsr(c0, VmxMsr.EptVpidCap);
     const wb = ((eptCap >>> 14) & 1) !== 0;
     this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, hostBitmaps(guestBytes) - this.base);
-    this.ept.identityMap();
+    this.ept.identityMap(this.exits.eptPopulate === 'lazy');
     const bitmaps = { ioA: hostBitmaps(guestBytes), ioB: hostBitmaps(guestBytes) + 0x1000, msr: hostBitmaps(guestBytes) + 0x2000 };
     this.writeBitmaps(bitmaps.ioA, bitmaps.msr);
     const setupExits = this.tickFromQuantum ? { ...this.exits, preemptionTimer: 1 } : this.exits;
@@ -775,7 +775,14 @@ export class HostedVm {
     const gpa = x.guestPhysical >>> 0, mem = this.m.mem, page = gpa >>> 12;
     const kind = mem.kind[page];
     if (gpa >= guestRamEnd(this.m) && gpa < mem.size) return this.stopWith(`guest access to guest-physical 0x${gpa.toString(16)}, above guest RAM (the VMM's reserved memory)`, x);
-    if (kind === PageKind.Ram && gpa < guestRamEnd(this.m)) return this.stopWith(`EPT violation on guest RAM at 0x${gpa.toString(16)} (the identity map covers it: a VMM bug)`, x);
+    if (kind === PageKind.Ram && gpa < guestRamEnd(this.m)) {
+      // Memory populated on demand ('ept-populate=lazy'): map the page and let the access
+      // restart (the exit did not retire it). With eager population this is a VMM bug.
+      if (this.exits.eptPopulate !== 'lazy' || this.ept.perms(asGuestPhysical(gpa)) !== 0) return this.stopWith(`EPT violation on guest RAM at 0x${gpa.toString(16)} (the identity map covers it: a VMM bug)`, x);
+      if (this.recorder !== null) this.recorder.event.device = 'RAM (populated on demand)';
+      this.ept.map(asGuestPhysical(gpa), EPT_RWX);
+      return null;
+    }
     if (this.recorder !== null) this.recorder.event.device = mem.mmioNameOf(asGuestPhysical(gpa)) ?? (kind === PageKind.Rom ? 'ROM' : 'unassigned');
     const g = asGuestPhysical(gpa);
     this.vc.mtfPages.push(gpa & ~0xfff);

@@ -203,7 +203,10 @@ export class VmxUnit implements VmxHooks, EptExitSink {
 
   /** Takes a VM exit from inside an instruction or event delivery and abandons the rest of it. */
   exitAndUnwind(reason: ExitReason, rip: number): never {
-    this.exitRestartsInstruction = reason === ExitReason.EptViolation || reason === ExitReason.EptMisconfiguration;
+    // An EPT exit while an INT n / INT3 / INTO is being delivered is not restarted: the VMM
+    // re-injects the event from the IDT-vectoring information, so that instruction retires here.
+    const type = (this.deliveryInfo >>> 8) & 7, software = this.deliveryInfo !== 0 && type >= 4 && type <= 6;
+    this.exitRestartsInstruction = (reason === ExitReason.EptViolation || reason === ExitReason.EptMisconfiguration) && !software;
     vmExit(this, reason, rip);
     throw VM_EXIT;
   }
