@@ -574,7 +574,7 @@ export class HostedVm {
    *  under the identity EPT map. */
   private stringIo(x: VmExitRecord, size: number, port: number): HostedStop | null {
     const v = this.vc.v, c = this.vc.cpu, mem = this.m.mem, io = this.m.io, q = x.qualification;
-    if ((v.r(V.GuestCr0) & Cr0.PG) !== 0) return this.stopWith('string I/O with guest paging on is not emulated by this VMM yet', x);
+    if ((v.r(V.GuestCr0) & Cr0.PG) !== 0) return this.stringIoPaged(x);
     const addr32 = ((x.instructionInfo >>> 7) & 7) === 1; // [9:7] address size: 0 16-bit, 1 32-bit
     const amask = addr32 ? 0xffffffff : 0xffff;
     const down = (v.r(V.GuestRflags) & Flag.DF) !== 0;
@@ -596,6 +596,26 @@ export class HostedVm {
       if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
     }
     this.skip(x);
+    return this.checkStopAfterHandling();
+  }
+
+  /** INS/OUTS with guest paging on: the VMM's instruction emulator is the CPU core itself, run
+   *  for one instruction on the guest state the guest view lends (as KVM runs its x86 emulator):
+   *  linear addresses go through the guest's page tables (guest-physical = host-physical for RAM
+   *  under the identity EPT map), the ports through the port bus, a fault (#PF with CR2, #GP)
+   *  goes to the guest. A REP string the core leaves unfinished continues at the next entry. */
+  private stringIoPaged(x: VmExitRecord): HostedStop | null {
+    const c = this.vc.cpu, rip = x.guestRip >>> 0;
+    let vector = -1, code: number | null = null;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    this.vc.view.with(rip, () => {
+      try { c.step(); } catch (e) {
+        if (e !== FAULT) throw e;
+        vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
+        c.eip = rip; // a fault leaves the instruction to run again after the guest's handler
+      }
+    });
+    if (vector >= 0) this.injectException(vector, code);
     return this.checkStopAfterHandling();
   }
 
