@@ -303,6 +303,9 @@ export class PcMachine {
    *  hosted-mode VMM), where A20M# has no effect (SDM Vol. 3C §24.8 "Restrictions on VMX
    *  Operation"): the gates (8042, port 92h) still read back, but no address wraps at 1 MB. */
   private a20Blocked = false;
+  /** A guest-requested reset reaches the CPUs as INIT only (set by the hosted-mode VMM, whose
+   *  CPUs stay in VMX operation): see requestReset. */
+  resetAsInit = false;
   blockA20(on: boolean): void { this.a20Blocked = on; this.applyA20(); }
 
   /** The A20 line: enabled when the 8042 output port or port 92h enables it. */
@@ -320,6 +323,15 @@ export class PcMachine {
     this.resetRequested = true;
     for (const a of this.lapics) a.powerOnReset();
     this.ioapic.reset();
+    if (this.resetAsInit) {
+      // The 8042's and port 92h's reset lines drive INIT# (SDM Vol. 3A §9.1): CPUs in VMX
+      // operation block it in root operation or take it as a VM exit (Vol. 3C §24.8, §26.2),
+      // so the VMM that owns them restarts its vCPUs.
+      for (const c of this.cpus) c.init();
+      this.a20Fast = false; this.a20Kbc = false;
+      this.applyA20();
+      return;
+    }
     for (let i = 1; i < this.cpus.length; i++) { this.cpus[i].reset(); this.cpus[i].enterWaitForSipi(); }
     if (this.firmware !== null) this.firmware.resetCpu(); else this.cpu.reset();
     if (this.firmware === null && this.externalBios === null) setupApicsAtPost(this.mem, this.cpus.length);

@@ -45,7 +45,7 @@ import { GuestView, CR0_OWNED, CR4_OWNED } from './guest-view';
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
 import { hostBase, hostBitmaps, hostReservedBytes, MAX_VCPUS, vcpuRegions } from './layout';
 import { checkExitControls, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
-import { Activity, captureReset, initState, requireUnrestrictedGuest, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState } from './vmcs-setup';
+import { Activity, captureReset, initState, requireUnrestrictedGuest, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
 import { Vcpu } from './vcpu';
 import { SMP_QUANTUM } from '../platform/smp';
 
@@ -113,6 +113,8 @@ export class HostedVm {
   /** The vCPU whose exit the recorder's event holds, not recorded yet; -1: none. */
   private recordPending = -1;
   private readonly msrOut = new Int32Array(2);
+  /** The boot vCPU's state at the firmware's reset vector (its INIT state after a guest reset). */
+  private bootState!: ResetState;
   /** Several vCPUs: the VMM schedules them round-robin (SMP_QUANTUM-long turns), the
    *  VMX-preemption timer ending each turn (`tickFromQuantum`: the VMM writes the timer value
    *  before each entry, unless the run's exit controls fix a tick). */
@@ -162,6 +164,8 @@ export class HostedVm {
     // platform's mask is held off so that every access path (TLB fills through EPT, device
     // models, the VMM's own reads) sees the same memory.
     m.blockA20(true);
+    // A guest's reset (8042 pulse, port 92h) is INIT# to every CPU: VM exits (initVcpu).
+    m.resetAsInit = true;
     // EPT (shared by the vCPUs): write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it,
     // else uncacheable ([8]).
     const [eptCap] = rdmsr(c0, VmxMsr.EptVpidCap);
@@ -175,7 +179,7 @@ export class HostedVm {
       const c = m.cpus[i];
       // The BSP's guest starts where the bare machine's CPU starts; an AP's in the INIT state,
       // waiting for its Startup IPI (the guest's INIT-SIPI-SIPI reaches it as VM exits).
-      const reset = i === 0 ? captureReset(c) : initState(c.cr0);
+      const reset = i === 0 ? (this.bootState = captureReset(c)) : initState(c.cr0);
       const activity = i === 0 ? Activity.Active : Activity.WaitForSipi;
       c.waitForSipi = false; // the host owns every logical CPU
       enterHostState(c, m.mem, this.base);
@@ -877,7 +881,12 @@ export class HostedVm {
   private initVcpu(): void {
     const vc = this.vc, c = vc.cpu;
     const shadow0 = vc.v.r(V.Cr0ReadShadow);
-    writeGuestState(vc.v, initState(shadow0), vc.index === 0 ? Activity.Active : Activity.WaitForSipi);
+    // The boot vCPU restarts at the firmware's reset vector (as the bare platform's reset does:
+    // firmware.ts resetCpu), CR0.CD/NW kept; an AP waits for its Startup IPI.
+    const boot = vc.index === 0 ? { ...this.bootState, cr0: ((shadow0 & 0x60000000) | 0x10) >>> 0 } : initState(shadow0);
+    writeGuestState(vc.v, boot, vc.index === 0 ? Activity.Active : Activity.WaitForSipi);
+    this.setProc(ProcBasedCtls.InterruptWindowExiting, false);
+    this.endMtf();
     vc.v.w(V.VmEntryInterruptionInfo, 0);
     vc.pending.length = 0; vc.reinjectInfo = 0; vc.injectedException = false; vc.idle = false;
     // General registers are not in the VMCS: INIT clears them, EDX = the processor signature.
