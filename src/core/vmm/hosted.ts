@@ -767,20 +767,29 @@ export class HostedVm {
    *  the guest at the instruction; one after it is taken in the new task (SDM Vol. 3A §7.3). */
   private taskSwitchExit(x: VmExitRecord): HostedStop | null {
     const q = x.qualification, sel = q & 0xffff, source = q >>> 30;
-    if (source === 3) return this.stopWith('a task switch through an IDT task gate is not emulated by this VMM yet', x);
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     // The event being delivered is the task switch itself: nothing to re-inject.
     this.vc.reinjectInfo = 0;
     const c = this.vc.cpu, rip = x.guestRip >>> 0;
+    // Through an IDT task gate (source 3) the event is in the IDT-vectoring information
+    // (§28.2.4): an INT n / INT3 / INTO returns after its instruction, anything else to the
+    // instruction it interrupted; an error code goes on the new task's stack (SDM Vol. 3A §7.3
+    // step 11, as the core's own task-gate delivery does).
+    const info = x.idtVectoringInfo, viaGate = source === 3 && (info & INTR_VALID) !== 0;
+    const softEvent = viaGate && ((info >>> 8) & 7) >= 4 && ((info >>> 8) & 7) <= 6;
+    const resumeAt = source === 3 ? (softEvent ? (rip + x.instructionLength) >>> 0 : rip) : (rip + x.instructionLength) >>> 0;
     let vector = -1, code: number | null = null;
-    this.vc.view.with((rip + x.instructionLength) >>> 0, () => {
+    this.vc.view.with(resumeAt, () => {
       const oldTr = c.segSel[Seg.TR];
       try {
         if (source === 1) taskReturn(c);
         else {
           const d = new Desc();
           fetchGdtDesc(c, sel, d, Vector.GP);
-          taskSwitch(c, sel, d, source === 0 ? TaskSource.Call : TaskSource.Jmp);
+          taskSwitch(c, sel, d, source === 2 ? TaskSource.Jmp : TaskSource.Call, source === 3);
+          if (viaGate && (info & INTR_ERROR_CODE) !== 0) {
+            if ((d.type & 8) !== 0) c.push32(x.idtVectoringErrorCode); else c.push16(x.idtVectoringErrorCode & 0xffff);
+          }
         }
       } catch (e) {
         if (e !== FAULT) throw e;
