@@ -58,12 +58,19 @@ describe('hosted mode: same serial transcript as bare mode', () => {
     expect(bios?.count ?? 0).toBeGreaterThan(0);
   }, 240_000);
 
-  it('profile flags without hosted mode record bare mode\'s exits (none: pit-idle is not a hypervisor); bare stays the default', () => {
+  it('profile flags in bare mode record bare mode\'s exits (none: pit-idle is not a hypervisor); hosted is the default', () => {
     // Bare-mode recording of a hypervisor guest's exits: test/profile/bare-mode.test.ts.
-    const r = vmxlab(['--report', 'perf', '--until', 'PIT IDLE DONE', join(ROOT, 'guests/pit-idle/pit-idle.img')]);
+    const r = vmxlab(['--mode', 'bare', '--report', 'perf', '--until', 'PIT IDLE DONE', join(ROOT, 'guests/pit-idle/pit-idle.img')]);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/bare mode, .* stopped: saw/);
     expect(r.out).toMatch(/Total Samples:0,/);
+    const d = vmxlab(['--report', 'perf', '--until', 'PIT IDLE DONE', join(ROOT, 'guests/pit-idle/pit-idle.img')]);
+    expect(d.err).toMatch(/hosted mode, .* stopped: saw/);
+    expect(d.out).toMatch(/HLT +\d+/);
+    // Where the VMM cannot run the guest the default is bare mode, and it says why.
+    const n = vmxlab(['--gen', 'prescott', '--until', 'PIT IDLE DONE', join(ROOT, 'guests/pit-idle/pit-idle.img')]);
+    expect(n.err).toMatch(/bare mode: generation 'prescott' has no VMX/);
+    expect(n.err).toMatch(/bare mode, .* stopped: saw/);
   }, 240_000);
 
   // pmode-diff: protected mode, paging, PAE/NX, exceptions, call gates, hardware task switches
