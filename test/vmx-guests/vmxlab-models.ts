@@ -46,14 +46,6 @@ const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
 export const MODEL_DIFFERENCES: ModelDifference[] = [
   {
-    id: 'model-line-rdtscp',
-    images: ['basics', 'exits', 'inject', 'ept', 'realmode'],
-    models: ['haswell', 'icelake'],
-    why: 'vmxlab\'s interpreter has no RDTSCP (CPUID.80000001H:EDX[27] = 0), so "enable RDTSCP" is not ' +
-      'allowed-1 (src/core/vmx/features.ts HostIsa); Bochs\' models have it',
-    apply: (t) => t.replace(/^(model: .* )rdtscp=1 /m, '$1rdtscp=0 '),
-  },
-  {
     id: 'model-line-vmcs-shadowing',
     images: ['basics', 'exits', 'inject', 'ept', 'realmode'],
     models: ['haswell', 'icelake'],
@@ -79,19 +71,14 @@ export const MODEL_DIFFERENCES: ModelDifference[] = [
       .replace(/(vmptrld shadow-VMCS indicator: [^\n]*\n {2}vmptrst: ok\n {2}current VMCS pointer = 00000000:)00109000/, '$100101000'),
   },
   {
-    id: 'no-rdtscp',
-    images: ['exits'],
-    models: ['haswell', 'icelake'],
-    why: 'E17 needs "enable RDTSCP" (see model-line-rdtscp): skipped',
-    apply: (t) => replaceBody(t, 'E17 ', () => SKIP),
-  },
-  {
-    id: 'no-monitor-mwait',
-    images: ['exits'],
+    id: 'no-xsave',
+    images: ['isa'],
     models: ['haswell', 'penryn', 'icelake'],
-    why: 'vmxlab\'s interpreter has no MONITOR/MWAIT (CPUID.1:ECX.MONITOR = 0: an MWAIT that waits for stores ' +
-      'would need the SMP scheduler to watch memory, and Linux would idle in it); E15b checks CPUID and skips',
-    apply: (t) => replaceBody(t, 'E15b ', () => SKIP),
+    why: 'vmxlab\'s interpreter reports no XSAVE (CPUID.1:ECX.XSAVE = 0): its only extended state would be x87, and ' +
+      'an XSAVE processor without SSE state (XCR0[1]) is no real part (Linux refuses it: "FP/SSE not present amongst ' +
+      'the CPU\'s xstate features"). So CR4.OSXSAVE cannot be set, XSETBV is #UD and its exit (55) never happens; ' +
+      'S10 checks CPUID and skips',
+    apply: (t) => replaceBody(t.replace(/^(cpuid: .* )xsave=1 /m, '$1xsave=0 '), 'S10 ', () => SKIP),
   },
   {
     id: 'mtf-on-haswell',

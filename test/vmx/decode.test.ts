@@ -32,7 +32,7 @@ describe('decode rows', () => {
   it('other 0F 01 register forms stay #UD; SMSW and LMSW with register operands still work', () => {
     const m = new VmxMachine('skylake');
     m.root().vmxon(VMXON_PA);
-    for (const b of ['0xc0', '0xc5', '0xc8', '0xc9', '0xd0', '0xd1', '0xd4', '0xf8', '0xf9', '0xe8']) {
+    for (const b of ['0xc0', '0xc5', '0xd0', '0xd1', '0xd4', '0xf8', '0xe8']) {
       expect(m.exec(`db 0x0f, 0x01, ${b}`), `0F 01 ${b}`).toBe(Vector.UD);
     }
     m.c.r32[0] = 0;
@@ -58,7 +58,7 @@ describe('decode rows', () => {
   it('the three-byte 0F 38 map raises #UD for every other entry', () => {
     const m = new VmxMachine('skylake');
     m.root().vmxon(VMXON_PA);
-    for (const b of [0x00, 0x7f, 0x82, 0xf0, 0xff]) {
+    for (const b of [0x00, 0x7f, 0x83, 0xf0, 0xff]) {
       expect(m.exec(`db 0x66, 0x0f, 0x38, ${b}, 0x00`), b.toString(16)).toBe(Vector.UD);
     }
   });

@@ -361,6 +361,7 @@ describe('the exit column of the decode table (decode-table.ts OpRow.exits)', ()
     [ExitReason.Wbinvd]: 'wbinvd', [ExitReason.Cpuid]: 'cpuid', [ExitReason.Invd]: 'invd', [ExitReason.MovDr]: 'mov eax, dr7',
     [ExitReason.Pause]: 'pause', [ExitReason.IoInstruction]: 'in al, 0x80',
     [ExitReason.GdtrIdtrAccess]: 'sgdt [0x1000]', [ExitReason.LdtrTrAccess]: 'sldt eax',
+    [ExitReason.Rdrand]: 'rdrand eax', [ExitReason.Rdseed]: 'rdseed eax',
   };
   const rows = ALL_ROWS.flatMap((r) => (r.exits ?? []).map((x) => ({ row: r.name, x })));
 
@@ -370,7 +371,8 @@ describe('the exit column of the decode table (decode-table.ts OpRow.exits)', ()
       ExitReason.Vmcall, ExitReason.Vmclear, ExitReason.Vmlaunch, ExitReason.Vmptrld, ExitReason.Vmptrst, ExitReason.Vmread,
       ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon, ExitReason.CrAccess, ExitReason.MovDr,
       ExitReason.IoInstruction, ExitReason.Rdmsr, ExitReason.Wrmsr, ExitReason.Pause, ExitReason.GdtrIdtrAccess,
-      ExitReason.LdtrTrAccess, ExitReason.Invept, ExitReason.Invvpid, ExitReason.Wbinvd, ExitReason.TaskSwitch]) {
+      ExitReason.LdtrTrAccess, ExitReason.Invept, ExitReason.Invvpid, ExitReason.Wbinvd, ExitReason.TaskSwitch,
+      ExitReason.Rdtscp, ExitReason.Rdrand, ExitReason.Rdseed, ExitReason.Invpcid, ExitReason.Monitor, ExitReason.Mwait]) {
       expect(reasons.has(r), ExitReason[r]).toBe(true);
     }
   });

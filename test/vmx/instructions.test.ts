@@ -143,7 +143,11 @@ describe('VMCLEAR', () => {
     put64(m, DATA, VMCS_PA);
     expect(m.exec(`vmclear [${DATA}]`)).toBe(Vector.UD);
     m.root().vmxon(VMXON_PA);
-    expect(m.exec('db 0x66, 0x0f, 0xc7, 0xf0 ; vmclear with mod=11b')).toBe(Vector.UD);
+    // mod = 11B is another instruction (RDRAND AX with 66): #UD where there is no RDRAND.
+    expect(m.exec('db 0x66, 0x0f, 0xc7, 0xf0 ; vmclear with mod=11b')).toBeNull();
+    const w = new VmxMachine('sandy-bridge');
+    w.root().vmxon(VMXON_PA);
+    expect(w.exec('db 0x66, 0x0f, 0xc7, 0xf0 ; vmclear with mod=11b')).toBe(Vector.UD);
     m.ring(3);
     expect(m.exec(`vmclear [${DATA}]`)).toBe(Vector.GP);
   });
@@ -197,8 +201,13 @@ describe('VMPTRLD and VMPTRST', () => {
     expect(m.exec(`vmptrld [${DATA}]`)).toBe(Vector.UD);
     expect(m.exec(`vmptrst [${DATA}]`)).toBe(Vector.UD);
     m.root().vmxon(VMXON_PA);
-    expect(m.exec('db 0x0f, 0xc7, 0xf0 ; vmptrld with mod=11b (RDRAND)')).toBe(Vector.UD);
-    expect(m.exec('db 0x0f, 0xc7, 0xf8 ; vmptrst with mod=11b (RDSEED)')).toBe(Vector.UD);
+    // mod = 11B: RDRAND / RDSEED on Skylake, #UD on a generation without them.
+    expect(m.exec('db 0x0f, 0xc7, 0xf0 ; vmptrld with mod=11b (RDRAND)')).toBeNull();
+    expect(m.exec('db 0x0f, 0xc7, 0xf8 ; vmptrst with mod=11b (RDSEED)')).toBeNull();
+    const w = new VmxMachine('sandy-bridge');
+    w.root().vmxon(VMXON_PA);
+    expect(w.exec('db 0x0f, 0xc7, 0xf0 ; vmptrld with mod=11b (RDRAND)')).toBe(Vector.UD);
+    expect(w.exec('db 0x0f, 0xc7, 0xf8 ; vmptrst with mod=11b (RDSEED)')).toBe(Vector.UD);
     m.ring(3);
     expect(m.exec(`vmptrld [${DATA}]`)).toBe(Vector.GP);
     expect(m.exec(`vmptrst [${DATA}]`)).toBe(Vector.GP);

@@ -188,9 +188,14 @@ describe('checks on VMX controls (error 7, §27.2.1)', () => {
       /"virtual NMIs" is 1 but "NMI exiting" is 0$/],
     ['skylake', 'NMI-window exiting without virtual NMIs', (r) => orField(r, V.ProcBasedControls, ProcBasedCtls.NmiWindowExiting),
       /"NMI-window exiting" is 1 but "virtual NMIs" is 0$/],
-    ['skylake', 'virtualize APIC accesses (not modelled)', (r) => {
+    ['skylake', 'APIC-register virtualization (not modelled)', (r) => {
+      orField(r, V.ProcBasedControls, ProcBasedCtls.ActivateSecondaryControls | ProcBasedCtls.UseTprShadow); r.vmwrite(V.VirtualApicAddress, 0x5000);
+      r.vmwrite(V.ProcBasedControls2, ProcBasedCtls2.ApicRegisterVirtualization);
+    }, /secondary control bit 8 \(ApicRegisterVirtualization\) not allowed on skylake$/],
+    ['skylake', 'APIC-access address alignment', (r) => {
       orField(r, V.ProcBasedControls, ProcBasedCtls.ActivateSecondaryControls); r.vmwrite(V.ProcBasedControls2, ProcBasedCtls2.VirtualizeApicAccesses);
-    }, /secondary control bit 0 \(VirtualizeApicAccesses\) not allowed on skylake$/],
+      r.vmwrite(V.ApicAccessAddress, 0x5001);
+    }, /APIC-access address .* is not 4 KB aligned$/],
     ['skylake', 'VPID 0', (r) => { orField(r, V.ProcBasedControls, ProcBasedCtls.ActivateSecondaryControls); r.vmwrite(V.ProcBasedControls2, ProcBasedCtls2.EnableVpid); },
       /"enable VPID" is 1 and the VPID is 0000H$/],
     ['skylake', 'EPTP memory type', (r) => { orField(r, V.ProcBasedControls, ProcBasedCtls.ActivateSecondaryControls); r.vmwrite(V.ProcBasedControls2, ProcBasedCtls2.EnableEpt); r.vmwrite(V.EptPointer, 0x6000 | 0x18 | 1); },

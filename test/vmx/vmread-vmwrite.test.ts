@@ -190,9 +190,7 @@ describe('fields each generation supports (error 12 otherwise)', () => {
   it('fields of features vmxlab does not model exist on no generation (PML, posted interrupts, VMCS shadowing, ...)', () => {
     for (const field of [VmcsField.PmlAddress, VmcsField.PmlIndex, VmcsField.PostedInterruptDescriptorAddress,
       VmcsField.VmreadBitmapAddress, VmcsField.EptpListAddress, VmcsField.EoiExitBitmap0, VmcsField.TscMultiplier,
-      VmcsField.GuestIa32PerfGlobalCtrl, VmcsField.GuestSsp,
-      // APIC-access virtualization is not modelled (no APIC-access exits): its field neither.
-      VmcsField.ApicAccessAddress]) {
+      VmcsField.GuestIa32PerfGlobalCtrl, VmcsField.GuestSsp]) {
       expect(FIELD_REQUIRES.has(field)).toBe(true);
       const m = new VmxMachine('ice-lake');
       const r = m.enterWithVmcs();

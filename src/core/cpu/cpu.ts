@@ -11,7 +11,7 @@ import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
 import type { DecodeCache } from './decode-cache';
 import type { Insn } from './insn';
-import { VM_EXIT, type VmxHooks } from './vmx-hooks';
+import { ApicAccessKind, VM_EXIT, type VmxHooks } from './vmx-hooks';
 
 /** Why `run` returned. */
 export enum StopReason { Budget = 0, Halted = 1, Shutdown = 2, Breakpoint = 3, Requested = 4 }
@@ -147,6 +147,12 @@ export class Cpu {
    *  is delivered after the next instruction), as the DR6 bits it sets (B3:B0, BS; VMX's
    *  pending debug exceptions, Vol. 3C §24.4.2); 0: none. */
   heldDebug = 0;
+  /** The #DB being raised: its DR6 bits (B0-B3, BD, BS) and DR6/DR7 as they were before it
+   *  updated them (noteDebug). A #DB that causes a VM exit updates neither register; its bits go
+   *  to the exit qualification instead (SDM Vol. 3C §28.1, §28.2.1 Table 28-1). */
+  dbBits = 0;
+  dr6Before = 0;
+  dr7Before = 0;
   nmiPending = false;
   nmiBlocked = false;
   intr: InterruptSource | null = null;
@@ -179,6 +185,16 @@ export class Cpu {
   tlbNeedR = 0;
   tlbNeedW = 0;
   readonly cpuidOut = new Int32Array(4);
+  /** RDRAND/RDSEED generator (ops/random.ts): [0] counter, [1] 1 once seeded. Cleared at RESET
+   *  and seeded from the APIC ID at first use, so runs are reproducible. */
+  readonly randState = new Int32Array(2);
+  /** VMX non-root operation with "virtualize APIC accesses": the physical page (4 KB aligned)
+   *  whose accesses the VMX unit virtualizes or turns into APIC-access VM exits (vmx-hooks.ts
+   *  apicAccess); -1 otherwise. The TLB never gives it direct RAM access (paging.ts ramBits),
+   *  so only the slow paths of the linear accessors compare against it. */
+  apicAccessPage = -1;
+  /** MONITOR armed address-range monitoring (ops/monitor.ts); MWAIT and VM entry/exit clear it. */
+  monitorArmed = false;
 
   // Instruction fetch cache: eip in [fetchLo, fetchHi] reads u8[eip + fetchDelta].
   fetchLo = 1;
@@ -221,6 +237,7 @@ export class Cpu {
   reset(): void {
     this.resetCore(0x60000010);
     this.msrs.clear();
+    this.randState.fill(0);
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
     this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT keeps it
     this.dcache?.clear();
@@ -270,6 +287,7 @@ export class Cpu {
     this.eventAt = Infinity;
     this.initPending = false;
     this.heldDebug = 0;
+    this.monitorArmed = false;
   }
 
   /** Parks the CPU in the wait-for-SIPI activity state (an AP after INIT, SDM Vol. 3A §8.4.1,
@@ -360,7 +378,9 @@ export class Cpu {
   readLin8(lin: number): number {
     const e = this.tlbE[lin >>> 12];
     if ((e & this.tlbNeedR) === this.tlbNeedR) return this.ram8[(e & ~0xfff) | (lin & 0xfff)];
-    return this.mem.read8(this.tlb.translate(lin, false));
+    const p = this.tlb.translate(lin, false);
+    if ((p & ~0xfff) === this.apicAccessPage) return this.vmx!.apicAccess(p & 0xfff, 1, ApicAccessKind.Read, 0);
+    return this.mem.read8(p);
   }
   readLin16(lin: number): number {
     if ((lin & 0xfff) === 0xfff) return this.readLin8(lin) | (this.readLin8(lin + 1) << 8);
@@ -369,7 +389,9 @@ export class Cpu {
       const p = (e & ~0xfff) | (lin & 0xfff);
       return (p & 1) === 0 ? this.ram16[p >>> 1] : this.ram8[p] | (this.ram8[p + 1] << 8);
     }
-    return this.mem.read16(this.tlb.translate(lin, false));
+    const p = this.tlb.translate(lin, false);
+    if ((p & ~0xfff) === this.apicAccessPage) return this.vmx!.apicAccess(p & 0xfff, 2, ApicAccessKind.Read, 0);
+    return this.mem.read16(p);
   }
   readLin32(lin: number): number {
     if ((lin & 0xfff) > 0xffc) return this.readLin16(lin) | (this.readLin16(lin + 2) << 16);
@@ -380,12 +402,16 @@ export class Cpu {
       const u = this.ram8;
       return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
     }
-    return this.mem.read32(this.tlb.translate(lin, false));
+    const p = this.tlb.translate(lin, false);
+    if ((p & ~0xfff) === this.apicAccessPage) return this.vmx!.apicAccess(p & 0xfff, 4, ApicAccessKind.Read, 0);
+    return this.mem.read32(p);
   }
   writeLin8(lin: number, v: number): void {
     const e = this.tlbE[lin >>> 12];
     if ((e & this.tlbNeedW) === this.tlbNeedW) { this.ram8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
-    this.mem.write8(this.tlb.translate(lin, true), v);
+    const p = this.tlb.translate(lin, true);
+    if ((p & ~0xfff) === this.apicAccessPage) { this.vmx!.apicAccess(p & 0xfff, 1, ApicAccessKind.Write, v); return; }
+    this.mem.write8(p, v);
   }
   writeLin16(lin: number, v: number): void {
     if ((lin & 0xfff) === 0xfff) {
@@ -398,7 +424,9 @@ export class Cpu {
       const p = (e & ~0xfff) | (lin & 0xfff);
       this.ram8[p] = v; this.ram8[p + 1] = v >>> 8; return;
     }
-    this.mem.write16(this.tlb.translate(lin, true), v);
+    const p = this.tlb.translate(lin, true);
+    if ((p & ~0xfff) === this.apicAccessPage) { this.vmx!.apicAccess(p & 0xfff, 2, ApicAccessKind.Write, v); return; }
+    this.mem.write16(p, v);
   }
   writeLin32(lin: number, v: number): void {
     if ((lin & 0xfff) > 0xffc) {
@@ -411,7 +439,9 @@ export class Cpu {
       if ((p & 3) === 0) { this.ram32[p >>> 2] = v; return; }
       const u = this.ram8; u[p] = v; u[p + 1] = v >>> 8; u[p + 2] = v >>> 16; u[p + 3] = v >>> 24; return;
     }
-    this.mem.write32(this.tlb.translate(lin, true), v);
+    const p = this.tlb.translate(lin, true);
+    if ((p & ~0xfff) === this.apicAccessPage) { this.vmx!.apicAccess(p & 0xfff, 4, ApicAccessKind.Write, v); return; }
+    this.mem.write32(p, v);
   }
 
   /** Supervisor-mode implicit accesses (descriptor tables, TSS), regardless of CPL. */
@@ -572,7 +602,8 @@ export class Cpu {
     }
     // MMIO or ROM-less code page: slow physical read.
     const lin = (this.segBase[Seg.CS] + eip) | 0;
-    const b = this.mem.read8(this.tlb.translateFetch(lin));
+    const p = this.tlb.translateFetch(lin);
+    const b = (p & ~0xfff) === this.apicAccessPage ? this.vmx!.apicAccess(p & 0xfff, 1, ApicAccessKind.Fetch, 0) : this.mem.read8(p);
     this.eip = (eip + 1) >>> 0;
     return b;
   }
@@ -967,9 +998,15 @@ export class Cpu {
     }
   }
 
+  /** A #DB is about to be raised with DR6 bits `bits`: remembers DR6/DR7 first (see dbBits). */
+  noteDebug(bits: number): void {
+    this.dr6Before = this.dr[6]; this.dr7Before = this.dr[7]; this.dbBits = bits;
+    this.dr[6] |= bits;
+  }
+
   /** A #DB trap after an instruction: single step (`bits` = BS) and what MOV SS held. */
   private debugTrap(bits: number): void {
-    this.dr[6] |= bits | this.heldDebug;
+    this.noteDebug(bits | this.heldDebug);
     this.heldDebug = 0;
     this.instrStart = this.eip; // a trap: a fault while delivering it restarts here, not the last instruction
     try {

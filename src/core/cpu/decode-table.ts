@@ -5,7 +5,9 @@
 // three-byte 0F 38 map (Table A-4), 0x0F01C0-0x0F01FF the 0F 01 instructions whose ModRM byte
 // has mod = 11B (Table A-6 lists each as its own instruction: 0F 01 C1 VMCALL, ...). A row
 // with `reg` is a member of the group at `code` selected by the ModRM reg field (/digit); so
-// far group 9 (0F C7), whose CMPXCHG8B row hands the other digits here (`group9Form`).
+// far group 9 (0F C7), whose CMPXCHG8B row hands the other digits here (`group9Form`); `regForm`
+// marks a member whose ModRM has mod = 11B (Table A-6 gives 0F C7 /6 and /7 different
+// instructions by mod: VMPTRLD/VMCLEAR/VMXON/VMPTRST with memory, RDRAND/RDSEED with a register).
 // Mandatory prefixes (Vol. 2A §2.1.2; the "NP/66/F3/F2" of the instruction pages) select the
 // row in the 0F 38 map and in group forms; rows elsewhere check them (`mandatoryPrefix`).
 // The `exits` column says which instructions can cause a VM exit and why, as QEMU's decoder
@@ -26,6 +28,8 @@ export interface OpRow {
   readonly reg?: number;
   /** The mandatory prefix selecting this row (0F 38 map and group members; default none). */
   readonly prefix?: MandatoryPrefix;
+  /** Group member for ModRM mod = 11B only (with `reg`); without it the member takes mod != 11B. */
+  readonly regForm?: boolean;
   /** The exit column (SDM Vol. 3C §26.1): the VM exits an instruction of this row can cause in
    *  VMX non-root operation and the control deciding each (vmx-hooks.ts RowExit). A group row
    *  lists one entry per member that can exit. Faults that the exception bitmap turns into
@@ -42,8 +46,9 @@ const FORM_KEYS = new Map<string, OpRow>();
 export const OPS_0F38: OpHandler[] = new Array(4 * 256);
 /** 0F 01 with mod = 11B, indexed by ModRM & 0x3F. */
 export const OPS_0F01_11B: OpHandler[] = new Array(64);
-/** Group 9 (0F C7) members, indexed prefixClass * 8 + reg. */
-export const OPS_0FC7_GRP: OpHandler[] = new Array(4 * 8);
+/** Group 9 (0F C7) members, indexed prefixClass * 8 + reg: memory forms, then (from index 32)
+ *  the register forms (mod = 11B). */
+export const OPS_0FC7_GRP: OpHandler[] = new Array(2 * 4 * 8);
 
 const undefinedOp: OpHandler = (c: Cpu) => c.raise(Vector.UD);
 
@@ -67,14 +72,14 @@ export function registerRows(rows: readonly OpRow[]): void {
     let table: OpHandler[], index: number;
     if (r.reg !== undefined) {
       if (r.code !== 0x0fc7 || r.reg < 0 || r.reg > 7) throw new Error(`bad group form 0x${r.code.toString(16)} /${r.reg}`);
-      table = OPS_0FC7_GRP; index = prefixClass(p) * 8 + r.reg;
+      table = OPS_0FC7_GRP; index = (r.regForm === true ? 32 : 0) + prefixClass(p) * 8 + r.reg;
     } else if (r.code >= 0x0f3800 && r.code <= 0x0f38ff) { table = OPS_0F38; index = prefixClass(p) * 256 + (r.code & 0xff); }
     else if (r.prefix !== undefined) throw new Error(`opcode 0x${r.code.toString(16)}: a mandatory prefix selects rows only in the 0F 38 map and groups`);
     else if (r.code >= 0x0f01c0 && r.code <= 0x0f01ff) { table = OPS_0F01_11B; index = r.code & 0x3f; }
     else if (r.code < 0x100) { table = OPS; index = r.code; }
     else if ((r.code & 0xff00) === 0x0f00 && r.code <= 0xffff) { table = OPS_0F; index = r.code & 0xff; }
     else throw new Error(`bad opcode row code 0x${r.code.toString(16)}`);
-    const key = `${r.code.toString(16)}/${r.reg ?? '-'}/${p.toString(16)}`;
+    const key = `${r.code.toString(16)}/${r.reg ?? '-'}${r.regForm === true ? 'r' : ''}/${p.toString(16)}`;
     if (form && FORM_KEYS.has(key)) throw new Error(`opcode form ${key} (${r.name}) is already defined as ${FORM_KEYS.get(key)!.name}`);
     if (!form && ROW_BY_CODE.has(r.code)) throw new Error(`opcode 0x${r.code.toString(16)} (${r.name}) is already defined as ${ROW_BY_CODE.get(r.code)!.name}`);
     if (form) FORM_KEYS.set(key, r); else ROW_BY_CODE.set(r.code, r);
@@ -85,7 +90,7 @@ export function registerRows(rows: readonly OpRow[]): void {
 
 /** Runs the group-9 member of the decoded ModRM reg field (called by the 0F C7 row). */
 export function group9Form(c: Cpu): void {
-  OPS_0FC7_GRP[prefixClass(mandatoryPrefix(c)) * 8 + c.modReg](c, 0xc7);
+  OPS_0FC7_GRP[(c.modrm >= 0xc0 ? 32 : 0) + prefixClass(mandatoryPrefix(c)) * 8 + c.modReg](c, 0xc7);
 }
 
 /** Runs the 0F 01 instruction of a mod = 11B ModRM byte (called by the 0F 01 row). */

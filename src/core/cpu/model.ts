@@ -10,9 +10,11 @@ export enum Cpuid1Edx {
   FXSR = 1 << 24, SSE = 1 << 25, SSE2 = 1 << 26,
 }
 /** CPUID.1:ECX feature bits. */
-export enum Cpuid1Ecx { SSE3 = 1 << 0, MONITOR = 1 << 3, VMX = 1 << 5, HYPERVISOR = 1 << 31 }
+export enum Cpuid1Ecx { SSE3 = 1 << 0, MONITOR = 1 << 3, VMX = 1 << 5, SMX = 1 << 6, XSAVE = 1 << 26, OSXSAVE = 1 << 27, RDRAND = 1 << 30, HYPERVISOR = 1 << 31 }
+/** CPUID.(EAX=07H, ECX=0):EBX bits (SDM Vol. 2A, CPUID, Table 3-8). */
+export enum Cpuid7Ebx { INVPCID = 1 << 10, RDSEED = 1 << 18 }
 /** CPUID.80000001h:EDX bits. */
-export enum CpuidExtEdx { SYSCALL = 1 << 11, NX = 1 << 20, LM = 1 << 29 }
+export enum CpuidExtEdx { SYSCALL = 1 << 11, NX = 1 << 20, RDTSCP = 1 << 27, LM = 1 << 29 }
 
 export interface CpuModel {
   readonly name: string;
@@ -24,6 +26,8 @@ export interface CpuModel {
   readonly leaf1Edx: number;
   readonly leaf1Ecx: number;
   readonly extEdx: number;
+  /** CPUID.(EAX=07H, ECX=0):EBX; absent or 0: the maximum basic leaf is 1 (no leaf 7). */
+  readonly leaf7Ebx?: number;
   /** Guest frequency used to turn retired instructions into time (Hz). */
   readonly tscHz: number;
   /** Installs the VMX unit on a CPU of this model (src/core/vmx/cpu-model.ts); absent: no VMX. */
@@ -67,12 +71,18 @@ export function cpuidLeaf1Apic(out: Int32Array, apicId: number, apicEnabled: boo
   out[3] = apicEnabled ? out[3] | Cpuid1Edx.APIC : out[3] & ~Cpuid1Edx.APIC;
 }
 
+/** The highest basic CPUID leaf of a model: 7 when it reports leaf-7 features, else 1. */
+export function maxBasicLeaf(m: CpuModel): number {
+  return (m.leaf7Ebx ?? 0) !== 0 ? 7 : 1;
+}
+
 /** CPUID leaf results as [eax, ebx, ecx, edx] (SDM Vol. 2A, CPUID). */
-export function cpuidLeaf(m: CpuModel, leaf: number, _sub: number, out: Int32Array): void {
+export function cpuidLeaf(m: CpuModel, leaf: number, sub: number, out: Int32Array): void {
   leaf >>>= 0;
   out[0] = out[1] = out[2] = out[3] = 0;
+  const maxBasic = maxBasicLeaf(m);
   if (leaf === 0) {
-    out[0] = 1; out[1] = str4(m.vendor, 0); out[3] = str4(m.vendor, 4); out[2] = str4(m.vendor, 8);
+    out[0] = maxBasic; out[1] = str4(m.vendor, 0); out[3] = str4(m.vendor, 4); out[2] = str4(m.vendor, 8);
   } else if (leaf === 1) {
     out[0] = cpuSignature(m);
     out[1] = 0; out[2] = m.leaf1Ecx; out[3] = m.leaf1Edx;
@@ -84,8 +94,20 @@ export function cpuidLeaf(m: CpuModel, leaf: number, _sub: number, out: Int32Arr
     const b = m.brand.padEnd(48, '\0');
     const base = (leaf - 0x80000002) * 16;
     for (let k = 0; k < 4; k++) out[k] = str4(b, base + 4 * k);
-  } else if (leaf > 1 && leaf < 0x80000000) {
+  } else if (leaf > maxBasic && leaf < 0x80000000) {
     // Above the maximum basic leaf, Intel CPUs answer the highest basic leaf (SDM: CPUID).
-    cpuidLeaf(m, 1, 0, out);
+    cpuidLeaf(m, maxBasic, 0, out);
+  } else if (leaf === 5 && (m.leaf1Ecx & Cpuid1Ecx.MONITOR) !== 0) {
+    // MONITOR/MWAIT leaf: smallest and largest monitor-line size (64 bytes); ECX = 1 (the MWAIT
+    // extensions are enumerated: none, no interrupt break-event), EDX = 0 (no C-state sub-
+    // states). vmxlab's MWAIT never waits (ops/monitor.ts), and with extensions enumerated but
+    // no C1 sub-state Linux idles with HLT (prefer_mwait_c1_over_halt); with ECX = 0 it would
+    // spin in MWAIT instead.
+    out[0] = 64; out[1] = 64; out[2] = 1;
+  } else if (leaf === 7 && (sub >>> 0) === 0) {
+    // Structured extended features, sub-leaf 0: EAX = highest sub-leaf (0).
+    out[1] = m.leaf7Ebx ?? 0;
   }
+  // Leaves 2-6 within the maximum (cache and TLB descriptors, deterministic cache parameters,
+  // thermal and power) answer 0: no descriptors, no cache levels enumerated.
 }

@@ -257,6 +257,9 @@ export class Tlb {
   /** Ram/RamW bits for physical page `phys` (also nested-paging.ts). */
   ramBits(phys: number): number {
     const m = this.cpu.mem, p = phys >>> 12, k = m.kind[p];
+    // The APIC-access page of a guest with "virtualize APIC accesses": every access takes the
+    // slow path, where the VMX unit sees it (cpu.ts apicAccessPage).
+    if ((phys & ~0xfff) === this.cpu.apicAccessPage) return 0;
     // Pages holding cached code never get direct writes: stores must reach
     // PhysicalMemory so the decoded-instruction cache hears of them.
     if (k === PageKind.Ram) return m.codePage[p] !== 0 ? TlbBit.Ram : TlbBit.Ram | TlbBit.RamW;

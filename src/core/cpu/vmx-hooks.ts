@@ -21,6 +21,9 @@ import type { ExitReason } from '../vmx/exit-reasons';
 export class VmExitSignal { readonly what = 'VM exit'; }
 export const VM_EXIT = new VmExitSignal();
 
+/** How a guest touches the APIC-access page (vmx-hooks.ts apicAccess). */
+export enum ApicAccessKind { Read = 0, Write = 1, Fetch = 2 }
+
 /** The VM-execution control bit that makes an instruction exit: `bit` of control field `field`
  *  (SDM Vol. 3C §25.6, Tables 25-5 to 25-7). */
 export interface RowExitControl { readonly field: ControlField; readonly bit: number }
@@ -87,6 +90,21 @@ export interface VmxHooks {
   /** An instruction whose exit is decided by its row's exit column `x` alone (CPUID, HLT,
    *  INVD, INVLPG, RDPMC, RDTSC, WBINVD, ...); `qualification` per §28.2.1 (0 for most). */
   instructionExit(x: RowExit, qualification: number): void;
+  /** Whether secondary processor-based control `bit` of the running guest is 1 (§25.6.2 Table
+   *  25-7): an instruction that such a control enables ("enable RDTSCP", "enable INVPCID") is
+   *  #UD in VMX non-root operation while it is 0 (§26.3). */
+  secondaryControl(bit: number): boolean;
+  /** An instruction with a register destination (RDRAND, RDSEED) whose exit `x` decides:
+   *  instruction information with the register `reg` and the operand size (§28.2.5). */
+  registerInstructionExit(x: RowExit, reg: number, os32: boolean): void;
+  /** An instruction with a register and a memory operand (INVPCID) whose exit `x` decides:
+   *  qualification = displacement, instruction information of the memory operand (§28.2.5). */
+  memoryOperandExit(x: RowExit): void;
+  /** A linear access of `size` bytes at `offset` in the APIC-access page ("virtualize APIC
+   *  accesses", SDM Vol. 3C §30.4): virtualized through the
+   *  virtual-APIC page (a read returns its bytes; a write may end in a trap-like TPR-below-
+   *  threshold exit after the instruction), or an APIC-access VM exit (fault-like). */
+  apicAccess(offset: number, size: number, kind: ApicAccessKind, value: number): number;
   /** MOV to CR0/CR3/CR4 from register `gpr` (§26.1.3 CR-access exiting with masks, shadows and
    *  CR3-target values; §26.3): exits, or returns the value to load, in which bits the host
    *  owns keep their current values. MOV to CR2 never exits. */

@@ -3,7 +3,7 @@
 // (MODELLED_FEATURES) and what the interpreter implements (HostIsa). The VMX instructions and
 // the VM-entry checks read them from here; RDMSR returns `msrs`.
 import type { CpuModel } from '../cpu/model';
-import { Cpuid1Ecx, CpuidExtEdx } from '../cpu/model';
+import { Cpuid1Ecx, Cpuid7Ebx, CpuidExtEdx } from '../cpu/model';
 import { cr4ValidBits, eferValidBits } from '../cpu/ops/system';
 import { Cr0, Cr4 } from '../cpu/regs';
 import {
@@ -83,15 +83,15 @@ export interface VmxCapabilities {
  *  layout (vmcs.ts) needs 1.5 KB; like Bochs 2.7 it reports a whole page. */
 export const VMCS_REGION_BYTES = 4096;
 
-/** What the interpreter implements, read from its CPUID bits (model.ts). Leaf 7 (RDSEED,
- *  INVPCID) is not modelled: model.ts answers no leaf above 1. */
+/** What the interpreter implements, read from its CPUID bits (model.ts). */
 export function isaOf(m: CpuModel): HostIsa {
+  const leaf7 = m.leaf7Ebx ?? 0;
   return {
     longMode: (m.extEdx & CpuidExtEdx.LM) !== 0,
-    rdtscp: (m.extEdx & (1 << 27)) !== 0,
-    rdrand: (m.leaf1Ecx & (1 << 30)) !== 0,
-    rdseed: false,
-    invpcid: false,
+    rdtscp: (m.extEdx & CpuidExtEdx.RDTSCP) !== 0,
+    rdrand: (m.leaf1Ecx & Cpuid1Ecx.RDRAND) !== 0,
+    rdseed: (leaf7 & Cpuid7Ebx.RDSEED) !== 0,
+    invpcid: (leaf7 & Cpuid7Ebx.INVPCID) !== 0,
   };
 }
 

@@ -1,19 +1,35 @@
 // A generation as a CPU model for createCpu: CPUID identity (family, model, stepping, brand)
 // from the generation; CPUID feature bits are what the interpreter implements (P6_MODEL's),
-// plus CPUID.1:ECX.VMX when the generation has VMX, with the factory that installs its VMX
-// unit. The interpreter has no long mode and no SSE: reporting the real part's feature bits
+// plus CPUID.1:ECX.VMX when the generation has VMX and the generation's instruction-set facts
+// the interpreter implements (IMPLEMENTED_ISA), with the factory that installs its VMX unit.
+// The interpreter has no long mode and no SSE: reporting the real part's other feature bits
 // would promise instructions that raise #UD here.
-import { Cpuid1Ecx, CpuModel, P6_MODEL } from '../cpu/model';
+import { Cpuid1Ecx, Cpuid7Ebx, CpuidExtEdx, CpuModel, P6_MODEL } from '../cpu/model';
 import { capabilitiesFor } from './capabilities';
-import { Generation, generation } from './generations';
+import { Generation, IsaFeature, generation } from './generations';
 import { VmxUnit } from './unit';
 
+/** The generation facts the interpreter implements, with the CPUID bit each sets (SDM Vol. 2A
+ *  CPUID): leaf 1 ECX, leaf 80000001H EDX, leaf 7 sub-leaf 0 EBX. */
+const IMPLEMENTED_ISA: ReadonlyMap<IsaFeature, readonly ['leaf1Ecx' | 'extEdx' | 'leaf7Ebx', number]> = new Map([
+  [IsaFeature.Monitor, ['leaf1Ecx', Cpuid1Ecx.MONITOR]],
+  [IsaFeature.Rdtscp, ['extEdx', CpuidExtEdx.RDTSCP]],
+  [IsaFeature.Rdrand, ['leaf1Ecx', Cpuid1Ecx.RDRAND]],
+  [IsaFeature.Rdseed, ['leaf7Ebx', Cpuid7Ebx.RDSEED]],
+  [IsaFeature.Invpcid, ['leaf7Ebx', Cpuid7Ebx.INVPCID]],
+]);
+
 export function cpuModelFor(gen: Generation): CpuModel {
+  const bits = { leaf1Ecx: gen.vmx !== null ? P6_MODEL.leaf1Ecx | Cpuid1Ecx.VMX : P6_MODEL.leaf1Ecx, extEdx: P6_MODEL.extEdx, leaf7Ebx: 0 };
+  for (const f of gen.isa) {
+    const b = IMPLEMENTED_ISA.get(f);
+    if (b !== undefined) bits[b[0]] |= b[1];
+  }
   const base: CpuModel = {
     ...P6_MODEL,
     name: gen.name,
     family: gen.family, model: gen.model, stepping: gen.stepping, brand: gen.brand,
-    leaf1Ecx: gen.vmx !== null ? P6_MODEL.leaf1Ecx | Cpuid1Ecx.VMX : P6_MODEL.leaf1Ecx,
+    leaf1Ecx: bits.leaf1Ecx, extEdx: bits.extEdx, leaf7Ebx: bits.leaf7Ebx,
   };
   if (gen.vmx === null) return base;
   // The capabilities depend on the model's own CPUID bits (long mode, RDTSCP, ...).

@@ -30,6 +30,11 @@ export class ExecControls {
   tscOffset = 0;
   pleGap = 0;
   pleWindow = 0;
+  /** "Use TPR shadow": the virtual-APIC page (4 KB aligned, checked at entry) and the TPR
+   *  threshold; "virtualize APIC accesses": the APIC-access page (§25.6.8). */
+  virtualApicPage = 0;
+  tprThreshold = 0;
+  apicAccessPage = 0;
 
   load(v: VmcsReader): void {
     this.pin = v.lo(V.PinBasedControls);
@@ -52,5 +57,8 @@ export class ExecControls {
     this.tscOffset = (v.hi(V.TscOffset) | 0) * 4294967296 + v.lo(V.TscOffset);
     this.pleGap = v.lo(V.PleGap);
     this.pleWindow = v.lo(V.PleWindow);
+    this.virtualApicPage = v.lo(V.VirtualApicAddress) & ~0xfff;
+    this.tprThreshold = v.lo(V.TprThreshold);
+    this.apicAccessPage = v.lo(V.ApicAccessAddress) & ~0xfff;
   }
 }

@@ -92,16 +92,15 @@ export const FEATURE_NAMES: ReadonlyMap<VmxFeature, string> = new Map(
  * generation's other features (PML, VMCS shadowing, posted interrupts, APIC virtualization, VM
  * functions, #VE, SMM dual-monitor treatment, XSAVES, TSC scaling, Intel PT, ...) are recorded in
  * generations.ts as facts but never reported in the capability MSRs: a VMM must not be told the
- * emulated CPU does what it cannot. "Virtualize APIC accesses" is one of them: vmxlab does not
- * trap guest accesses to the APIC-access page (no APIC-access exits). "Use TPR shadow" stays: in
- * 32-bit operation (no CR8) its only effect is the VM-entry checks, which make a TPR-below-
- * threshold exit impossible without APIC-access virtualization (§27.2.1.1, §27.7.7).
+ * emulated CPU does what it cannot. "Virtualize APIC accesses" and "use TPR shadow" are modelled
+ * for 32-bit guests (apic-virtualization.ts: VTPR accesses through the APIC-access page, the TPR
+ * threshold, APIC-access and TPR-below-threshold exits); the CR8 controls are not (no CR8).
  */
 export const MODELLED_FEATURES: ReadonlySet<VmxFeature> = new Set([
   VmxFeature.TrueControls, VmxFeature.InsOutsInfo,
   VmxFeature.VirtualNmis, VmxFeature.PreemptionTimer,
   VmxFeature.TprShadow, VmxFeature.MonitorTrapFlag, VmxFeature.SecondaryControls,
-  VmxFeature.Ept, VmxFeature.DescriptorTableExiting, VmxFeature.Rdtscp,
+  VmxFeature.VirtualizeApicAccesses, VmxFeature.Ept, VmxFeature.DescriptorTableExiting, VmxFeature.Rdtscp,
   VmxFeature.Vpid, VmxFeature.WbinvdExiting, VmxFeature.UnrestrictedGuest, VmxFeature.PauseLoopExiting,
   VmxFeature.RdrandExiting, VmxFeature.Invpcid, VmxFeature.RdseedExiting,
   VmxFeature.SaveLoadPat, VmxFeature.SaveLoadEfer,

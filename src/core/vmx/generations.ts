@@ -34,6 +34,26 @@ export interface VmxFacts {
   readonly cr3TargetCount: number;
 }
 
+/**
+ * Instruction-set facts of a generation that the interpreter can report in CPUID (SDM Vol. 2A
+ * CPUID, Tables 3-8 and 3-10): cpu-model.ts turns those the interpreter implements into the
+ * CPUID bits; capabilities.ts then offers the VMX controls that go with them (HostIsa).
+ */
+export enum IsaFeature {
+  /** CPUID.1:ECX[3] MONITOR/MWAIT: SSE3 parts, Prescott on ([BX27 p4_prescott_celeron_336]:
+   *  CPUID.1 ECX = 0000651D, bit 3 set). */
+  Monitor,
+  /** CPUID.80000001H:EDX[27] RDTSCP: Nehalem on (the "enable RDTSCP" control of [BX27
+   *  corei5_lynnfield_750]'s 0x48B; Penryn's 0x48B = 00000041 [BXDUMP] has none). */
+  Rdtscp,
+  /** CPUID.1:ECX[30] RDRAND: Ivy Bridge on (with "RDRAND exiting", [BX27 corei7_ivy_bridge_3770k]). */
+  Rdrand,
+  /** CPUID.(7,0):EBX[10] INVPCID: Haswell on (with "enable INVPCID", [BX27 corei7_haswell_4770]). */
+  Invpcid,
+  /** CPUID.(7,0):EBX[18] RDSEED: Broadwell on (with "RDSEED exiting", [BX27 broadwell_ult]). */
+  Rdseed,
+}
+
 export interface Generation {
   readonly name: GenerationName;
   /** Marketing name of the microarchitecture and the representative part. */
@@ -46,9 +66,17 @@ export interface Generation {
   readonly brand: string;
   /** null: no VMX (CPUID.1:ECX[5] = 0). */
   readonly vmx: VmxFacts | null;
+  /** The part's instruction-set facts (IsaFeature). */
+  readonly isa: ReadonlySet<IsaFeature>;
 }
 
 const set = (...lists: (readonly F[])[]): ReadonlySet<F> => new Set(lists.flat());
+const I = IsaFeature;
+const ISA_PRESCOTT: ReadonlySet<IsaFeature> = new Set([I.Monitor]);
+const ISA_NEHALEM: ReadonlySet<IsaFeature> = new Set([...ISA_PRESCOTT, I.Rdtscp]);
+const ISA_IVY_BRIDGE: ReadonlySet<IsaFeature> = new Set([...ISA_NEHALEM, I.Rdrand]);
+const ISA_HASWELL: ReadonlySet<IsaFeature> = new Set([...ISA_IVY_BRIDGE, I.Invpcid]);
+const ISA_BROADWELL: ReadonlySet<IsaFeature> = new Set([...ISA_HASWELL, I.Rdseed]);
 
 // Every VT-x processor: activity states HLT, shutdown and wait-for-SIPI (MISC[8:6] = 111b in
 // the Penryn and Skylake-X dumps [BXDUMP]); the primary controls that have no feature flag.
@@ -132,7 +160,7 @@ export const GENERATIONS: readonly Generation[] = [
     // (late 2005); the earlier Prescott parts, this one included, have none.
     name: 'prescott', title: 'Prescott', part: 'Celeron D 336',
     family: 15, model: 4, stepping: 1, brand: '                Intel(R) Celeron(R) CPU 2.80GHz',
-    vmx: null,
+    vmx: null, isa: ISA_PRESCOTT,
   },
   {
     // Core 2 Duo T7200 (Merom B2, CPUID 000006F6). Revision: 0xD as Penryn (same Core
@@ -140,12 +168,14 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'merom', title: 'Merom', part: 'Core 2 Duo T7200',
     family: 6, model: 15, stepping: 6, brand: 'Intel(R) Core(TM)2 CPU         T7200  @ 2.00GHz',
     vmx: { revisionId: 0x0d, features: set(MEROM), preemptionTimerRate: 0, cr3TargetCount: 4 },
+    isa: ISA_PRESCOTT,
   },
   {
     // [BX27 core2_penryn_t9600]: CPUID.1 EAX = 0001067A; revision 0xD [BXDUMP].
     name: 'penryn', title: 'Penryn', part: 'Core 2 Duo T9600',
     family: 6, model: 0x17, stepping: 0xa, brand: 'Intel(R) Core(TM)2 Duo CPU     T9600  @ 2.80GHz',
     vmx: { revisionId: 0x0d, features: set(PENRYN), preemptionTimerRate: 0, cr3TargetCount: 4 },
+    isa: ISA_PRESCOTT,
   },
   {
     // [BX27 corei5_lynnfield_750]: CPUID.1 EAX = 000106E5. Revision 0xE, rate 5 (MISC
@@ -153,24 +183,28 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'nehalem', title: 'Nehalem', part: 'Core i5 750',
     family: 6, model: 0x1e, stepping: 5, brand: 'Intel(R) Core(TM) i5 CPU         750  @ 2.67GHz',
     vmx: { revisionId: 0x0e, features: set(NEHALEM), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_NEHALEM,
   },
   {
     // [BX27 corei5_arrandale_m520]: CPUID.1 EAX = 00020652. Revision 0xE, rate 5 [RECALL].
     name: 'westmere', title: 'Westmere', part: 'Core i5 M 520',
     family: 6, model: 0x25, stepping: 2, brand: 'Intel(R) Core(TM) i5 CPU       M 520  @ 2.40GHz',
     vmx: { revisionId: 0x0e, features: set(WESTMERE), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_NEHALEM,
   },
   {
     // [BX27 corei7_sandy_bridge_2600k]: CPUID.1 EAX = 000206A7. Revision 0x10, rate 5 [RECALL].
     name: 'sandy-bridge', title: 'Sandy Bridge', part: 'Core i7-2600K',
     family: 6, model: 0x2a, stepping: 7, brand: '       Intel(R) Core(TM) i7-2600K CPU @ 3.40GHz',
     vmx: { revisionId: 0x10, features: set(SANDY_BRIDGE), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_NEHALEM,
   },
   {
     // [BX27 corei7_ivy_bridge_3770k]: CPUID.1 EAX = 000306A9. Revision 0x10, rate 5 [RECALL].
     name: 'ivy-bridge', title: 'Ivy Bridge', part: 'Core i7-3770K',
     family: 6, model: 0x3a, stepping: 9, brand: '       Intel(R) Core(TM) i7-3770K CPU @ 3.50GHz',
     vmx: { revisionId: 0x10, features: set(IVY_BRIDGE), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_IVY_BRIDGE,
   },
   {
     // [BX27 corei7_haswell_4770]: CPUID.1 EAX = 000306C3. Revision 0x12, rate 5 (MISC
@@ -178,6 +212,7 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'haswell', title: 'Haswell', part: 'Core i7-4770',
     family: 6, model: 0x3c, stepping: 3, brand: 'Intel(R) Core(TM) i7-4770 CPU @ 3.40GHz',
     vmx: { revisionId: 0x12, features: set(HASWELL), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_HASWELL,
   },
   {
     // [BX27 broadwell_ult]: CPUID.1 EAX = 000306D4, the Core M-5Y70. Revision 0x12, rate 5
@@ -185,18 +220,21 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'broadwell', title: 'Broadwell', part: 'Core M-5Y70',
     family: 6, model: 0x3d, stepping: 4, brand: 'Intel(R) Processor 5Y70 CPU @ 1.10GHz',
     vmx: { revisionId: 0x12, features: set(BROADWELL), preemptionTimerRate: 5, cr3TargetCount: 4 },
+    isa: ISA_BROADWELL,
   },
   {
     // [BX27 corei7_skylake_x]: CPUID.1 EAX = 00050654. Revision 4, rate 7 [BXDUMP].
     name: 'skylake', title: 'Skylake', part: 'Core i7-7800X',
     family: 6, model: 0x55, stepping: 4, brand: 'Intel(R) Core(TM) i7-7800X CPU @ 3.50GHz',
     vmx: { revisionId: 0x04, features: set(SKYLAKE), preemptionTimerRate: 7, cr3TargetCount: 4 },
+    isa: ISA_BROADWELL,
   },
   {
     // [BX27 corei7_icelake_u]: CPUID.1 EAX = 000706E5, revision 4. Rate 7 as Skylake [RECALL].
     name: 'ice-lake', title: 'Ice Lake', part: 'Core i7-1065G7',
     family: 6, model: 0x7e, stepping: 5, brand: 'Intel(R) Core(TM) i7-1065G7 CPU @ 1.30GHz',
     vmx: { revisionId: 0x04, features: set(ICE_LAKE), preemptionTimerRate: 7, cr3TargetCount: 4 },
+    isa: ISA_BROADWELL,
   },
 ];
 

@@ -37,9 +37,14 @@ export function eventDelivery(u: VmxUnit, vector: number, kind: number, errorCod
       x.interruptionInfo = interruptionInfo(vector, kind, hasErrorCode) | u.nmiUnblockingBit();
       x.interruptionErrorCode = hasErrorCode ? errorCode : 0;
       // Exit qualification (§28.2.1): #PF the linear address, which the fault must not have
-      // left in CR2 (§28.1); #DB the debug-status bits (Table 28-1) - INT1 has none.
+      // left in CR2 (§28.1); #DB the debug-status bits of this #DB (Table 28-1; not the sticky
+      // ones DR6 held before), and DR6 and DR7 stay as they were (§28.1: a #DB that causes a VM
+      // exit updates neither; DR7.GD is not cleared) - INT1 has none.
       if (vector === Vector.PF && kind === IntrType.HardwareException) { x.qualification = c.cr2 >>> 0; c.cr2 = u.guestCr2; }
-      else if (vector === Vector.DB && kind === IntrType.HardwareException) x.qualification = c.dr[6] & DB_QUAL_MASK;
+      else if (vector === Vector.DB && kind === IntrType.HardwareException) {
+        x.qualification = c.dbBits & DB_QUAL_MASK;
+        c.dr[6] = c.dr6Before; c.dr[7] = c.dr7Before;
+      }
       if (kind !== IntrType.HardwareException) x.instructionLength = instructionLength(c);
       x.duringDelivery = u.deliveryInfo !== 0;
       u.exitAndUnwind(ExitReason.ExceptionOrNmi, c.instrStart);
@@ -99,6 +104,9 @@ function boundaryExit(u: VmxUnit, reason: ExitReason, intrInfo = 0, activity = -
 /** The events between two guest instructions (the run loop's event check). */
 export function serviceEvents(u: VmxUnit): Stop {
   const c = u.cpu, k = u.ctl;
+  // TPR below threshold (§27.7.7 after VM entry, §30.1.2 after a virtualized TPR write): trap-
+  // like, not blocked by RFLAGS.IF or the interruptibility state, before INIT and lower events.
+  if (u.tprBelowThreshold) { u.tprBelowThreshold = false; return boundaryExit(u, ExitReason.TprBelowThreshold); }
   // INIT (§26.2): a VM exit, with the activity state it woke the guest from; or one latched
   // while blocked (root operation, wait-for-SIPI: §24.8), with the guest's activity state now.
   if (u.initActivity >= 0) { const a = u.initActivity; u.initActivity = -1; return boundaryExit(u, ExitReason.InitSignal, 0, a); }
@@ -113,12 +121,18 @@ export function serviceEvents(u: VmxUnit): Stop {
   if (!shadow && live && (k.proc & ProcBasedCtls.NmiWindowExiting) !== 0 && !u.virtualNmiBlocked) {
     return boundaryExit(u, ExitReason.NmiWindow);
   }
-  if (c.nmiPending && !shadow) {
+  // Blocking by NMI holds NMIs back whether they exit or not: with "virtual NMIs" = 0 the
+  // interruptibility state's bit 3 blocks NMIs after VM entry, with "NMI exiting" = 1 for as long
+  // as the guest runs (IRET does not unblock them, §26.3); with "virtual NMIs" = 1 that bit is
+  // virtual-NMI blocking and NMIs themselves are not blocked (c.nmiBlocked is then false). SDM
+  // Vol. 3C §27.7.1 "Interruptibility State" (§26.6.1 before 2023). So an NMI exits only when
+  // not blocked (KVM's nested VMX checks the same: vmx_check_nested_events, !vmx_nmi_blocked).
+  if (c.nmiPending && !shadow && !c.nmiBlocked) {
     if ((k.pin & PinBasedCtls.NmiExiting) !== 0) {
       c.nmiPending = false;
       return boundaryExit(u, ExitReason.ExceptionOrNmi, interruptionInfo(Vector.NMI, IntrType.Nmi, false));
     }
-    if (!c.nmiBlocked && live) {
+    if (live) {
       c.nmiPending = false; c.nmiBlocked = true; c.halted = false;
       c.interruptNow(Vector.NMI, IntrType.Nmi);
       if (!c.nonRoot) return u.afterEventExit();
@@ -183,7 +197,7 @@ export function startupIpi(u: VmxUnit, vector: number): boolean {
 /** Whether anything can still wake the halted guest (now, or when a device or timer acts). */
 export function canWake(u: VmxUnit): boolean {
   const c = u.cpu, k = u.ctl;
-  if (u.initActivity >= 0 || c.initPending || u.mtfAt >= 0 || u.timerDeadline >= 0 || c.nmiPending) return true;
+  if (u.tprBelowThreshold || u.initActivity >= 0 || c.initPending || u.mtfAt >= 0 || u.timerDeadline >= 0 || (c.nmiPending && !c.nmiBlocked)) return true;
   if (u.guestShutdown) return false; // only NMIs and INIT leave the shutdown state (§27.7.2)
   if ((k.pin & PinBasedCtls.ExternalInterruptExiting) !== 0) return true;
   if ((k.proc & ProcBasedCtls.NmiWindowExiting) !== 0 && !u.virtualNmiBlocked) return true;
@@ -193,11 +207,11 @@ export function canWake(u: VmxUnit): boolean {
 /** Whether serviceEvents would take an event now. */
 export function eventReady(u: VmxUnit): boolean {
   const c = u.cpu, k = u.ctl, live = !u.guestShutdown;
-  if (u.initActivity >= 0 || (c.initPending && !c.waitForSipi)) return true;
+  if (u.tprBelowThreshold || u.initActivity >= 0 || (c.initPending && !c.waitForSipi)) return true;
   if (u.mtfAt >= 0 && c.icount >= u.mtfAt) return true;
   if (u.timerDeadline >= 0 && c.tsc() >= u.timerDeadline) return true;
   if (live && (k.proc & ProcBasedCtls.NmiWindowExiting) !== 0 && !u.virtualNmiBlocked) return true;
-  if (c.nmiPending && ((k.pin & PinBasedCtls.NmiExiting) !== 0 || (!c.nmiBlocked && live))) return true;
+  if (c.nmiPending && !c.nmiBlocked && ((k.pin & PinBasedCtls.NmiExiting) !== 0 || live)) return true;
   if (!live) return false;
   const ifSet = (c.flags & Flag.IF) !== 0;
   if ((k.proc & ProcBasedCtls.InterruptWindowExiting) !== 0 && ifSet) return true;

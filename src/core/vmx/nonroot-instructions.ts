@@ -48,9 +48,34 @@ function controlWord(u: VmxUnit, f: ControlField): number {
 
 /** An instruction decided by its row's exit column alone: no control means unconditional. */
 export function instructionExit(u: VmxUnit, x: RowExit, qualification: number): void {
+  if (controlSet(u, x)) exitOnCurrent(u, x.reason, qualification);
+}
+
+/** Whether the row's control (if any) is 1 in the running guest. */
+function controlSet(u: VmxUnit, x: RowExit): boolean {
   const ctl = x.control;
-  if (ctl !== undefined && (controlWord(u, ctl.field) & ctl.bit) === 0) return;
-  exitOnCurrent(u, x.reason, qualification);
+  return ctl === undefined || (controlWord(u, ctl.field) & ctl.bit) !== 0;
+}
+
+/** RDRAND/RDSEED (§26.1.3 "RDRAND exiting", "RDSEED exiting"): instruction information as Table
+ *  28-12 (RDRAND, RDSEED, TPAUSE, UMWAIT) draws it; the qualification is undefined (0):
+ *    [2:0]   undefined (0)
+ *    [6:3]   operand register (0 EAX ... 7 EDI)
+ *    [10:7]  undefined (0)
+ *    [12:11] operand size: 0 16-bit, 1 32-bit, 2 64-bit
+ *    [31:13] undefined (0) */
+export function registerInstructionExit(u: VmxUnit, x: RowExit, reg: number, os32: boolean): void {
+  if (!controlSet(u, x)) return;
+  exitOnCurrent(u, x.reason, 0, ((reg & 0xf) << 3) | ((os32 ? 1 : 0) << 11));
+}
+
+/** INVPCID (§26.1.3: "INVLPG exiting" with "enable INVPCID"): exit qualification = the memory
+ *  operand's displacement, instruction information as Table 28-9 (INVEPT, INVPCID, INVVPID):
+ *  the memory operand's fields and [31:28] reg2, the register holding the type. */
+export function memoryOperandExit(u: VmxUnit, x: RowExit): void {
+  if (!controlSet(u, x)) return;
+  decodeOperand(u.cpu, operand);
+  exitOnCurrent(u, x.reason, operand.disp, memoryOperandInfo(operand) | (operand.reg << 28));
 }
 
 // ---- control registers (§26.1.3 "MOV to CR0/CR3/CR4", "MOV from CR3", CLTS, LMSW; §26.3) ----

@@ -7,7 +7,8 @@
 import type { Cpu, StopReason } from '../cpu/cpu';
 import { StopReason as Stop } from '../cpu/cpu';
 import { Cr0 } from '../cpu/regs';
-import { VM_EXIT, type RowExit, type VmxHooks } from '../cpu/vmx-hooks';
+import { VM_EXIT, type ApicAccessKind, type RowExit, type VmxHooks } from '../cpu/vmx-hooks';
+import { apicAccess } from './apic-virtualization';
 import type { GuestLinear, GuestPhysical } from '../platform/address';
 import { VmxMsr, type VmxCapabilities } from './capabilities';
 import { ProcBasedCtls2 } from './controls';
@@ -83,6 +84,9 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   /** PAUSE-loop exiting: TSC of the last PAUSE at CPL 0 and of the first of its loop (§26.1.3). */
   pleLast = -1;
   pleFirst = 0;
+  /** A TPR-below-threshold VM exit is due at the next instruction boundary (after VM entry or a
+   *  virtualized TPR write, apic-virtualization.ts). */
+  tprBelowThreshold = false;
   /** Instruction count of an IRET that removed (virtual-)NMI blocking (§28.2.3); -1: none. */
   iretUnblockedAt = -1;
   /** An INIT is waiting to be taken as a VM exit at the next boundary, and the activity state the
@@ -163,7 +167,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     this.deliveryInfo = 0; this.deliveryErrorCode = 0; this.deliveryLength = 0; this.injecting = false;
     this.virtualNmiBlocked = false; this.guestShutdown = false;
     this.mtfAt = -1; this.timerDeadline = -1; this.pleLast = -1; this.pleFirst = 0;
-    this.iretUnblockedAt = -1; this.initActivity = -1;
+    this.iretUnblockedAt = -1; this.initActivity = -1; this.tprBelowThreshold = false;
   }
 
   /** Starts the VMX-preemption timer at `value` (§27.7.4): it reaches 0 after `value` changes of
@@ -392,6 +396,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   reset(): void {
     this.inVmxOperation = false;
     this.cpu.nonRoot = false;
+    this.cpu.apicAccessPage = -1;
     this.cpu.eventAt = Infinity;
     this.vmxonPtr = NO_VMCS;
     this.vmcs.pa = NO_VMCS;
@@ -408,6 +413,10 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   // ---- VmxHooks: VMX non-root operation ----------------------------------------------------
 
   instructionExit(x: RowExit, qualification: number): void { insn.instructionExit(this, x, qualification); }
+  apicAccess(offset: number, size: number, kind: ApicAccessKind, value: number): number { return apicAccess(this, offset, size, kind, value); }
+  secondaryControl(bit: number): boolean { return (this.ctl.proc2 & bit) !== 0; }
+  registerInstructionExit(x: RowExit, reg: number, os32: boolean): void { insn.registerInstructionExit(this, x, reg, os32); }
+  memoryOperandExit(x: RowExit): void { insn.memoryOperandExit(this, x); }
   movToCr(cr: number, gpr: number, value: number): number { return insn.movToCr(this, cr, gpr, value); }
   movFromCr(cr: number, gpr: number, value: number): number { return insn.movFromCr(this, cr, gpr, value); }
   smsw(cr0: number): number { return insn.readShadowed(this, 0, cr0); }

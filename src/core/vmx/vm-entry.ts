@@ -6,7 +6,8 @@
 import { FAULT } from '../cpu/fault';
 import { InhibitBy } from '../cpu/cpu';
 import { Cr0, Efer, Flag, Seg, Vector } from '../cpu/regs';
-import { EntryCtls, PinBasedCtls, ProcBasedCtls } from './controls';
+import { EntryCtls, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from './controls';
+import { tprCheckAfterEntry } from './apic-virtualization';
 import { ExitReason } from './exit-reasons';
 import { INTR_ERROR_CODE, INTR_VALID, IntrType } from './exit-info';
 import { VmcsField as V } from './fields';
@@ -56,6 +57,10 @@ export function vmEntry(u: VmxUnit, launch: boolean, inInstruction: boolean): En
   // EPT and VPID: the guest's translation context, PDPTEs (ept-hooks.ts); before any guest access.
   u.ept.onEntry(s);
   c.nonRoot = true;
+  // "Virtualize APIC accesses": the APIC-access page loses direct RAM access in the guest's TLB
+  // (paging.ts ramBits), so every access reaches apic-virtualization.ts.
+  if ((u.ctl.proc2 & ProcBasedCtls2.VirtualizeApicAccesses) !== 0) { c.apicAccessPage = u.ctl.apicAccessPage | 0; c.tlb.flushCurrent(); }
+  c.monitorArmed = false; // VM entries clear address-range monitoring (SDM Vol. 3C ch. 27, "Clearing Address-Range Monitoring")
   u.enteredNonRoot(inInstruction ? c.icount + 1 : c.icount);
 
   // ---- §27.7.1 interruptibility state, §27.7.2 activity state
@@ -88,12 +93,14 @@ export function vmEntry(u: VmxUnit, launch: boolean, inInstruction: boolean): En
     if (pend !== 0 && c.nonRoot && !c.waitForSipi && !u.guestShutdown) {
       if ((irq & Interruptibility.MovSs) !== 0) c.heldDebug = pend & (PendingDebug.B0toB3 | PendingDebug.Bs);
       else {
-        c.dr[6] |= pend & (PendingDebug.B0toB3 | PendingDebug.Bs);
+        c.noteDebug(pend & (PendingDebug.B0toB3 | PendingDebug.Bs));
         c.halted = false;
         c.interruptNow(Vector.DB, 3);
       }
     }
   }
+  // §27.7.7: a TPR threshold above VTPR[7:4] exits right after entry (after any injection).
+  if (c.nonRoot && !c.waitForSipi) tprCheckAfterEntry(u);
   if (c.nonRoot) u.scheduleEvents();
   return EntryOutcome.Entered;
 }

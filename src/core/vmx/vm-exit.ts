@@ -132,6 +132,8 @@ function leaveNonRoot(u: VmxUnit): void {
   c.delivering = -1;
   c.inhibitUntil = -1;
   c.heldDebug = 0; // saved in the guest's pending debug exceptions
+  c.apicAccessPage = -1;
+  c.monitorArmed = false; // VM exits clear address-range monitoring (SDM Vol. 3C ch. 28, "Clearing Address-Range Monitoring")
   u.resetGuestTracking();
 }
 
@@ -143,6 +145,7 @@ export function vmxAbort(u: VmxUnit, indicator: VmxAbort, why: string): void {
   const c = u.cpu;
   if (u.vmcs.valid) c.mem.write32(u.vmcs.pa + VMX_ABORT_OFFSET, indicator);
   c.nonRoot = false;
+  c.apicAccessPage = -1;
   c.eventAt = Infinity;
   u.resetGuestTracking();
   c.triple(`VMX abort ${indicator} (${VmxAbort[indicator]}): ${why}`);

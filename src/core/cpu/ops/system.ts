@@ -9,6 +9,7 @@ import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
 import { rowExit } from '../vmx-hooks';
+import { MSR_TSC_AUX, hasRdtscp } from './rdtscp';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
 
@@ -202,7 +203,7 @@ function next(c: Cpu, off: number, k: number): number {
  * INVLPG. The TLB holds 4 KB entries even for large pages, so with PSE or PAE on, all entries of
  * the enclosing 4 MB (2 MB) region go too: INVLPG must drop the whole large-page translation.
  */
-function invlpg(c: Cpu, lin: number): void {
+export function invlpg(c: Cpu, lin: number): void {
   c.tlb.invalidatePage(lin);
   if ((c.cr4 & (Cr4.PSE | Cr4.PAE)) === 0) return;
   const span = (c.cr4 & Cr4.PAE) !== 0 ? 512 : 1024;
@@ -295,7 +296,7 @@ function debugReg(c: Cpu, dr: number): number {
     dr += 2;
   }
   if ((c.dr[7] & 0x2000) !== 0) {
-    c.dr[6] |= 0x2000; // DR6.BD
+    c.noteDebug(0x2000); // DR6.BD
     c.dr[7] &= ~0x2000; // GD is cleared so the handler can use the debug registers
     c.raise(Vector.DB);
   }
@@ -377,6 +378,12 @@ export function readMsr(c: Cpu, n: number): boolean {
     case Msr.SYSENTER_ESP: msrLo = c.sysenterEsp; msrHi = 0; return true;
     case Msr.SYSENTER_EIP: msrLo = c.sysenterEip; msrHi = 0; return true;
     case Msr.EFER: msrLo = c.efer; msrHi = 0; return true;
+    case MSR_TSC_AUX: { // with RDTSCP only (rdtscp.ts)
+      if (!hasRdtscp(c)) return false;
+      const e = c.msrs.get(n);
+      msrLo = e !== undefined ? e[0] : 0; msrHi = 0;
+      return true;
+    }
   }
   // VMX capability MSRs (SDM Vol. 3D Appendix A): only those the VMX unit has exist.
   if (n >= 0x480 && n <= 0x4ff) {
@@ -422,6 +429,9 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
       // No local APIC: plain storage. Bits 8 (BSP, read-only), 11 (enable), 35:12 (base).
       if ((lo & 0x6ff) !== 0 || (hi & ~0xf) !== 0) return false;
       lo = (lo & ~0x100) | 0x100;
+      break;
+    case MSR_TSC_AUX: // bits 63:32 reserved (SDM Vol. 4 Table 2-2)
+      if (!hasRdtscp(c) || hi !== 0) return false;
       break;
     case Msr.FEATURE_CONTROL: {
       const e = c.msrs.get(n);
@@ -558,10 +568,16 @@ export const SYSTEM_ROWS: readonly OpRow[] = [
   { code: 0x0f34, name: 'SYSENTER', exec: sysenter },
   { code: 0x0f35, name: 'SYSEXIT', exec: sysexit },
   { code: 0x0fa2, name: 'CPUID', exec: cpuid, exits: [X_CPUID] },
-  // Not implemented, so #UD in every mode (the exits they would have are hidden, capabilities.ts):
-  // 0F 37 GETSEC (no SMX: CR4.SMXE cannot be set, and GETSEC exits only with CR4.SMXE = 1,
-  // §26.1.2), 0F 01 F9 RDTSCP, 0F 01 C8/C9 MONITOR/MWAIT, 0F 01 D1 XSETBV, 0F C7 /6-/7 RDRAND/
-  // RDSEED (register forms), 66 0F 38 82 INVPCID.
+  // RDTSCP, RDRAND/RDSEED, INVPCID and MONITOR/MWAIT have files of their own (rdtscp.ts,
+  // random.ts, invpcid.ts, monitor.ts). No row, so #UD in every mode, as the architecture makes
+  // them on these models:
+  // - 0F 37 GETSEC is #UD while CR4.SMXE = 0, in VMX non-root operation too (SDM Vol. 3C §26.1.2:
+  //   it exits unconditionally only with CR4.SMXE = 1); CR4.SMXE needs CPUID.1:ECX.SMX, which no
+  //   model reports (no SMX leaf functions), so writeCr4 refuses it and the exit (11) never comes.
+  // - 0F 01 D0/D1 XGETBV/XSETBV are #UD while CR4.OSXSAVE = 0, which needs CPUID.1:ECX.XSAVE: the
+  //   interpreter's only extended state would be x87 (no SSE/AVX), and an XSAVE processor without
+  //   SSE state in XCR0 is no real part (Linux refuses it), so XSAVE is not reported and the
+  //   unconditional XSETBV exit (55) never comes either (test/vmx-guests isa S09, S10).
 ];
 
 registerRows(SYSTEM_ROWS);
