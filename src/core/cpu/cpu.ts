@@ -161,6 +161,9 @@ export class Cpu {
   /** PAUSE ends the run slice after it retires (set by the SMP schedule while another CPU can
    *  run: a spin-wait loop hands the turn to the CPU it waits for). No architectural effect. */
   yieldOnPause = false;
+  /** Set by a VM exit taken in place by an instruction (VmxHooks.tryInstructionExit); the run
+   *  loop clears it. */
+  exitTaken = false;
   /** Initial APIC ID, reported in CPUID.1:EBX[31:24] (set by the platform per CPU). */
   apicId = 0;
   /** The local APIC's architectural side (IA32_APIC_BASE, CPUID.1:EDX.APIC), installed by the
@@ -878,6 +881,13 @@ export class Cpu {
     if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
     this.io.write(port, size, v);
   }
+  /** IN/OUT in VMX non-root operation: the IOPL / I/O-bitmap check (it has priority over the
+   *  VM exit, SDM Vol. 3C §26.1.1), then the exit decision; true when the exit was taken (the
+   *  row returns: VmxHooks.tryIo). */
+  ioExitTaken(port: number, size: number, input: boolean, imm: boolean): boolean {
+    if (this.protectedMode() && (this.cpl > ((this.flags >> 12) & 3) || this.v86())) this.ioPermission(this, port, size);
+    return this.vmx!.tryIo(port, size, input, imm);
+  }
   /** VMX non-root operation: the I/O instruction's IOPL / I/O-bitmap check, which has priority
    *  over its VM exit (SDM Vol. 3C §26.1.1), then the exit decision. */
   ioExitCheck(port: number, size: number, input: boolean, str: boolean, rep: boolean, imm: boolean): void {
@@ -961,6 +971,9 @@ export class Cpu {
           }
           const tf = this.flags & Flag.TF;
           this.step();
+          // A VM exit the instruction took in place (VmxHooks.tryInstructionExit): it retires
+          // as the unwinding exits do (the catch below) and the loop goes on at the host.
+          if (this.exitTaken) { this.exitTaken = false; this.icount++; break; }
           this.icount++;
           if (tf !== 0 || this.heldDebug !== 0) {
             // MOV SS/POP SS block debug exceptions for one more instruction: the trap waits.

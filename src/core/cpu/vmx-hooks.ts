@@ -90,6 +90,16 @@ export interface VmxHooks {
   /** An instruction whose exit is decided by its row's exit column `x` alone (CPUID, HLT,
    *  INVD, INVLPG, RDPMC, RDTSC, WBINVD, ...); `qualification` per §28.2.1 (0 for most). */
   instructionExit(x: RowExit, qualification: number): void;
+  // The hottest exits (CPUID, HLT, RDTSC, IN/OUT, RDMSR/WRMSR) without unwinding: the exit is
+  // performed in place and true returned, and the row must return at once; the run loop sees
+  // Cpu.exitTaken after the instruction. (A throw through the interpreter's frames costs V8 a
+  // few microseconds, as much as the rest of a VM exit and entry together: BENCHMARKS.md.)
+  /** instructionExit, returning true when the exit was taken. */
+  tryInstructionExit(x: RowExit, qualification: number): boolean;
+  /** io() for IN/OUT (not the string forms), returning true when the exit was taken. */
+  tryIo(port: number, size: number, input: boolean, imm: boolean): boolean;
+  /** msr(), returning true when the exit was taken. */
+  tryMsr(write: boolean): boolean;
   /** Whether secondary processor-based control `bit` of the running guest is 1 (§25.6.2 Table
    *  25-7): an instruction that such a control enables ("enable RDTSCP", "enable INVPCID") is
    *  #UD in VMX non-root operation while it is 0 (§26.3). */

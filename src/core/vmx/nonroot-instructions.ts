@@ -25,13 +25,24 @@ export function instructionLength(c: Cpu): number {
 
 /** A fault-like exit caused by the current instruction: RIP stays on it (§28.1). */
 function exitOnCurrent(u: VmxUnit, reason: ExitReason, qualification: number, info = 0, linear = 0): never {
+  fillExitInfo(u, qualification, info, linear);
+  return u.exitAndUnwind(reason, u.cpu.instrStart);
+}
+
+/** exitOnCurrent without unwinding (VmxHooks.tryInstructionExit and friends): the row returns. */
+function exitInPlace(u: VmxUnit, reason: ExitReason, qualification: number, info = 0, linear = 0): true {
+  fillExitInfo(u, qualification, info, linear);
+  u.exitInPlace(reason, u.cpu.instrStart);
+  return true;
+}
+
+function fillExitInfo(u: VmxUnit, qualification: number, info: number, linear: number): void {
   const c = u.cpu, x = u.exitInfo;
   x.clear();
   x.qualification = qualification >>> 0;
   x.instructionLength = instructionLength(c);
   x.instructionInfo = info >>> 0;
   x.guestLinear = linear >>> 0;
-  return u.exitAndUnwind(reason, c.instrStart);
 }
 
 /** The control word a row's exit column names. */
@@ -49,6 +60,11 @@ function controlWord(u: VmxUnit, f: ControlField): number {
 /** An instruction decided by its row's exit column alone: no control means unconditional. */
 export function instructionExit(u: VmxUnit, x: RowExit, qualification: number): void {
   if (controlSet(u, x)) exitOnCurrent(u, x.reason, qualification);
+}
+
+/** instructionExit without unwinding: true when the exit was taken. */
+export function tryInstructionExit(u: VmxUnit, x: RowExit, qualification: number): boolean {
+  return controlSet(u, x) && exitInPlace(u, x.reason, qualification);
 }
 
 /** Whether the row's control (if any) is 1 in the running guest. */
@@ -148,6 +164,11 @@ export function movDr(u: VmxUnit, dr: number, gpr: number, toDr: boolean): void 
 // ---- I/O (§26.1.3 I/O instructions; §28.2.1 Table 28-5, §28.2.5 Table 28-8) -----------------
 
 export function io(u: VmxUnit, port: number, size: number, input: boolean, str: boolean, rep: boolean, imm: boolean): void {
+  if (ioExits(u, port, size)) ioExit(u, port, size, input, str, rep, imm);
+}
+
+/** Whether an access to `size` ports from `port` exits (I/O bitmaps or unconditional I/O exiting). */
+function ioExits(u: VmxUnit, port: number, size: number): boolean {
   const c = u.cpu, k = u.ctl;
   let exits: boolean;
   if ((k.proc & ProcBasedCtls.UseIoBitmaps) !== 0) {
@@ -159,7 +180,16 @@ export function io(u: VmxUnit, port: number, size: number, input: boolean, str: 
       exits = ((b >>> (p & 7)) & 1) !== 0;
     }
   } else exits = (k.proc & ProcBasedCtls.UnconditionalIoExiting) !== 0;
-  if (!exits) return;
+  return exits;
+}
+
+/** IN/OUT without unwinding: true when the exit was taken. */
+export function tryIo(u: VmxUnit, port: number, size: number, input: boolean, imm: boolean): boolean {
+  return ioExits(u, port, size) && exitInPlace(u, ExitReason.IoInstruction, ioQualification(port, size, input, false, false, imm));
+}
+
+function ioExit(u: VmxUnit, port: number, size: number, input: boolean, str: boolean, rep: boolean, imm: boolean): never {
+  const c = u.cpu;
   let info = 0, linear = 0;
   if (str) {
     // INS writes ES:(E)DI, OUTS reads seg:(E)SI (DS unless overridden): the guest-linear address
@@ -175,6 +205,16 @@ export function io(u: VmxUnit, port: number, size: number, input: boolean, str: 
 // ---- RDMSR / WRMSR (§26.1.3; MSR bitmaps §25.6.9) --------------------------------------------
 
 export function msr(u: VmxUnit, write: boolean): void {
+  if (msrExits(u, write)) exitOnCurrent(u, write ? ExitReason.Wrmsr : ExitReason.Rdmsr, 0);
+}
+
+/** RDMSR/WRMSR without unwinding: true when the exit was taken. */
+export function tryMsr(u: VmxUnit, write: boolean): boolean {
+  return msrExits(u, write) && exitInPlace(u, write ? ExitReason.Wrmsr : ExitReason.Rdmsr, 0);
+}
+
+/** Whether RDMSR/WRMSR of MSR ECX exits (MSR bitmaps, or every MSR without them). */
+function msrExits(u: VmxUnit, write: boolean): boolean {
   const c = u.cpu, k = u.ctl;
   const ecx = c.r32[1] >>> 0;
   if ((k.proc & ProcBasedCtls.UseMsrBitmaps) !== 0) {
@@ -182,10 +222,10 @@ export function msr(u: VmxUnit, write: boolean): void {
     const off = ecx <= 0x1fff ? (write ? 0x800 : 0) : ecx >= 0xc0000000 && ecx <= 0xc0001fff ? (write ? 0xc00 : 0x400) : -1;
     if (off >= 0) {
       const n = ecx & 0x1fff;
-      if (((c.mem.read8((k.msrBitmap + off + (n >>> 3)) >>> 0) >>> (n & 7)) & 1) === 0) return;
+      if (((c.mem.read8((k.msrBitmap + off + (n >>> 3)) >>> 0) >>> (n & 7)) & 1) === 0) return false;
     }
   }
-  exitOnCurrent(u, write ? ExitReason.Wrmsr : ExitReason.Rdmsr, 0);
+  return true;
 }
 
 // ---- descriptor-table exiting (§26.1.3; Tables 28-10, 28-11) ---------------------------------

@@ -205,6 +205,14 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   /** See VmxHooks.exitRestartsInstruction. */
   exitRestartsInstruction = false;
 
+  /** Takes a VM exit caused by the current instruction without unwinding: the row returns and
+   *  the run loop sees Cpu.exitTaken (VmxHooks.tryInstructionExit). */
+  exitInPlace(reason: ExitReason, rip: number): void {
+    this.exitRestartsInstruction = false;
+    vmExit(this, reason, rip);
+    this.cpu.exitTaken = true;
+  }
+
   /** Takes a VM exit from inside an instruction or event delivery and abandons the rest of it. */
   exitAndUnwind(reason: ExitReason, rip: number): never {
     // An EPT exit while an INT n / INT3 / INTO is being delivered is not restarted: the VMM
@@ -413,6 +421,9 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   // ---- VmxHooks: VMX non-root operation ----------------------------------------------------
 
   instructionExit(x: RowExit, qualification: number): void { insn.instructionExit(this, x, qualification); }
+  tryInstructionExit(x: RowExit, qualification: number): boolean { return insn.tryInstructionExit(this, x, qualification); }
+  tryIo(port: number, size: number, input: boolean, imm: boolean): boolean { return insn.tryIo(this, port, size, input, imm); }
+  tryMsr(write: boolean): boolean { return insn.tryMsr(this, write); }
   apicAccess(offset: number, size: number, kind: ApicAccessKind, value: number): number { return apicAccess(this, offset, size, kind, value); }
   secondaryControl(bit: number): boolean { return (this.ctl.proc2 & bit) !== 0; }
   registerInstructionExit(x: RowExit, reg: number, os32: boolean): void { insn.registerInstructionExit(this, x, reg, os32); }

@@ -155,7 +155,7 @@ row(0x62, 'BOUND Gv,Ma', (c) => {
 // ---- HLT, CLI, STI ----
 row(0xf4, 'HLT', (c) => {
   if (c.protectedMode() && c.cpl !== 0) c.gp(0);
-  if (c.nonRoot) c.vmx!.instructionExit(X_HLT, 0);
+  if (c.nonRoot && c.vmx!.tryInstructionExit(X_HLT, 0)) return;
   c.halted = true;
   c.eventPending = true; // leave the inner loop so run() reports Halted
 }, [X_HLT]);

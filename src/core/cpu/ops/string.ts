@@ -104,20 +104,24 @@ ioRow(0x6e, 'OUTSB', strOp(Str.Outs, 0));
 ioRow(0x6f, 'OUTSW/D', strOp(Str.Outs, 2));
 
 // ---- IN / OUT (in VMX non-root operation the exit check comes first: Cpu.ioExitCheck) ----
-function inPort(c: Cpu, port: number, size: number, imm: boolean): number {
-  if (c.nonRoot) c.ioExitCheck(port, size, true, false, false, imm);
-  return c.ioIn(port, size);
+// An exit taken in place leaves the registers as they were (the row returns before writing).
+function inPort(c: Cpu, port: number, size: number, imm: boolean, reg: (c: Cpu, v: number) => void): void {
+  if (c.nonRoot && c.ioExitTaken(port, size, true, imm)) return;
+  reg(c, c.ioIn(port, size));
 }
 function outPort(c: Cpu, port: number, size: number, v: number, imm: boolean): void {
-  if (c.nonRoot) c.ioExitCheck(port, size, false, false, false, imm);
+  if (c.nonRoot && c.ioExitTaken(port, size, false, imm)) return;
   c.ioOut(port, size, v);
 }
-ioRow(0xe4, 'IN AL,Ib', (c) => { c.r8[0] = inPort(c, c.fetch8(), 1, true); });
-ioRow(0xe5, 'IN eAX,Ib', (c) => { const p = c.fetch8(); if (c.os32) c.r32[0] = inPort(c, p, 4, true); else c.r16[0] = inPort(c, p, 2, true); });
+const toAl = (c: Cpu, v: number): void => { c.r8[0] = v; };
+const toEax = (c: Cpu, v: number): void => { c.r32[0] = v; };
+const toAx = (c: Cpu, v: number): void => { c.r16[0] = v; };
+ioRow(0xe4, 'IN AL,Ib', (c) => { inPort(c, c.fetch8(), 1, true, toAl); });
+ioRow(0xe5, 'IN eAX,Ib', (c) => { const p = c.fetch8(); if (c.os32) inPort(c, p, 4, true, toEax); else inPort(c, p, 2, true, toAx); });
 ioRow(0xe6, 'OUT Ib,AL', (c) => { outPort(c, c.fetch8(), 1, c.r8[0], true); });
 ioRow(0xe7, 'OUT Ib,eAX', (c) => { const p = c.fetch8(); if (c.os32) outPort(c, p, 4, c.r32[0] >>> 0, true); else outPort(c, p, 2, c.r16[0], true); });
-ioRow(0xec, 'IN AL,DX', (c) => { c.r8[0] = inPort(c, c.r16[4], 1, false); });
-ioRow(0xed, 'IN eAX,DX', (c) => { if (c.os32) c.r32[0] = inPort(c, c.r16[4], 4, false); else c.r16[0] = inPort(c, c.r16[4], 2, false); });
+ioRow(0xec, 'IN AL,DX', (c) => { inPort(c, c.r16[4], 1, false, toAl); });
+ioRow(0xed, 'IN eAX,DX', (c) => { if (c.os32) inPort(c, c.r16[4], 4, false, toEax); else inPort(c, c.r16[4], 2, false, toAx); });
 ioRow(0xee, 'OUT DX,AL', (c) => { outPort(c, c.r16[4], 1, c.r8[0], false); });
 ioRow(0xef, 'OUT DX,eAX', (c) => { if (c.os32) outPort(c, c.r16[4], 4, c.r32[0] >>> 0, false); else outPort(c, c.r16[4], 2, c.r16[0], false); });
 

@@ -450,21 +450,21 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
 /** 0F 32 RDMSR. */
 function rdmsr(c: Cpu): void {
   needCpl0(c);
-  if (c.nonRoot) c.vmx!.msr(false);
+  if (c.nonRoot && c.vmx!.tryMsr(false)) return;
   if (!readMsr(c, c.r32[1] >>> 0)) c.gp(0);
   c.r32[0] = msrLo; c.r32[2] = msrHi;
 }
 /** 0F 30 WRMSR. */
 function wrmsr(c: Cpu): void {
   needCpl0(c);
-  if (c.nonRoot) c.vmx!.msr(true);
+  if (c.nonRoot && c.vmx!.tryMsr(true)) return;
   if (!writeMsr(c, c.r32[1] >>> 0, c.r32[0], c.r32[2])) c.gp(0);
 }
 
 /** 0F 31 RDTSC: CR4.TSD restricts it to CPL 0. */
 function rdtsc(c: Cpu): void {
   if ((c.cr4 & Cr4.TSD) !== 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);
-  if (c.nonRoot) c.vmx!.instructionExit(X_RDTSC, 0);
+  if (c.nonRoot && c.vmx!.tryInstructionExit(X_RDTSC, 0)) return;
   const t = c.nonRoot ? c.vmx!.guestTsc() : c.tsc();
   c.r32[0] = t % 4294967296 | 0;
   c.r32[2] = Math.floor(t / 4294967296) | 0;
@@ -480,7 +480,7 @@ function rdpmc(c: Cpu): void {
 
 /** 0F A2 CPUID. */
 function cpuid(c: Cpu): void {
-  if (c.nonRoot) c.vmx!.instructionExit(X_CPUID, 0);
+  if (c.nonRoot && c.vmx!.tryInstructionExit(X_CPUID, 0)) return;
   const o = c.cpuidOut;
   cpuidLeaf(c.model, c.r32[0], c.r32[1], o);
   if ((c.r32[0] >>> 0) === 1) cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
