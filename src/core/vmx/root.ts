@@ -88,7 +88,15 @@ export class VmxRoot {
     if (!(cpu.vmx instanceof VmxUnit)) throw new Error(`VmxRoot: CPU model '${cpu.model.name}' has no VMX`);
     this.unit = cpu.vmx;
     this.runner = runner ?? { run: (n) => { cpu.run(n); } };
+    // The runner's stop at every VM exit while runGuest runs the guest (one listener for the
+    // root's life: no allocation per entry).
+    const stop = this.runner.stop;
+    if (stop !== undefined) this.unit.addExitListener(() => { if (this.guestRunning) stop(); });
+    this.exitResult = Object.freeze({ kind: 'exit', exit: this.unit.record });
   }
+  private guestRunning = false;
+  /** The 'exit' result (the unit's record is one object, overwritten by each exit). */
+  private readonly exitResult: VmxResult;
 
   vmxon(pa: bigint | number): VmxResult {
     return this.run(() => {
@@ -201,7 +209,7 @@ export class VmxRoot {
     if (result !== ENTERED_RESULT) return result.kind === 'failValid' && detail !== '' ? { ...result, detail } : result;
     // VM-entry failure, or an exit while injecting: the host state is loaded already (or a VMX
     // abort shut the CPU down).
-    if (this.unit.exitCount !== before) return { kind: 'exit', exit: this.unit.record };
+    if (this.unit.exitCount !== before) return this.exitResult;
     if (this.cpu.shutdown) return { kind: 'shutdown', detail: this.cpu.shutdownReason };
     return this.runGuest(budget);
   }
@@ -212,8 +220,7 @@ export class VmxRoot {
     const c = this.cpu, u = this.unit;
     if (!c.nonRoot) throw new Error('VmxRoot.runGuest: no guest is in VMX non-root operation');
     const before = u.exitCount;
-    const stop = this.runner.stop === undefined ? null : (): void => { this.runner.stop!(); };
-    if (stop !== null) u.addExitListener(stop);
+    this.guestRunning = true;
     u.hosted = true;
     try {
       let left = budget;
@@ -228,9 +235,9 @@ export class VmxRoot {
     } finally {
       u.hosted = false;
       c.stopRequested = false;
-      if (stop !== null) u.removeExitListener(stop);
+      this.guestRunning = false;
     }
-    if (u.exitCount !== before) return { kind: 'exit', exit: u.record };
+    if (u.exitCount !== before) return this.exitResult;
     if (c.shutdown) return { kind: 'shutdown', detail: c.shutdownReason };
     return { kind: 'running', halted: c.halted || c.waitForSipi };
   }
