@@ -10,7 +10,7 @@ import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
 import { generation } from '../../src/core/vmx/generations';
 import {
-  checkExitControls, ExitControlError, exitsFromJson, KVM_EXCEPTION_BITMAP, kvmDefaults, parseExits, type ExitControls,
+  checkExitControls, describeExits, ExitControlError, exitsFromJson, KVM_EXCEPTION_BITMAP, kvmDefaults, parseExits, type ExitControls,
 } from '../../src/core/vmm/index';
 import { HostedPc, MEM } from './support';
 
@@ -220,19 +220,37 @@ describe('exit controls: settings', () => {
     expect(kvmDefaults(caps('penryn')).vpid).toBe(false);
   });
 
+  it("KVM's set without EPT (merom, penryn; nehalem without unrestricted guest) and --exits ept=off: shadow paging's exits", () => {
+    const shadowWant = { ept: false, cr3Load: true, cr3Store: true, invlpg: true, exceptionBitmap: KVM_EXCEPTION_BITMAP | (1 << 14), vpid: false };
+    for (const gen of ['merom', 'penryn', 'nehalem']) {
+      expect(kvmDefaults(caps(gen)), gen).toMatchObject(shadowWant);
+      expect(() => checkExitControls(kvmDefaults(caps(gen)), caps(gen))).not.toThrow();
+    }
+    const off = parseExits('ept=off', kvmDefaults(caps('haswell')));
+    expect(off).toMatchObject(shadowWant);
+    expect(describeExits(off)).toMatch(/,ept=off$/);
+    expect(exitsFromJson({ ept: false }, kvmDefaults(caps('haswell')))).toMatchObject(shadowWant);
+    expect(() => checkExitControls({ ...off, vpid: true }, caps('haswell'))).toThrow(/ept=off with vpid=on/);
+    expect(() => checkExitControls({ ...off, invlpg: false }, caps('haswell'))).toThrow(/ept=off needs cr3-load=on/);
+    expect(() => checkExitControls(parseExits('ept=on', kvmDefaults(caps('penryn'))), caps('penryn'))).toThrow(/ept=on: generation 'penryn' lacks/);
+    expect(parseExits('ept=on', kvmDefaults(caps('haswell'))).ept).toBe(true);
+  });
+
   it('refuses controls a generation lacks, naming the control and the generation', () => {
     const d = kvmDefaults(caps('penryn'));
-    expect(() => checkExitControls({ ...d, vpid: true }, caps('penryn'))).toThrow(/'enable VPID' is not available on generation 'penryn'/);
+    expect(() => checkExitControls({ ...d, ept: true, vpid: true }, caps('penryn'))).toThrow(/'enable VPID' is not available on generation 'penryn'/);
     expect(() => checkExitControls({ ...d, preemptionTimer: 100 }, caps('merom'))).toThrow(/'VMX-preemption timer' is not available on generation 'merom'/);
     // Without TRUE capability MSRs CR3-load/store exiting are default1: they cannot be turned off.
-    expect(() => checkExitControls(d, caps('penryn'))).toThrow(/cr3-load=off: generation 'penryn' forces/);
-    expect(() => checkExitControls({ ...d, cr3Load: true, cr3Store: true }, caps('penryn'))).not.toThrow();
+    const epton = { ...d, ept: undefined, cr3Load: false, cr3Store: false, vpid: false };
+    expect(() => checkExitControls(epton, caps('penryn'))).toThrow(/cr3-load=off: generation 'penryn' forces/);
+    expect(() => checkExitControls({ ...epton, cr3Load: true, cr3Store: true }, caps('penryn'))).not.toThrow();
     // Every generation hosted mode runs on (unrestricted guest: westmere and later) has every
     // control of ExitControls, so the VMM refuses there only through the generation check.
     for (const gen of ['westmere', 'sandy-bridge', 'haswell', 'ice-lake']) {
       const all = parseExits('rdtsc=on,io=bitmap:0x60,msr=bitmap:0x10,cr3=on,invlpg=on,pause=on,preemption-timer=1000,vpid=on', kvmDefaults(caps(gen)));
       expect(() => checkExitControls(all, caps(gen))).not.toThrow();
     }
-    expect(() => new HostedPc(GUEST, 'penryn', { exits: { ...d, cr3Load: true, cr3Store: true } })).toThrow(/'penryn'/);
+    // Penryn runs with shadow paging (shadow-hosted.test.ts); several vCPUs need EPT so far.
+    expect(() => new HostedPc(GUEST, 'penryn', {}, 2)).toThrow(/without EPT .*'penryn'.* one vCPU/);
   });
 });

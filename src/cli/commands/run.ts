@@ -110,8 +110,10 @@ function hostedUnavailable(o: RunOpts): string | null {
   if (gen.vmx === null) return `generation '${o.gen}' has no VMX`;
   const caps = capabilitiesFor(gen, cpuModelFor(gen));
   const need = ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest;
-  if ((caps.proc.mayBe1 & ProcBasedCtls.ActivateSecondaryControls) === 0 || (caps.proc2.mayBe1 & need) !== need) {
-    return `generation '${o.gen}' lacks EPT or unrestricted guest, which vmxlab's VMM needs (shadow paging is not there yet)`;
+  // Without EPT or unrestricted guest the VMM runs shadow paging and emulates real mode (issue
+  // 6), for one vCPU so far.
+  if (((caps.proc.mayBe1 & ProcBasedCtls.ActivateSecondaryControls) === 0 || (caps.proc2.mayBe1 & need) !== need) && o.cpus > 1) {
+    return `generation '${o.gen}' lacks EPT or unrestricted guest: vmxlab's VMM runs it with shadow paging for one vCPU only (--cpus ${o.cpus})`;
   }
   return null;
 }

@@ -55,7 +55,26 @@ export interface ExitControls {
    *  4 KB page at the EPT violation its first access causes, as KVM faults guest memory in on
    *  demand (one exit per page the guest touches). Absent: eager. */
   readonly eptPopulate?: 'eager' | 'lazy';
+  /** Enable EPT (secondary bit 1) with unrestricted guest (bit 7). false: shadow paging
+   *  (vmm/shadow/, issue 6) with CR3-load/store and INVLPG exiting and #PF intercepted, and the
+   *  guest's real-mode code emulated by the VMM. Absent: on where the generation has both. */
+  readonly ept?: boolean;
 }
+
+/** Whether `e` runs with EPT on this generation (absent: where it has EPT and unrestricted guest). */
+export function eptOn(e: ExitControls, caps: VmxCapabilities): boolean {
+  return e.ept ?? hasEptAndUnrestricted(caps);
+}
+
+/** The generation can run real-mode code in VMX non-root operation: secondary controls with
+ *  "enable EPT" and "unrestricted guest" (Appendix A.3.3; unrestricted guest needs EPT, §26.2.1.1). */
+export function hasEptAndUnrestricted(caps: VmxCapabilities): boolean {
+  const need = ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest;
+  return (caps.proc.mayBe1 & ProcBasedCtls.ActivateSecondaryControls) !== 0 && (caps.proc2.mayBe1 & need) === need;
+}
+
+/** #PF (vector 14): intercepted when the VMM keeps shadow page tables. */
+export const PF_EXCEPTION_BIT = 1 << 14;
 
 /** CR0/CR4 bits KVM leaves to the guest (Linux 6.1 arch/x86/kvm/kvm_cache_regs.h
  *  KVM_POSSIBLE_CR0_GUEST_BITS = TS; KVM_POSSIBLE_CR4_GUEST_BITS = PVI | DE | PCE | OSFXSR |
@@ -99,6 +118,22 @@ export const KVM_PASS_MSRS: readonly IdRange[] = [{ first: 0x174, last: 0x176 }]
 export function kvmDefaults(caps: VmxCapabilities): ExitControls {
   const vpid = (caps.proc2.mayBe1 & ProcBasedCtls2.EnableVpid) !== 0;
   const bitmaps = (caps.proc.mayBe1 & ProcBasedCtls.UseMsrBitmaps) !== 0;
+  // Without EPT and unrestricted guest (merom, penryn; nehalem, which has EPT but no
+  // unrestricted guest, runs shadow paging here where KVM would use EPT with an identity-mapped
+  // page table for real mode): KVM's enable_ept=0 controls: CR3-load/store and INVLPG exiting
+  // stay on, #PF is intercepted (vmx_update_exception_bitmap). VPID off: the shadow MMU relies
+  // on the flush of every VM entry without VPID (§29.1) rather than on INVVPID.
+  if (!hasEptAndUnrestricted(caps)) return shadowControls(kvmDefaultsEpt(caps, false, bitmaps));
+  return kvmDefaultsEpt(caps, vpid, bitmaps);
+}
+
+/** `e` adjusted for shadow paging (`--exits ept=off`): CR3-load/store and INVLPG exiting, #PF
+ *  intercepted, no VPID (as KVM's controls with enable_ept=0, VPID aside). */
+export function shadowControls(e: ExitControls): ExitControls {
+  return { ...e, ept: false, cr3Load: true, cr3Store: true, invlpg: true, exceptionBitmap: (e.exceptionBitmap | PF_EXCEPTION_BIT) >>> 0, vpid: false };
+}
+
+function kvmDefaultsEpt(caps: VmxCapabilities, vpid: boolean, bitmaps: boolean): ExitControls {
   return {
     hlt: true, rdtsc: false, io: { kind: 'unconditional' },
     msr: bitmaps ? { kind: 'bitmap', mode: 'pass', msrs: KVM_PASS_MSRS } : { kind: 'all' },
@@ -146,8 +181,8 @@ export const EXIT_KEYS = ['hlt', 'rdtsc', 'io', 'msr', 'cr3', 'cr3-load', 'cr3-s
  * after `io=bitmap:`/`msr=...:` continues its list (so ports may be comma-separated as above).
  * io=unconditional | bitmap:<ports>; msr=all | bitmap:<exiting MSRs> | pass:<passed-through MSRs>;
  * exceptions=0x<bitmap> | <vectors joined by +> (`exceptions=6+13`) | none; preemption-timer=off | <value>;
- * cr0-mask=<bits> | kvm; cr4-mask=<bits> | kvm; ept=on (off needs shadow paging, which this VMM
- * does not have yet: refused).
+ * cr0-mask=<bits> | kvm; cr4-mask=<bits> | kvm; ept=on | off (off: shadow paging, which also
+ * turns on CR3-load/store and INVLPG exiting and #PF interception and turns VPID off).
  */
 export function parseExits(text: string, base: ExitControls): ExitControls {
   const o: { -readonly [K in keyof ExitControls]: ExitControls[K] } = { ...base };
@@ -198,9 +233,12 @@ export function parseExits(text: string, base: ExitControls): ExitControls {
       case 'ept-populate':
         if (val !== 'eager' && val !== 'lazy') throw new ExitControlError(`--exits ept-populate=${val}: eager or lazy`);
         o.eptPopulate = val; break;
-      case 'ept':
-        if (!onOff(val, key)) throw new ExitControlError('--exits ept=off: running without EPT needs shadow page tables (and, for real-mode code, unrestricted guest or V86 emulation), which this VMM does not have yet');
+      case 'ept': {
+        // ept=off: shadow paging, with the controls it needs (a later item may change them).
+        const on = onOff(val, key);
+        Object.assign(o, on ? { ept: true } : shadowControls(o));
         break;
+      }
       default: throw new ExitControlError(`--exits: unknown control '${key}' (keys: ${EXIT_KEYS.join(', ')})`);
     }
   }
@@ -230,6 +268,7 @@ export function exitsFromJson(json: unknown, base: ExitControls): ExitControls {
       case 'invlpg': o.invlpg = bool(k); break;
       case 'pause': o.pause = bool(k); break;
       case 'vpid': o.vpid = bool(k); break;
+      case 'ept': Object.assign(o, bool(k) ? { ept: true } : shadowControls(o)); break;
       case 'eptPopulate':
         if (j[k] !== 'eager' && j[k] !== 'lazy') throw new ExitControlError('exit-controls file: eptPopulate: "eager" or "lazy"');
         o.eptPopulate = j[k] as 'eager' | 'lazy'; break;
@@ -299,6 +338,13 @@ export function checkExitControls(e: ExitControls, caps: VmxCapabilities): void 
       throw new ExitControlError(`--exits ${n}=off: generation '${caps.generation}' forces ${n} exiting (a default1 control without TRUE capability MSRs, Appendix A.2)`);
     }
   }
+  if (e.ept === true && !hasEptAndUnrestricted(caps)) throw new ExitControlError(`--exits ept=on: generation '${caps.generation}' lacks 'enable EPT' or 'unrestricted guest' (the VMM runs real-mode code in VMX non-root operation only with both; shadow paging: ept=off)`);
+  if (e.ept === false) {
+    if (e.vpid) throw new ExitControlError('--exits ept=off with vpid=on: the shadow MMU relies on the TLB flush of every VM entry without VPID (use vpid=off)');
+    if (!e.cr3Load || !e.cr3Store || !e.invlpg || (e.exceptionBitmap & PF_EXCEPTION_BIT) === 0) {
+      throw new ExitControlError('--exits ept=off needs cr3-load=on, cr3-store=on, invlpg=on and #PF (14) in exceptions: shadow paging sees the guest\'s CR3 and TLB maintenance and its page faults that way');
+    }
+  }
   if (e.preemptionTimer !== null && e.preemptionTimer === 0) throw new ExitControlError('--exits preemption-timer=0 would exit before every instruction: give a tick of at least 1');
   if (e.io.kind === 'bitmap') for (const r of e.io.ports) if (r.last > 0xffff) throw new ExitControlError(`I/O port range 0x${r.first.toString(16)}-0x${r.last.toString(16)}: ports end at 0xffff`);
 }
@@ -331,5 +377,6 @@ export function describeExits(e: ExitControls): string {
     `cr3-load=${e.cr3Load ? 'on' : 'off'}`, `cr3-store=${e.cr3Store ? 'on' : 'off'}`, `exceptions=0x${e.exceptionBitmap.toString(16)}`,
     `invlpg=${e.invlpg ? 'on' : 'off'}`, `pause=${e.pause ? 'on' : 'off'}`,
     `preemption-timer=${e.preemptionTimer === null ? 'off' : e.preemptionTimer}`, `vpid=${e.vpid ? 'on' : 'off'}`,
-    `cr0-mask=0x${crMasks(e).cr0.toString(16)}`, `cr4-mask=0x${crMasks(e).cr4.toString(16)}`, `ept-populate=${e.eptPopulate ?? 'eager'}`].join(',');
+    `cr0-mask=0x${crMasks(e).cr0.toString(16)}`, `cr4-mask=0x${crMasks(e).cr4.toString(16)}`, `ept-populate=${e.eptPopulate ?? 'eager'}`,
+    ...(e.ept === undefined ? [] : [`ept=${e.ept ? 'on' : 'off'}`])].join(',');
 }

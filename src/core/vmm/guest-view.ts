@@ -19,6 +19,22 @@ const NSEG = SEG_FIELDS.length;
  *  operation (IA32_VMX_CR0/CR4_FIXED0), while the guest reads its own values from the shadows. */
 export const CR0_OWNED = Cr0.NE, CR4_OWNED = Cr4.VMXE;
 
+/** With shadow paging (issue 6) the VMM also owns the paging bits: CR0.PE/PG (VMX non-root
+ *  operation without unrestricted guest needs both 1: IA32_VMX_CR0_FIXED0, §24.8), CR0.WP (the
+ *  shadow emulates WP = 0 with WP = 1 underneath), CR4.PAE/PSE (the shadow's own paging mode) and
+ *  CR4.PGE (its toggling flushes: the VMM rechecks the shadow root). */
+export const SHADOW_CR0_OWNED = (Cr0.NE | Cr0.PE | Cr0.PG | Cr0.WP) >>> 0;
+export const SHADOW_CR4_OWNED = (Cr4.VMXE | Cr4.PAE | Cr4.PSE | Cr4.PGE) >>> 0;
+
+/** What the guest view needs from a VMM that keeps shadow page tables: the guest's own CR3
+ *  (GuestCr3 holds the shadow root), and the control registers the lent state left, so that the
+ *  VMM writes GuestCr0/3/4 (real values and shadow root) itself. */
+export interface ShadowCrAccess {
+  guestCr3(): number;
+  /** The guest's CR0, CR3 and CR4 after the lent state ran (read shadows already written). */
+  setGuestCrs(cr0: number, cr3: number, cr4: number): void;
+}
+
 export class GuestView {
   private readonly hostSel = new Uint16Array(NSEG);
   private readonly hostBase = new Int32Array(NSEG);
@@ -30,6 +46,12 @@ export class GuestView {
 
   /** Guest state between VMREAD and the CPU (no allocation per call). */
   private readonly g = new Array<number>(9 + NSEG * 4).fill(0);
+
+  /** CR0/CR4 bits the VMM owns (the guest's values are in the read shadows). */
+  cr0Owned: number = CR0_OWNED;
+  cr4Owned: number = CR4_OWNED;
+  /** Shadow paging: the VMM's CR3 and control-register handling; null with EPT. */
+  shadow: ShadowCrAccess | null = null;
 
   constructor(private readonly root: VmxRoot, private readonly c: Cpu) {}
 
@@ -49,9 +71,9 @@ export class GuestView {
     const c = this.c, g = this.g;
     // KVM_GET_SREGS/REGS: VMREAD everything first (VMREAD needs the host's protected mode).
     const shadow0 = this.rd(V.Cr0ReadShadow), shadow4 = this.rd(V.Cr4ReadShadow);
-    g[0] = ((this.rd(V.GuestCr0) & ~CR0_OWNED) | (shadow0 & CR0_OWNED)) >>> 0;
-    g[1] = this.rd(V.GuestCr3);
-    g[2] = ((this.rd(V.GuestCr4) & ~CR4_OWNED) | (shadow4 & CR4_OWNED)) >>> 0;
+    g[0] = ((this.rd(V.GuestCr0) & ~this.cr0Owned) | (shadow0 & this.cr0Owned)) >>> 0;
+    g[1] = this.shadow !== null ? this.shadow.guestCr3() : this.rd(V.GuestCr3);
+    g[2] = ((this.rd(V.GuestCr4) & ~this.cr4Owned) | (shadow4 & this.cr4Owned)) >>> 0;
     g[3] = this.rd(V.GuestGdtrBase); g[4] = this.rd(V.GuestGdtrLimit);
     g[5] = this.rd(V.GuestIdtrBase); g[6] = this.rd(V.GuestIdtrLimit);
     g[7] = this.rd(V.GuestRsp); g[8] = this.rd(V.GuestRflags);
@@ -102,9 +124,14 @@ export class GuestView {
       const f = SEG_FIELDS[s];
       for (let k = 0; k < 4; k++) this.wr(f[k], g[9 + s * 4 + k]);
     }
-    this.wr(V.GuestCr0, (g[0] | CR0_OWNED) >>> 0); this.wr(V.Cr0ReadShadow, g[0]);
-    this.wr(V.GuestCr4, (g[2] | CR4_OWNED) >>> 0); this.wr(V.Cr4ReadShadow, g[2]);
-    this.wr(V.GuestCr3, g[1]);
+    if (this.shadow !== null) {
+      this.wr(V.Cr0ReadShadow, g[0]); this.wr(V.Cr4ReadShadow, g[2]);
+      this.shadow.setGuestCrs(g[0], g[1], g[2]);
+    } else {
+      this.wr(V.GuestCr0, (g[0] | CR0_OWNED) >>> 0); this.wr(V.Cr0ReadShadow, g[0]);
+      this.wr(V.GuestCr4, (g[2] | CR4_OWNED) >>> 0); this.wr(V.Cr4ReadShadow, g[2]);
+      this.wr(V.GuestCr3, g[1]);
+    }
     this.wr(V.GuestGdtrBase, g[3]); this.wr(V.GuestGdtrLimit, g[4]);
     this.wr(V.GuestIdtrBase, g[5]); this.wr(V.GuestIdtrLimit, g[6]);
   }

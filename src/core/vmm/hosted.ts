@@ -20,10 +20,14 @@
 //                                        trap flag set; the MTF exit unmaps it (two exits)
 //   triple fault, entry failure, ...  -> the VM stops with a report (exit reason, qualification,
 //                                        guest RIP, VMCS fields); the process goes on
+// Without EPT (merom, penryn, nehalem, or ept=off: issue 6) the VMM keeps shadow page tables
+// (shadow/: GuestCr3 is the shadow root; CR3 loads/stores, INVLPG and #PF exit) and runs the
+// guest's real-mode code itself (emulateBatch: the CPU core on the lent guest state, in the
+// machine's run loop), since VM entry without unrestricted guest needs CR0.PE = PG = 1.
 // Virtual time: the CPU counts an instruction that exits as retired (cpu.ts, the VM_EXIT path),
 // so the VMM adds nothing for the instructions it emulates; measured, realmode-hello retires
 // 685,918 instructions in both modes and pit-idle 391,673 bare / 391,674 hosted.
-import type { Cpu } from '../cpu/cpu';
+import { InterruptKind, type Cpu } from '../cpu/cpu';
 import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
@@ -41,11 +45,13 @@ import { VmcsField as V } from '../vmx/fields';
 import { VmxRoot, type GuestRunner, type VmxResult } from '../vmx/root';
 import { VmxUnit } from '../vmx/unit';
 import { EptTables, EPT_MT_UC, EPT_MT_WB, EPT_RWX } from './ept';
-import { GuestView, CR0_OWNED, CR4_OWNED } from './guest-view';
+import { GuestView, CR0_OWNED, CR4_OWNED, SHADOW_CR0_OWNED, SHADOW_CR4_OWNED, type ShadowCrAccess } from './guest-view';
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
-import { hostBase, hostBitmaps, hostReservedBytes, MAX_VCPUS, vcpuRegions } from './layout';
-import { checkExitControls, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
-import { Activity, captureReset, initState, requireUnrestrictedGuest, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
+import { hostBase, hostBitmaps, hostReservedBytes, hostShadowPool, MAX_VCPUS, SHADOW_POOL_PAGES, vcpuRegions } from './layout';
+import { checkExitControls, eptOn, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
+import { Activity, captureReset, initState, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
+import { emulationRequired } from './emulation';
+import { ShadowMmu, type ShadowStats } from './shadow/index';
 import { Vcpu } from './vcpu';
 import { SMP_QUANTUM } from '../platform/smp';
 
@@ -77,6 +83,13 @@ const IO_IN = 1 << 3, IO_STRING = 1 << 4, IO_REP = 1 << 5;
  *  (0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW) | [11:8] GPR | [31:16] LMSW source data. */
 const CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3;
 const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2, V.GuestPdpte3];
+const MSR_EFER = 0xc0000080;
+
+/** What the VMM ran itself without unrestricted guest (issue 6): instructions retired by the
+ *  CPU core on the lent guest state in emulation batches (real mode, PE switches), and the
+ *  batches. Single emulated instructions of exits (MMIO under shadow paging, string I/O, task
+ *  switches, ...) are in the profile's per-exit instructionsEmulated, not here. */
+export interface EmulationStats { instructions: number; batches: number }
 /** The bare machine lets devices finish for 10 ms after a HLT with interrupts off. */
 const DEAD_HALT_NS = 10_000_000;
 
@@ -103,6 +116,10 @@ export class HostedVm {
   readonly exits: ExitControls;
   /** Exits handled, by basic reason (exactly as the exit records gave them). */
   readonly exitCounts = new Map<number, number>();
+  /** Shadow paging (EPT off: generations without unrestricted guest, or `ept=off`), else null. */
+  readonly shadow: ShadowMmu | null = null;
+  /** Real-mode code the VMM emulated (EPT off only). */
+  readonly emulation: EmulationStats = { instructions: 0, batches: 0 };
   /** The vCPU whose exit is being handled (or that runs). */
   private vc: Vcpu;
   private readonly base: number;
@@ -130,6 +147,15 @@ export class HostedVm {
   private trapSize = 1; private trapValue = 0;
   private readonly serviceTrap = (): void => { this.m.io.write(SERVICE_PORT, this.trapSize, this.trapValue); };
 
+  /** The guest view's access to the guest's CR3 and control registers under shadow paging. */
+  private readonly shadowAccess: ShadowCrAccess = {
+    guestCr3: () => this.vc.guestCr3,
+    setGuestCrs: (cr0, cr3, cr4) => this.setShadowCrs(cr0, cr3, cr4),
+  };
+
+  /** Shadow paging statistics (shadow memory used, faults fixed and injected), or null with EPT. */
+  get shadowStats(): ShadowStats | null { return this.shadow === null ? null : { ...this.shadow.stats }; }
+
   /** vCPU 0's VMX interface (the boot vCPU; `vcpus[i].root` for the others). */
   get root(): VmxRoot { return this.vcpus[0].root; }
   /** vCPU 0's CPU. */
@@ -147,12 +173,17 @@ export class HostedVm {
     }
     if (c0.vmx === null) throw new Error(`hosted mode needs VMX; generation '${opts.generation}' has none`);
     this.recorder = opts.recorder ?? null;
-    requireUnrestrictedGuest(c0, opts.generation);
     if (!(c0.vmx instanceof VmxUnit)) throw new Error(`hosted mode needs vmxlab's VMX unit on the CPU (generation '${opts.generation}')`);
     const caps = c0.vmx.caps;
     const base = opts.exits ?? kvmDefaults(caps);
     this.exits = opts.hltExiting === undefined ? base : { ...base, hlt: opts.hltExiting };
     checkExitControls(this.exits, caps);
+    // Without EPT (and so without unrestricted guest, which needs it: §26.2.1.1) the VMM keeps
+    // shadow page tables and emulates the guest's real-mode code (issue 6).
+    if (!eptOn(this.exits, caps)) {
+      if (n > 1) throw new UnsupportedGeneration(`hosted mode without EPT (shadow paging: generation '${opts.generation}' or ept=off) runs one vCPU in this version (got ${n})`);
+      this.shadow = new ShadowMmu(m.mem, { base: hostShadowPool(guestBytes), pages: SHADOW_POOL_PAGES }, guestBytes);
+    }
     this.scheduling = n > 1;
     this.tickFromQuantum = this.scheduling && this.exits.preemptionTimer === null;
     if (this.tickFromQuantum && (caps.pin.mayBe1 & PinBasedCtls.ActivatePreemptionTimer) === 0) {
@@ -168,10 +199,10 @@ export class HostedVm {
     m.resetAsInit = true;
     // EPT (shared by the vCPUs): write-back leaves when IA32_VMX_EPT_VPID_CAP[14] allows it,
     // else uncacheable ([8]).
-    const [eptCap] = rdmsr(c0, VmxMsr.EptVpidCap);
+    const [eptCap] = this.shadow === null ? rdmsr(c0, VmxMsr.EptVpidCap) : [0]; // no such MSR without secondary controls
     const wb = ((eptCap >>> 14) & 1) !== 0;
     this.ept = new EptTables(m.mem, this.base, guestBytes, wb ? EPT_MT_WB : EPT_MT_UC, hostBitmaps(guestBytes) - this.base);
-    this.ept.identityMap(this.exits.eptPopulate === 'lazy');
+    if (this.shadow === null) this.ept.identityMap(this.exits.eptPopulate === 'lazy');
     const bitmaps = { ioA: hostBitmaps(guestBytes), ioB: hostBitmaps(guestBytes) + 0x1000, msr: hostBitmaps(guestBytes) + 0x2000 };
     this.writeBitmaps(bitmaps.ioA, bitmaps.msr);
     const setupExits = this.tickFromQuantum ? { ...this.exits, preemptionTimer: 1 } : this.exits;
@@ -192,8 +223,16 @@ export class HostedVm {
       this.must('VMXON', vc.root.vmxon(regions.vmxon));
       this.must('VMCLEAR', vc.root.vmclear(regions.vmcs));
       this.must('VMPTRLD', vc.root.vmptrld(regions.vmcs));
-      setupVmcs(vc.v, c, this.base, this.ept.eptp, setupExits, bitmaps, reset, vc.vpid, activity);
+      const shadowCrs = this.shadow !== null ? { cr0Owned: SHADOW_CR0_OWNED, cr4Owned: SHADOW_CR4_OWNED } : null;
+      setupVmcs(vc.v, c, this.base, this.ept.eptp, setupExits, bitmaps, reset, vc.vpid, activity, shadowCrs);
       vc.procControls = vc.v.r(V.ProcBasedControls);
+      if (this.shadow !== null) {
+        vc.view.cr0Owned = SHADOW_CR0_OWNED; vc.view.cr4Owned = SHADOW_CR4_OWNED;
+        vc.view.shadow = this.shadowAccess;
+        this.vc = vc;
+        this.setShadowCrs(reset.cr0, reset.cr3, reset.cr4);
+        vc.emulating = true; // the reset vector is real mode
+      }
       vc.root.unit.addExitListener(this.exitListener(i));
     }
     // The APs enter VMX non-root operation at once, in wait-for-SIPI: a Startup IPI reaches a
@@ -399,7 +438,11 @@ export class HostedVm {
       let res: VmxResult;
       if (c.nonRoot) res = vc.root.runGuest(end - t0);
       else if (vc.root.unit.exitCount !== vc.exitsSeen && vc.launched) res = { kind: 'exit', exit: vc.root.unit.record };
-      else {
+      else if (vc.emulating) {
+        const stop = this.emulateBatch(end);
+        if (stop !== null) return stop;
+        continue;
+      } else {
         if (this.tickFromQuantum) {
           const left = this.turnEnd - t0;
           if (left <= 0) return null;
@@ -430,6 +473,84 @@ export class HostedVm {
       return this.stopWith(`${what} failed (${detail})`, null);
     }
     return this.scheduling ? null : 'budget';
+  }
+
+  // ---- real mode without unrestricted guest (issue 6)
+
+  /**
+   * Runs the guest's code in the VMM while its state cannot be entered (emulation.ts: real mode,
+   * a PE switch whose segment caches no descriptor load could give): the CPU core is the
+   * instruction emulator on the guest state the guest view lends, run by the machine's own loop,
+   * so devices and timers advance on virtual time exactly as in bare mode and each emulated
+   * instruction retires one instruction; the core takes the PIC's interrupts through the guest's
+   * IVT as the bare CPU does. The emulator is an x86 core outside VMX operation (the unit's CR0
+   * fixed bits do not apply to the guest's MOV CR0). A batch ends when the guest sets CR0.PE
+   * (then single instructions until the state can be entered), at the run's budget, or when the
+   * machine stops. Profile: a batch's retired instructions are added to instructionsEmulated of
+   * the exit that led into it (e.g. the MOV CR0 that cleared PE), or, before the first exit, to
+   * the recorder's run total; `emulation` counts them all.
+   */
+  private emulateBatch(end: number): HostedStop | null {
+    const vc = this.vc, c = vc.cpu, m = this.m, clk = m.clock, v = vc.v;
+    // An event set up for the next entry (an injected exception, a re-injected event) is
+    // delivered by the emulator instead.
+    let info = 0, error = 0, length = 0;
+    if (vc.reinjectInfo !== 0) { info = vc.reinjectInfo; error = vc.reinjectError; length = vc.reinjectLength; vc.reinjectInfo = 0; }
+    else if (vc.injectedException) { info = v.r(V.VmEntryInterruptionInfo); error = v.r(V.VmEntryExceptionErrorCode); length = v.r(V.VmEntryInstructionLength); }
+    vc.injectedException = false;
+    v.w(V.VmEntryInterruptionInfo, 0);
+    this.setProc(ProcBasedCtls.InterruptWindowExiting, false);
+    const i0 = c.icount, vmx = c.vmx;
+    let stop: HostedStop | null = null, required = true;
+    vc.view.with(v.r(V.GuestRip), () => {
+      c.vmx = null;
+      let armed = false, own = false;
+      c.modeChanged = () => {
+        Object.getPrototypeOf(c).modeChanged.call(c);
+        if (armed && (c.cr0 & Cr0.PE) !== 0) { armed = false; own = true; this.ownStops++; m.stop(); }
+      };
+      try {
+        if ((info & INTR_VALID) !== 0) this.deliverEmulated(info, error, length);
+        for (;;) {
+          if (vc.pending.length > 0 && (c.getFlags() & Flag.IF) !== 0) { c.halted = false; c.interruptNow(vc.pending.pop()!, InterruptKind.External); }
+          required = emulationRequired(c);
+          if (!required) break;
+          const left = end - clk.ticks();
+          if (left <= 0) break;
+          const pe = (c.cr0 & Cr0.PE) !== 0;
+          armed = !pe; own = false;
+          // The rest of the run's budget in one call, as bare mode runs it (its 10 ms dead-halt
+          // rule counts within one call); the PE switch stops it early.
+          const r = m.run(pe || vc.pending.length > 0 ? 1 : left);
+          if (r === 'budget') continue;
+          if (this.externalStop()) { stop = m.poweredOff ? 'poweroff' : 'stopped'; break; }
+          if (r === 'stopped' && own) continue;
+          stop = r === 'shutdown' ? this.stopWith('the guest triple-faulted (in code the VMM emulated)', null) : r;
+          break;
+        }
+      } finally {
+        delete (c as { modeChanged?: unknown }).modeChanged;
+        c.vmx = vmx;
+      }
+    });
+    const n = c.icount - i0;
+    this.emulation.instructions += n; this.emulation.batches++;
+    const rec = this.recorder;
+    if (rec !== null) { if (this.recordPending === vc.index) rec.event.instructionsEmulated += n; else rec.instructionsEmulated += n; }
+    vc.emulating = required;
+    return stop;
+  }
+
+  /** Delivers an event of VM-entry interruption-information format (§25.8.3) with the
+   *  emulator (the guest state is lent): software events return after their instruction. */
+  private deliverEmulated(info: number, error: number, length: number): void {
+    const c = this.vc.cpu, type = (info >>> 8) & 7, vector = info & 0xff;
+    if (type >= 4) c.eip = (c.eip + length) >>> 0;
+    c.instrStart = c.eip; c.halted = false;
+    try { c.deliver(c, vector, type, error, (info & INTR_ERROR_CODE) !== 0); } catch (e) {
+      if (e !== FAULT) throw e;
+      c.exception(FAULT);
+    }
   }
 
   // ---- exits
@@ -471,7 +592,9 @@ export class HostedVm {
       case ExitReason.Monitor: case ExitReason.Mwait: this.skip(x); return null;
       // The scheduling tick: with one vCPU the same vCPU runs on (the timer reloads at entry).
       case ExitReason.PreemptionTimerExpired: return null;
-      case ExitReason.ExceptionOrNmi: return this.reflectException(x);
+      case ExitReason.ExceptionOrNmi:
+        if (this.shadow !== null && (x.interruptionInfo & 0x7ff) === (Vector.PF | INTR_HW_EXCEPTION)) return this.shadowPageFault(x);
+        return this.reflectException(x, x.interruptionErrorCode);
       case ExitReason.TaskSwitch: return this.taskSwitchExit(x);
       case ExitReason.Vmcall: case ExitReason.Vmclear: case ExitReason.Vmlaunch: case ExitReason.Vmptrld:
       case ExitReason.Vmptrst: case ExitReason.Vmread: case ExitReason.Vmresume: case ExitReason.Vmwrite:
@@ -510,6 +633,7 @@ export class HostedVm {
    *  IA32_VMX_EPT_VPID_CAP[40] reports; all-context otherwise); without VPID every entry
    *  flushes the guest's TLB already. */
   private invlpg(x: VmExitRecord): void {
+    if (this.shadow !== null) this.shadow.invlpg(x.qualification >>> 0);
     if (this.exits.vpid) {
       const [, vpidCap] = rdmsr(this.vc.cpu, VmxMsr.EptVpidCap);
       const r = (vpidCap & (1 << 8)) !== 0 ? this.vc.root.invvpid(0, this.vc.vpid, x.qualification >>> 0) : this.vc.root.invvpid(2, this.vc.vpid);
@@ -525,7 +649,7 @@ export class HostedVm {
    *  #PF / contributory becomes #DF (SDM Vol. 3A §6.15 Table 6-5); an interrupted external
    *  interrupt goes back to the pending ones; a faulting event re-raises when its instruction
    *  runs again. */
-  private reflectException(x: VmExitRecord): HostedStop | null {
+  private reflectException(x: VmExitRecord, errorCode: number): HostedStop | null {
     const info = x.interruptionInfo, vector = info & 0xff, type = (info >>> 8) & 7;
     if (type === 2) return this.stopWith('an NMI exited: NMIs are not modelled by this VMM', x);
     const c = this.vc.cpu;
@@ -545,10 +669,56 @@ export class HostedVm {
       }
     }
     this.vc.v.w(V.VmEntryInterruptionInfo, (info & ~(1 << 12) & ~(1 << 31) | INTR_VALID) >>> 0);
-    if ((info & INTR_ERROR_CODE) !== 0) this.vc.v.w(V.VmEntryExceptionErrorCode, x.interruptionErrorCode);
+    if ((info & INTR_ERROR_CODE) !== 0) this.vc.v.w(V.VmEntryExceptionErrorCode, errorCode);
     if (type === 4 || type === 5 || type === 6) this.vc.v.w(V.VmEntryInstructionLength, x.instructionLength);
     this.vc.injectedException = true;
     return null;
+  }
+
+  /** A #PF exit under shadow paging (every #PF exits: exception bitmap bit 14, PFEC mask =
+   *  match = 0, §25.6.3). The ShadowMmu fills the shadow entry from the guest's tables (the
+   *  instruction, or the event whose delivery faulted, runs again: re-injected from the
+   *  IDT-vectoring information by prepareEntry), or finds the guest's own fault (injected with
+   *  CR2 = the linear address: injection does not write CR2, §27.6), or an access to MMIO,
+   *  unassigned memory or a ROM write (the instruction is emulated: the CPU core on the lent
+   *  guest state reaches the device model, as the EPT path's MTF step does; Merom and Penryn
+   *  have no monitor trap flag). */
+  private shadowPageFault(x: VmExitRecord): HostedStop | null {
+    const lin = x.qualification >>> 0, mem = this.m.mem;
+    const r = this.shadow!.pageFault(lin, x.interruptionErrorCode);
+    const vectoring = (x.idtVectoringInfo & INTR_VALID) !== 0;
+    if (r.kind === 'fixed') {
+      // The CPU counted the faulting instruction as retired (cpu.ts: a fault retires before its
+      // delivery, which here is the exit); the guest never sees this fault and runs the
+      // instruction again, so it is taken back to retire exactly what bare mode retires. (An
+      // event whose delivery faulted retired nothing: it is re-injected.)
+      if (!vectoring) this.vc.cpu.icount--;
+      return null;
+    }
+    if (r.kind === 'guest') return this.reflectException(x, r.errorCode);
+    const gpa = r.gpa >>> 0;
+    if (gpa >= guestRamEnd(this.m) && gpa < mem.size) return this.stopWith(`guest access to guest-physical 0x${gpa.toString(16)}, above guest RAM (the VMM's reserved memory)`, x);
+    if (this.recorder !== null) this.recorder.event.device = mem.mmioNameOf(asGuestPhysical(gpa)) ?? (mem.kind[gpa >>> 12] === PageKind.Rom ? 'ROM' : 'unassigned');
+    if (vectoring) return this.stopWith(`MMIO at guest-physical 0x${gpa.toString(16)} during event delivery (IDT or stack in device memory) is not handled`, x);
+    // The faulting instruction retired when it faulted (above); the emulated run adds none.
+    return this.emulateInstruction(x.guestRip >>> 0);
+  }
+
+  /** Runs the guest's instruction at `rip` with the CPU core on the lent guest state (the
+   *  guest's own page tables translate; a fault goes to the guest, CR2 set by the core). */
+  private emulateInstruction(rip: number): HostedStop | null {
+    const c = this.vc.cpu;
+    let vector = -1, code: number | null = null;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    this.vc.view.with(rip, () => {
+      try { c.step(); } catch (e) {
+        if (e !== FAULT) throw e;
+        vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
+        c.eip = rip;
+      }
+    });
+    if (vector >= 0) this.injectException(vector, code);
+    return this.checkStopAfterHandling();
   }
 
   private io(x: VmExitRecord): HostedStop | null {
@@ -627,6 +797,11 @@ export class HostedVm {
     return this.externalStop() ? (this.m.poweredOff ? 'poweroff' : 'stopped') : null;
   }
 
+  /** The secondary processor-based controls (0 where the VMCS has none: Merom). */
+  private proc2(): number {
+    return (this.vc.procControls & ProcBasedCtls.ActivateSecondaryControls) !== 0 ? this.vc.v.r(V.ProcBasedControls2) : 0;
+  }
+
   private cpuid(): void {
     const c = this.vc.cpu, o = c.cpuidOut, leaf = c.r32[0] >>> 0;
     cpuidLeaf(c.model, leaf, c.r32[1], o);
@@ -638,10 +813,10 @@ export class HostedVm {
       o[2] = ((o[2] & ~((1 << 5) | (1 << 3))) | (1 << 31)) | 0;
     } else if (leaf === 7 && c.r32[1] === 0) {
       // CPUID.(7,0):EBX[10] INVPCID: #UD in the guest unless "enable INVPCID" (§26.3).
-      if ((this.vc.v.r(V.ProcBasedControls2) & ProcBasedCtls2.EnableInvpcid) === 0) o[1] &= ~(1 << 10);
+      if ((this.proc2() & ProcBasedCtls2.EnableInvpcid) === 0) o[1] &= ~(1 << 10);
     } else if (leaf === 0x80000001) {
       // CPUID.80000001H:EDX[27] RDTSCP: #UD in the guest unless "enable RDTSCP" (§26.3).
-      if ((this.vc.v.r(V.ProcBasedControls2) & ProcBasedCtls2.EnableRdtscp) === 0) o[3] &= ~(1 << 27);
+      if ((this.proc2() & ProcBasedCtls2.EnableRdtscp) === 0) o[3] &= ~(1 << 27);
     }
     c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
   }
@@ -685,6 +860,10 @@ export class HostedVm {
       return;
     }
     if (n === MSR_FEATURE_CONTROL || HostedVm.hiddenMsr(n) || !writeMsr(c, n, c.r32[0], c.r32[2])) { this.injectException(GP, 0); return; }
+    // IA32_EFER.NXE changes what the guest's PAE entries mean: the shadow follows (its XD bits).
+    if (n === MSR_EFER && this.shadow !== null) {
+      this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
+    }
     this.skip(x);
   }
 
@@ -694,8 +873,10 @@ export class HostedVm {
     const shadow0 = v.r(V.Cr0ReadShadow);
     if (type === CR_MOV_TO && cr === 0) { if (!this.setCr0(this.gpr(reg))) return null; }
     else if (type === CR_MOV_TO && cr === 4) { if (!this.setCr4(this.gpr(reg))) return null; }
-    else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); this.flushGuestTlb(true); }
-    else if (type === CR_MOV_FROM && cr === 3) this.setGpr(reg, v.r(V.GuestCr3));
+    else if (type === CR_MOV_TO && cr === 3 && this.shadow !== null) {
+      this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.gpr(reg), this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
+    } else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); this.flushGuestTlb(true); }
+    else if (type === CR_MOV_FROM && cr === 3) this.setGpr(reg, this.shadow !== null ? this.vc.guestCr3 : v.r(V.GuestCr3));
     else if (type === CR_CLTS) { if (!this.setCr0(shadow0 & ~Cr0.TS)) return null; }
     else if (type === CR_LMSW) { if (!this.setCr0((shadow0 & ~0xe) | ((q >>> 16) & 0xf) | (shadow0 & 1))) return null; }
     else return this.stopWith(`control-register access CR${cr} type ${type} is not handled`, x);
@@ -708,7 +889,14 @@ export class HostedVm {
   private setCr0(val: number): boolean {
     val = (val | Cr0.ET) >>> 0;
     if (((val & Cr0.PG) !== 0 && (val & Cr0.PE) === 0) || ((val & Cr0.NW) !== 0 && (val & Cr0.CD) === 0)) { this.injectException(GP, 0); return false; }
-    const old = this.guestCr(V.GuestCr0, V.Cr0ReadShadow, CR0_OWNED);
+    const old = this.guestCr(V.GuestCr0, V.Cr0ReadShadow, this.vc.view.cr0Owned);
+    if (this.shadow !== null) {
+      this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
+      this.setShadowCrs(val, this.vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
+      // Real mode (PE = 0) cannot be entered without unrestricted guest: the VMM runs it.
+      if ((val & Cr0.PE) === 0) this.vc.emulating = true;
+      return true;
+    }
     this.vc.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
     this.loadPdptes();
     // A CR0 write that changes PG, WP or PE flushes the TLB (SDM Vol. 3A §4.10.4.1): with VPID
@@ -721,7 +909,12 @@ export class HostedVm {
   private setCr4(val: number): boolean {
     const c = this.vc.cpu;
     if ((val & Cr4.VMXE) !== 0 || (val & ~cr4ValidBits(c.model)) !== 0) { this.injectException(GP, 0); return false; }
-    const old = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, CR4_OWNED);
+    const old = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, this.vc.view.cr4Owned);
+    if (this.shadow !== null) {
+      this.vc.v.w(V.Cr4ReadShadow, val);
+      this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.vc.guestCr3, val);
+      return true;
+    }
     this.vc.v.w(V.GuestCr4, val | CR4_OWNED); this.vc.v.w(V.Cr4ReadShadow, val);
     this.loadPdptes();
     if (((old ^ val) & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) this.flushGuestTlb(false);
@@ -732,6 +925,19 @@ export class HostedVm {
   private guestCr(real: V, shadow: V, owned: number): number {
     const v = this.vc.v;
     return ((v.r(real) & ~owned) | (v.r(shadow) & owned)) >>> 0;
+  }
+
+  /** Shadow paging: the guest's CR0/CR3/CR4 (and IA32_EFER) took these values: the shadow
+   *  root for them (ShadowMmu.activate) goes into GuestCr3, and the real CR0/CR4 get what VMX
+   *  non-root operation without unrestricted guest needs (PE, PG, NE; WP, which the shadow
+   *  emulates when the guest clears it; VMXE) and the shadow's paging mode (CR4.PAE =
+   *  shadowPae; PSE and PGE unused: 4 KB shadow entries, never global). */
+  private setShadowCrs(cr0: number, cr3: number, cr4: number): void {
+    const vc = this.vc, v = vc.v, mmu = this.shadow!;
+    vc.guestCr3 = cr3 >>> 0;
+    v.w(V.GuestCr3, mmu.activate(cr0, cr3, cr4, vc.cpu.efer));
+    v.w(V.GuestCr0, (cr0 | SHADOW_CR0_OWNED) >>> 0);
+    v.w(V.GuestCr4, ((cr4 & ~(Cr4.PAE | Cr4.PSE | Cr4.PGE)) | Cr4.VMXE | (mmu.shadowPae ? Cr4.PAE : 0)) >>> 0);
   }
 
   /** Flushes the guest's cached translations after an emulated CR write (with VPID they
@@ -748,6 +954,7 @@ export class HostedVm {
   /** With EPT, PAE paging takes its PDPTEs from the VMCS at VM entry (§27.3.2.4): after an
    *  emulated CR write the VMM loads them from guest CR3 as MOV to CR would. */
   private loadPdptes(): void {
+    if (this.shadow !== null) return; // without EPT, VM entry loads the shadow PDPT's entries (§27.3.2.4)
     const v = this.vc.v;
     if ((v.r(V.GuestCr0) & Cr0.PG) === 0 || (v.r(V.GuestCr4) & Cr4.PAE) === 0) return;
     const base = v.r(V.GuestCr3) & ~0x1f, mem = this.m.mem;
@@ -837,6 +1044,7 @@ export class HostedVm {
   }
 
   private invept(): void {
+    if (this.shadow !== null) return; // no EPT
     let r = this.vc.root.invept(1, BigInt(this.ept.eptp));
     if (r.kind !== 'succeed') r = this.vc.root.invept(2);
     if (r.kind !== 'succeed') throw new Error(`INVEPT failed: ${JSON.stringify(r)}`);
@@ -902,6 +1110,10 @@ export class HostedVm {
     const edx = cpuSignature(c.model);
     c.r32.fill(0); c.r32[2] = edx;
     this.loadPdptes();
+    if (this.shadow !== null) {
+      this.setShadowCrs(boot.cr0, boot.cr3, boot.cr4);
+      vc.emulating = vc.index === 0; // the boot vCPU restarts in real mode
+    }
   }
 
   /** Startup IPI exit (§26.2, reason 4): the AP starts in real mode at vector * 4 KB

@@ -14,6 +14,9 @@
 //   base + 0xD000  EPT page tables, one per 2 MB of guest-physical space that has mappings
 //   then           I/O bitmap A, I/O bitmap B, MSR bitmap (one page each: hostBitmaps)
 //   then           VMXON region and VMCS of vCPUs 1..7 (two pages each: vcpuRegions)
+//   then           the shadow-page pool (SHADOW_POOL_PAGES pages: hostShadowPool), used when EPT
+//                  is off (shadow/, issue 6); reserved on every machine so that its size does not
+//                  depend on the generation the machine is later run with
 const PAGE = 0x1000;
 export const HOST_GDT = 0x0000, HOST_TSS = 0x1000, HOST_PD = 0x2000, VMXON_REGION = 0x3000, VMCS_REGION = 0x4000;
 export const HOST_STACK_TOP = 0x6000, HOST_RIP = 0x6000;
@@ -31,7 +34,16 @@ export function hostBase(memoryBytes: number): number {
  *  the structures and one EPT page table per 2 MB of guest RAM (the ROM below 1 MB shares the
  *  first), plus a spare. */
 export function hostReservedBytes(memoryBytes: number): number {
-  return hostBitmaps(memoryBytes) + (BITMAP_PAGES + 2 * (MAX_VCPUS - 1)) * PAGE - memoryBytes;
+  return hostShadowPool(memoryBytes) + SHADOW_POOL_PAGES * PAGE - memoryBytes;
+}
+
+/** Shadow page tables the VMM may hold at once without EPT (4 MB): the ShadowMmu evicts the
+ *  least recently used roots beyond it. */
+export const SHADOW_POOL_PAGES = 1024;
+
+/** Host-physical address of the shadow-page pool: after the vCPUs' VMXON regions and VMCSs. */
+export function hostShadowPool(memoryBytes: number): number {
+  return hostBitmaps(memoryBytes) + (BITMAP_PAGES + 2 * (MAX_VCPUS - 1)) * PAGE;
 }
 
 /** vCPUs one VM can have (the machine's CPUs: smp.ts MAX_CPUS). */

@@ -31,6 +31,12 @@ export class Vcpu {
   /** The unit's exit count when the VMM last handled an exit of this vCPU: an exit taken while
    *  another vCPU ran (a Startup IPI's, at once: SDM Vol. 3C §26.2) shows as a difference. */
   exitsSeen = 0;
+  /** Shadow paging: the guest's own CR3 (GuestCr3 holds the shadow root; CR3 loads and
+   *  stores exit). */
+  guestCr3 = 0;
+  /** Without unrestricted guest: the guest state cannot be entered (real mode, a PE switch in
+   *  progress) and the VMM runs its code (hosted.ts emulateBatch). */
+  emulating = false;
 
   constructor(readonly index: number, readonly cpu: Cpu, readonly root: VmxRoot, readonly v: VmcsWriter,
     readonly view: GuestView, readonly vpid: number) {}

@@ -65,30 +65,27 @@ export class VmcsWriter {
   }
 }
 
-/** Refuses a generation without "unrestricted guest" and "enable EPT" (read from the capability
+/** Whether the generation has "unrestricted guest" and "enable EPT" (read from the capability
  *  MSRs as root software would: IA32_VMX_PROCBASED_CTLS[63] for the secondary controls,
- *  IA32_VMX_PROCBASED_CTLS2[32+1] and [32+7]). */
-export function requireUnrestrictedGuest(c: Cpu, generation: string): void {
+ *  IA32_VMX_PROCBASED_CTLS2[32+1] and [32+7]). Without them the VMM runs shadow paging and
+ *  emulates real-mode code (issue 6). */
+export function hasUnrestrictedGuest(c: Cpu): boolean {
   const [, procMay1] = rdmsr(c, VmxMsr.Procbased);
   const [, proc2May1] = ((procMay1 >>> 31) & 1) !== 0 ? rdmsr(c, VmxMsr.Procbased2) : [0, 0];
-  const missing: string[] = [];
-  if ((proc2May1 & ProcBasedCtls2.EnableEpt) === 0) missing.push("'enable EPT'");
-  if ((proc2May1 & ProcBasedCtls2.UnrestrictedGuest) === 0) missing.push("'unrestricted guest'");
-  if (missing.length > 0) {
-    throw new UnsupportedGeneration(`hosted mode needs ${missing.join(' and ')} (secondary processor-based VM-execution controls), which generation '${generation}' lacks: ` +
-      'its BIOS runs in real mode, which VMX non-root operation runs only with unrestricted guest (shadow paging with V86 is issue 6); westmere and later have it');
-  }
+  const need = ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest;
+  return (proc2May1 & need) === need;
 }
 
 /** Writes controls, host state and the reset-vector guest state. `reset` holds the state the
  *  bare machine's CPU starts in (the firmware's reset, read before the host took the CPU). */
 export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number, s: ExitControls, bitmaps: BitmapAddresses,
-  reset: ResetState, vpid: number, activity: Activity): void {
+  reset: ResetState, vpid: number, activity: Activity, shadow: ShadowCrs | null = null): void {
   const [, basicHi] = rdmsr(c, VmxMsr.Basic);
   const hasTrue = ((basicHi >>> 23) & 1) !== 0; // IA32_VMX_BASIC[55]
   const [, proc1Allowed] = rdmsr(c, VmxMsr.Procbased);
-  if (((proc1Allowed >>> 31) & 1) === 0) {
-    throw new UnsupportedGeneration(`hosted mode needs 'unrestricted guest' and 'enable EPT', which generation '${v.generation}' lacks (no secondary processor-based controls at all; shadow paging is issue 6)`);
+  const secondary = ((proc1Allowed >>> 31) & 1) !== 0;
+  if (!secondary && shadow === null) {
+    throw new UnsupportedGeneration(`hosted mode with EPT needs 'unrestricted guest' and 'enable EPT', which generation '${v.generation}' lacks (no secondary processor-based controls at all: run with ept=off)`);
   }
   // [0] external-interrupt exiting: the guest's PIC/APIC interrupts come to the VMM, which
   // injects them (§26.2; with "acknowledge interrupt on exit" the vector is in the exit
@@ -98,14 +95,20 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   v.w(V.PinBasedControls, v.adjust(c, ControlField.PinBased, hasTrue ? VmxMsr.TruePinbased : VmxMsr.Pinbased, PinBasedCtls.ExternalInterruptExiting | want.pin));
   // MWAIT and MONITOR exiting always, as KVM's setup_vmcs_config requires them (hosted.ts runs
   // them as NOPs; CPUID hides MONITOR/MWAIT from the guest).
-  const proc = want.proc | ProcBasedCtls.ActivateSecondaryControls | ProcBasedCtls.MwaitExiting | ProcBasedCtls.MonitorExiting;
+  // Shadow paging (issue 6): the guest's CR3 loads and stores, its INVLPGs and every #PF come
+  // to the VMM (KVM with enable_ept=0), whatever the settings say.
+  const shadowProc = shadow !== null ? ProcBasedCtls.Cr3LoadExiting | ProcBasedCtls.Cr3StoreExiting | ProcBasedCtls.InvlpgExiting : 0;
+  const proc = want.proc | shadowProc | (secondary ? ProcBasedCtls.ActivateSecondaryControls : 0) | ProcBasedCtls.MwaitExiting | ProcBasedCtls.MonitorExiting;
   v.w(V.ProcBasedControls, v.adjust(c, ControlField.ProcBased, hasTrue ? VmxMsr.TrueProcbased : VmxMsr.Procbased, proc));
   // RDTSCP and INVPCID run in the guest where the CPU has them (as KVM's
   // vmx_secondary_exec_control does); without the control they #UD there, so CPUID hides them
   // (hosted.ts cpuid).
-  const [, proc2May1] = rdmsr(c, VmxMsr.Procbased2);
-  const guestIsa = proc2May1 & (ProcBasedCtls2.EnableRdtscp | ProcBasedCtls2.EnableInvpcid);
-  v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest | guestIsa | want.proc2));
+  if (secondary) {
+    const [, proc2May1] = rdmsr(c, VmxMsr.Procbased2);
+    const guestIsa = proc2May1 & (ProcBasedCtls2.EnableRdtscp | ProcBasedCtls2.EnableInvpcid);
+    const paging = shadow === null ? ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest : 0;
+    v.w(V.ProcBasedControls2, v.adjust(c, ControlField.ProcBased2, VmxMsr.Procbased2, paging | guestIsa | want.proc2));
+  }
   if (s.vpid) v.w(V.VirtualProcessorId, vpid);
   // The preemption timer reloads this value at every entry ("save VMX-preemption timer value"
   // stays 0, §26.7.4): a fixed scheduling tick of value * 2^MISC[4:0] TSC ticks.
@@ -113,17 +116,19 @@ export function setupVmcs(v: VmcsWriter, c: Cpu, hostBase: number, eptp: number,
   v.w64(V.IoBitmapA, BigInt(bitmaps.ioA)); v.w64(V.IoBitmapB, BigInt(bitmaps.ioB)); v.w64(V.MsrBitmap, BigInt(bitmaps.msr));
   v.w(V.VmExitControls, v.adjust(c, ControlField.Exit, hasTrue ? VmxMsr.TrueExit : VmxMsr.Exit, ExitCtls.AcknowledgeInterruptOnExit));
   v.w(V.VmEntryControls, v.adjust(c, ControlField.Entry, hasTrue ? VmxMsr.TrueEntry : VmxMsr.Entry, 0));
-  v.w(V.ExceptionBitmap, s.exceptionBitmap);
+  v.w(V.ExceptionBitmap, (s.exceptionBitmap | (shadow !== null ? 1 << 14 : 0)) >>> 0);
   v.w(V.PageFaultErrorCodeMask, 0); v.w(V.PageFaultErrorCodeMatch, 0);
   v.w(V.Cr3TargetCount, 0);
   v.w(V.VmExitMsrStoreCount, 0); v.w(V.VmExitMsrLoadCount, 0); v.w(V.VmEntryMsrLoadCount, 0);
   v.w(V.VmEntryInterruptionInfo, 0);
   v.w64(V.VmcsLinkPointer, 0xffffffffffffffffn);
-  v.w64(V.EptPointer, BigInt(eptp >>> 0));
+  if (shadow === null) v.w64(V.EptPointer, BigInt(eptp >>> 0));
   // CR0.NE and CR4.VMXE are the VMM's (see guest-view.ts): the guest reads its own values.
   // plus the run's masks (exit-controls.ts: KVM's by default).
   const masks = crMasks(s);
-  v.w(V.Cr0GuestHostMask, (CR0_OWNED | masks.cr0) >>> 0); v.w(V.Cr4GuestHostMask, (CR4_OWNED | masks.cr4) >>> 0);
+  // With shadow paging the VMM also owns the paging bits (shadow.cr0Owned / cr4Owned).
+  const own0 = shadow !== null ? shadow.cr0Owned : CR0_OWNED, own4 = shadow !== null ? shadow.cr4Owned : CR4_OWNED;
+  v.w(V.Cr0GuestHostMask, (own0 | masks.cr0) >>> 0); v.w(V.Cr4GuestHostMask, (own4 | masks.cr4) >>> 0);
   // Host state (§27.2.3): the flat ring-0 host of host.ts.
   v.w(V.HostCr0, HOST_CR0); v.w(V.HostCr3, hostBase + HOST_PD); v.w(V.HostCr4, HOST_CR4);
   v.w(V.HostCsSelector, HOST_CS);
@@ -158,6 +163,9 @@ export function writeGuestState(v: VmcsWriter, reset: ResetState, activity: Acti
   v.w(V.GuestRip, reset.eip); v.w(V.GuestRsp, reset.esp); v.w(V.GuestRflags, reset.flags);
   v.w(V.GuestActivityState, activity); v.w(V.GuestInterruptibilityState, 0); v.w(V.GuestPendingDebugExceptions, 0);
 }
+
+/** The CR0/CR4 bits the VMM owns under shadow paging (guest-view.ts `shadowOwned`). */
+export interface ShadowCrs { cr0Owned: number; cr4Owned: number }
 
 /** What the CPU held after the firmware's reset (the bare machine's starting state). */
 export interface ResetState {

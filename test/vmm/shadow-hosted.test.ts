@@ -1,0 +1,275 @@
+// Hosted mode without EPT (issue 6): on merom/penryn/nehalem (no unrestricted guest) and with
+// `--exits ept=off` the VMM keeps shadow page tables (src/core/vmm/shadow) and runs the guest's
+// real-mode code itself (the CPU core on the lent guest state, emulation batches). Guests of
+// the boot ladder give the bare transcript with the bare retired-instruction count; the
+// paging-heavy guest (guests/paging-stress: N fresh pages, K CR3 switches, J = ceil(N/4)
+// INVLPGs) shows the exits shadow paging costs and EPT removes, as formulas in N and K.
+// Through the CLI bundle in a child process (as equivalence.test.ts), plus one in-process run
+// for the shadow MMU's statistics.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlockDevice } from '../../src/core/platform/block';
+import { PcMachine } from '../../src/core/platform/machine';
+import { cpuModelFor } from '../../src/core/vmx/cpu-model';
+import { ExitReason } from '../../src/core/vmx/exit-reasons';
+import { generation } from '../../src/core/vmx/generations';
+import { hostReservedBytes } from '../../src/core/vmm/index';
+import { bootSector } from '../firmware/support';
+import { HostedPc, MEM } from './support';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'out/cli/vmxlab.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'vmxlab-shadow-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let built = false;
+function vmxlab(args: string[]): { code: number; out: string; err: string } {
+  if (!built) { execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT }); built = true; }
+  const p = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'latin1', timeout: 180_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
+  if (p.error) throw p.error;
+  return { code: p.status ?? -1, out: p.stdout, err: p.stderr };
+}
+
+/** "N instructions" of the CLI's summary line. */
+function retired(err: string): number {
+  const m = /, ([\d]+) instructions,/.exec(err);
+  if (m === null) throw new Error(`no instruction count in: ${err}`);
+  return Number(m[1]);
+}
+
+const LADDER = [
+  { image: 'guests/realmode-hello/hello.img', until: 'REALMODE DONE' },
+  { image: 'guests/pit-idle/pit-idle.img', until: 'PIT IDLE DONE' },
+];
+
+describe('hosted mode without unrestricted guest: same transcript and retired instructions as bare', () => {
+  for (const g of LADDER) {
+    let bare: { out: string; n: number } | null = null;
+    const bareRun = (): { out: string; n: number } => {
+      if (bare !== null) return bare;
+      const r = vmxlab(['--mode', 'bare', '--until', g.until, join(ROOT, g.image)]);
+      expect(r.code).toBe(0);
+      return (bare = { out: r.out, n: retired(r.err) });
+    };
+    for (const [gen, exits] of [['merom', ''], ['penryn', ''], ['nehalem', ''], ['haswell', 'ept=off']]) {
+      it(`${g.image} on ${gen}${exits ? ` --exits ${exits}` : ''} (the default mode there is hosted)`, () => {
+        const b = bareRun();
+        const r = vmxlab(['--gen', gen, ...(exits ? ['--exits', exits] : []), '--until', g.until, '--profile', join(tmp, 'p.json'), join(ROOT, g.image)]);
+        expect(r.err).toMatch(new RegExp(`hosted mode, .* stopped: saw '${g.until}'`));
+        expect(r.code).toBe(0);
+        expect(r.out).toBe(b.out);
+        expect(retired(r.err)).toBe(b.n);
+        // These guests stay in real mode: every instruction is VMM-emulated, no VM entry at all.
+        const p = JSON.parse(readFileSync(join(tmp, 'p.json'), 'utf8')) as { totals: { exits: number; instructionsEmulated: number } };
+        expect(p.totals.exits).toBe(0);
+        expect(p.totals.instructionsEmulated).toBe(b.n);
+      }, 240_000);
+    }
+  }
+
+  // Protected mode without paging (the identity shadow), paging, PAE/NX, V86, task switches,
+  // call gates; the BIOS's real mode emulated. Only the BIOS service port exits (the UART
+  // polling of unconditional I/O exiting would cost ~17.6 million exits).
+  it('guests/pmode-diff/pmode.img on merom (--exits io=bitmap:0xe0)', () => {
+    const img = join(ROOT, 'guests/pmode-diff/pmode.img');
+    const b = vmxlab(['--mode', 'bare', '--until', 'PMODE DONE', img]);
+    const h = vmxlab(['--gen', 'merom', '--exits', 'io=bitmap:0xe0', '--until', 'PMODE DONE', img]);
+    expect(h.err).toMatch(/hosted mode, .* stopped: saw 'PMODE DONE'/);
+    expect(h.code).toBe(0);
+    expect(h.out).toBe(b.out);
+    expect(retired(h.err)).toBe(retired(b.err)); // 53,029,540
+  }, 400_000);
+
+  const MEMTEST = '/boot/memtest86+ia32.bin';
+  it.skipIf(!existsSync(MEMTEST))('memtest86+ to its first test on merom, KVM\'s controls (apt-get install -y memtest86+)', () => {
+    const args = ['--cmdline', 'console=ttyS0,115200', '--until', 'Address test', '--max-seconds', '20', '--gen', 'merom', MEMTEST];
+    const b = vmxlab(['--mode', 'bare', ...args]);
+    const h = vmxlab(args);
+    expect(h.err).toMatch(/hosted mode, .* stopped: saw 'Address test'/);
+    expect(h.out).toBe(b.out); // its CPU speed and timings come from virtual time: identical too
+  }, 400_000);
+
+  it('refusals: prescott has no VMX; shadow paging runs one vCPU; ept=on needs the generation\'s EPT', () => {
+    const img = join(ROOT, 'guests/pit-idle/pit-idle.img');
+    const p = vmxlab(['--mode', 'hosted', '--gen', 'prescott', '--until', 'PIT IDLE DONE', img]);
+    expect(p.code).not.toBe(0);
+    expect(p.err).toMatch(/prescott/);
+    // Without --mode, merom with 2 CPUs runs bare and says why.
+    const two = vmxlab(['--gen', 'merom', '--cpus', '2', '--until', 'PIT IDLE DONE', img]);
+    expect(two.code).toBe(0);
+    expect(two.err).toMatch(/one vCPU only/);
+    const on = vmxlab(['--gen', 'penryn', '--exits', 'ept=on', '--until', 'PIT IDLE DONE', img]);
+    expect(on.code).not.toBe(0);
+    expect(on.err).toMatch(/ept=on: generation 'penryn' lacks/);
+  }, 240_000);
+});
+
+// ---- guests/paging-stress: shadow paging (merom) against EPT (haswell)
+
+/** guests/paging-stress with N and K patched into its 'PSCFG!!!' block. */
+function pagingStress(n: number, k: number): string {
+  const img = Buffer.from(readFileSync(join(ROOT, 'guests/paging-stress/paging-stress.img')));
+  const at = img.indexOf(Buffer.from('PSCFG!!!', 'latin1'));
+  img.writeUInt32LE(n, at + 8); img.writeUInt32LE(k, at + 12);
+  const path = join(tmp, `ps-${n}-${k}.img`);
+  writeFileSync(path, img);
+  return path;
+}
+
+interface Prof { reasons: { name: string; count: number }[]; subkeys: { kind: string; label: string; count: number }[]; totals: { instructionsEmulated: number } }
+
+function profileOf(img: string, gen: string, exits: string): { p: Prof; out: string } {
+  const json = join(tmp, `ps-${gen}.json`);
+  const r = vmxlab([img, '--gen', gen, '--no-bios-serial', '--max-seconds', '5', '--quiet', '--exits', exits, '--profile', json]);
+  expect(r.code, r.err).toBe(0);
+  return { p: JSON.parse(readFileSync(json, 'utf8')) as Prof, out: r.out };
+}
+const reason = (p: Prof, name: string): number => p.reasons.find((r) => r.name === name)?.count ?? 0;
+const cr = (p: Prof, label: string): number => p.subkeys.find((s) => s.kind === 'cr' && s.label === label)?.count ?? 0;
+
+describe('guests/paging-stress: the exits shadow paging costs and EPT removes', () => {
+  // COM1 passes through (only the exit port and the BIOS service port exit), as in
+  // test/profile/paging-stress.test.ts.
+  const IO = 'io=bitmap:0xf4';
+  for (const [n, k] of [[256, 64], [64, 8]]) {
+    it(`N = ${n}, K = ${k}: merom and haswell --exits ept=off against haswell with EPT`, () => {
+      const img = pagingStress(n, k), j = Math.ceil(n / 4);
+      const ept = profileOf(img, 'haswell', IO);
+      const shadow = profileOf(img, 'merom', IO);
+      const off = profileOf(img, 'haswell', `${IO},ept=off`);
+      expect(shadow.out).toContain('PAGING-STRESS DONE');
+      expect(shadow.out).toBe(ept.out);
+      expect(off.out).toBe(ept.out);
+      // EPT: no #PF, CR3-load or INVLPG exit.
+      expect(reason(ept.p, 'ExceptionOrNmi')).toBe(0);
+      expect(cr(ept.p, 'CR3:MovToCr')).toBe(0);
+      expect(reason(ept.p, 'Invlpg')).toBe(0);
+      for (const s of [shadow.p, off.p]) {
+        // Every MOV to CR3 (1 + K) and INVLPG (J) exits.
+        expect(cr(s, 'CR3:MovToCr')).toBe(1 + k);
+        expect(reason(s, 'Invlpg')).toBe(j);
+        // #PF exits: N fills of B's frames through the identity shadow (paging off), N fresh
+        // pages of A, 3 per INVLPG'd page (read, the PTE write into a write-protected page
+        // table, the read after INVLPG), 3 per two switches (a read in the new space, the
+        // write-back to a clean page: mapped read-only until dirty; a read of B's next page
+        // before switching back), and 17 for the guest's code, data, stack and tables.
+        expect(reason(s, 'ExceptionOrNmi')).toBe(2 * n + 3 * j + (3 * k) / 2 + 17);
+        // VMM-emulated instructions: the 168 real-mode instructions of the BIOS and boot
+        // sector (one batch, before the first VM exit), plus one per CR access (K + 2: the
+        // CR3 loads and the CR0 write that turns paging on) and the exit port's OUT.
+        expect(s.totals.instructionsEmulated).toBe(168 + k + 2 + 1);
+      }
+    }, 300_000);
+  }
+
+  it('in process: the shadow MMU\'s memory and faults, the emulation batches (merom, N = 64, K = 8)', () => {
+    const pc = new HostedPc(readFileSync(pagingStress(64, 8)), 'merom');
+    const stop = pc.run(1);
+    expect(pc.serial).toContain('PAGING-STRESS DONE');
+    expect(stop).toBe('stopped');
+    const st = pc.vm.shadowStats!;
+    expect(pc.count(ExitReason.ExceptionOrNmi)).toBe(st.faultsFixed + st.faultsInjected + st.mmioFaults);
+    expect(st.faultsInjected).toBe(0);
+    expect(st.writeProtectFaults).toBe(16); // the J PTE writes into the shadowed PT
+    expect(st.rootsCached).toBe(3); // space A, space B and the identity shadow (paging off)
+    expect(st.evictions).toBe(0);
+    // Shadow memory: 9 pages of 4 KB: three roots (identity, A, B) and two page tables under
+    // each (identity: 0-4 MB and B's frames at 8 MB; A and B: the shared 0-4 MB table and the
+    // window's table).
+    expect({ shadowPages: st.shadowPages, peak: st.peakShadowPages }).toEqual({ shadowPages: 9, peak: 9 });
+    expect(pc.vm.emulation).toEqual({ instructions: 168, batches: 1 });
+  }, 120_000);
+});
+
+// ---- mode switches: real mode -> protected mode -> big real mode, with the PIT's interrupts
+// taken through the guest's IVT in emulated real mode
+
+const MODE_SWITCH = bootSector(`
+  cli
+  xor ax, ax
+  mov ds, ax
+  mov ss, ax
+  mov sp, 0x7000
+  mov word [8*4], irq0        ; IRQ0 (the BIOS's PIC base 8) to our handler
+  mov word [8*4+2], 0
+  lgdt [gdtr]
+  mov cx, 3                   ; three round trips
+round:
+  mov eax, cr0
+  or al, 1
+  mov cr0, eax                ; PE = 1 (emulated: the batch ends here)
+  jmp 0x08:pm                 ; in VMX non-root operation
+pm:
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov eax, cr0
+  and al, 0xfe
+  mov cr0, eax                ; PE = 0: a CR-access exit, back to emulation
+  jmp 0:rm
+rm:                           ; big real mode: DS and ES keep their 4 GB limits
+  mov ebx, 0x200000
+  mov dword [ebx], 0x12345678
+  add [ebx], cx
+  loop round
+w:
+  sti
+  hlt
+  cmp byte [ticks], 5
+  jb w
+  cli
+  mov eax, [es:ebx]
+  mov dx, 0x3f8
+  out dx, al
+  shr eax, 8
+  out dx, al
+  mov al, [ticks]
+  add al, '0'
+  out dx, al
+  mov al, 'D'
+  out dx, al
+  hlt
+irq0:
+  push ax
+  inc byte [cs:ticks]
+  mov al, 0x20
+  out 0x20, al
+  pop ax
+  iret
+ticks: db 0
+align 8
+gdt: dq 0
+  dq 0x00009a000000ffff       ; 08: 16-bit code, base 0, limit 64 KB
+  dq 0x00cf92000000ffff       ; 10: data, base 0, limit 4 GB
+gdtr: dw 23
+  dd gdt`);
+
+describe('real mode, PE switches and big real mode without unrestricted guest', () => {
+  it('merom: the bare transcript and retired instructions; PE clears exit, PE sets end an emulation batch', () => {
+    const padded = new Uint8Array(MODE_SWITCH);
+    const m = new PcMachine({
+      cpuModel: cpuModelFor(generation('merom')), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded)], bootOrder: ['hdd'],
+      biosSerialConsole: false, hostReservedBytes: hostReservedBytes(MEM),
+    });
+    let bare = '';
+    m.onSerial = (_p, b) => { bare += String.fromCharCode(b); };
+    expect(m.run(100_000_000)).toBe('halted');
+    // 0x12345678 + 1 after the last round (CX = 1), 5 ticks, 'D'.
+    expect(bare).toBe('\x79\x56' + '5D');
+    const pc = new HostedPc(MODE_SWITCH, 'merom');
+    expect(pc.run(1)).toBe('halted');
+    expect(pc.vm.fault).toBeNull();
+    expect(pc.serial).toBe(bare);
+    expect(pc.m.cpu.icount).toBe(m.cpu.icount);
+    expect(pc.count(ExitReason.CrAccess)).toBe(3); // the three MOV CR0 that clear PE
+    expect(pc.count(ExitReason.ExceptionOrNmi)).toBe(1); // the identity shadow's fill of the boot sector's page
+    expect(pc.vm.emulation.batches).toBe(4); // the BIOS and boot sector, then one per return to real mode
+    // Per round trip 6 instructions run in VMX non-root operation (JMP FAR, MOV AX, MOV DS,
+    // MOV ES, MOV EAX CR0, AND) plus the MOV to CR0 that exits (retired, emulated by the VMM's
+    // CR handler); everything else, the interrupts' handlers included, in emulation batches.
+    expect(pc.vm.emulation.instructions).toBe(m.cpu.icount - 3 * 7);
+  }, 120_000);
+});
