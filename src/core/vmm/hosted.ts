@@ -779,18 +779,7 @@ export class HostedVm {
    *  under the identity EPT map), the ports through the port bus, a fault (#PF with CR2, #GP)
    *  goes to the guest. A REP string the core leaves unfinished continues at the next entry. */
   private stringIoPaged(x: VmExitRecord): HostedStop | null {
-    const c = this.vc.cpu, rip = x.guestRip >>> 0;
-    let vector = -1, code: number | null = null;
-    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
-    this.vc.view.with(rip, () => {
-      try { c.step(); } catch (e) {
-        if (e !== FAULT) throw e;
-        vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
-        c.eip = rip; // a fault leaves the instruction to run again after the guest's handler
-      }
-    });
-    if (vector >= 0) this.injectException(vector, code);
-    return this.checkStopAfterHandling();
+    return this.emulateInstruction(x.guestRip >>> 0);
   }
 
   private checkStopAfterHandling(): HostedStop | null {
