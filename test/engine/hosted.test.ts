@@ -2,9 +2,9 @@
 // exactly the exit counts of `vmxlab run --mode hosted --profile` on the same guest and settings
 // (virtual time is deterministic, so the counts are exact).
 import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generationCaps, presetControls } from '../../src/core/engine/controls-catalog';
 import { controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason } from '../../src/core/engine/hosted-mode';
@@ -16,6 +16,7 @@ import type { Profile as ProfileJson } from '../../src/core/profile/profile-json
 import { ControlField, ProcBasedCtls } from '../../src/core/vmx/controls';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
 import { image, makeEngine, settings } from './harness';
+import { asm } from '../firmware/support';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'out/cli/vmxlab.cjs');
@@ -28,7 +29,7 @@ const countsOf = (p: ProfileJson): Counts => Object.fromEntries(p.reasons.map((r
 function cliProfile(img: string, extra: string[]): ProfileJson {
   const dir = mkdtempSync(join(tmpdir(), 'vmxlab-hosted-'));
   const out = join(dir, 'p.json');
-  const p = spawnSync(process.execPath, [CLI, 'run', '--mode', 'hosted', '--memory', '16', '--mips', '100', '--gen', 'skylake', '--profile', out, ...extra, join(ROOT, img)], { encoding: 'utf8', timeout: 120_000 });
+  const p = spawnSync(process.execPath, [CLI, 'run', '--mode', 'hosted', '--memory', '16', '--mips', '100', '--gen', 'skylake', '--profile', out, ...extra, resolve(ROOT, img)], { encoding: 'utf8', timeout: 120_000 });
   expect(p.status, p.stderr).toBe(0);
   return JSON.parse(readFileSync(out, 'utf8')) as ProfileJson;
 }
@@ -139,6 +140,29 @@ describe('hosted mode in the engine', () => {
     const c = countsOf(r.profile);
     expect(c['IoInstruction']).toBeGreaterThan(1000);
     expect(c).toEqual(countsOf(cliProfile(HELLO, [])));
+  }, 180_000);
+
+  it('runs a 2-vCPU guest hosted: the AP started by INIT-SIPI-SIPI exits, per-vCPU totals in the profile', () => {
+    const src = readFileSync(join(ROOT, 'test/vmm/guests/smp-cpuid.asm'), 'utf8');
+    const bytes = asm(`%define NAP 1\n${src}`);
+    const { host, send } = makeEngine();
+    send({ type: 'load', image: { name: 'smp.img', bytes }, settings: settings({ mode: 'hosted', vcpus: 2 }) });
+    expect(host.of('error')).toEqual([]);
+    send({ type: 'run' });
+    host.drain();
+    expect(host.lastState()?.stop?.kind).toBe('halted');
+    send({ type: 'request', id: 1, request: { kind: 'profile' } });
+    const r = host.of('response')[0]!;
+    if (!r.ok) throw new Error(r.error);
+    const p = r.result as ProfileJson & { vcpus: { vcpu: number; count: number }[] };
+    expect(p.vcpus.map((v) => v.vcpu)).toEqual([0, 1]);
+    // vCPU 1: at least 2 SIPI + 1 INIT + 101 CPUID + 1 HLT + its APIC ID read (EPT violation +
+    // MTF), and exactly what the CLI counts for the same guest and settings.
+    expect(p.vcpus[1]!.count).toBeGreaterThanOrEqual(2 + 1 + 101 + 1 + 2);
+    const f = join(mkdtempSync(join(tmpdir(), 'vmxlab-smp-')), 'smp.img');
+    writeFileSync(f, bytes);
+    const cli = cliProfile(f, ['--cpus', '2']) as ProfileJson & { vcpus: { vcpu: number; count: number }[] };
+    expect(p.vcpus.map((v) => v.count)).toEqual(cli.vcpus.map((v) => v.count));
   }, 180_000);
 
   it('streams the VMM exits in the stats batches and steps from exit to exit', () => {

@@ -367,6 +367,8 @@ export class PcMachine {
     return this.smp.runOne(i, this.clock.ticks() + ticks, this.isStopRequested, shared);
   }
   private readonly isStopRequested = (): boolean => this.stopRequested;
+  /** Virtual time since when the CPU could never wake (-1: it can), across run() calls. */
+  private deadHaltAt = -1;
 
   /** Makes CPU `i` the one whose instructions count as virtual time and whose local APIC answers
    *  MMIO (what `runCpu` does), for software acting for that CPU between its turns. */
@@ -377,7 +379,6 @@ export class PcMachine {
     const end = clk.ticks() + ticks;
     this.stopRequested = false;
     if (this.smp !== null) return this.smp.run(end, () => this.stopRequested);
-    let deadHaltAt = -1;
     while (clk.ticks() < end) {
       const budget = clk.budgetUntilNext(end - clk.ticks());
       clk.beginSlice(budget);
@@ -393,9 +394,10 @@ export class PcMachine {
         if (!wakes) {
           // Nothing can wake the CPU; let devices finish for 10 ms of virtual time (a UART
           // draining its FIFO) before reporting it.
-          if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
-          else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
-        } else deadHaltAt = -1;
+          // The window spans run() calls (the desktop engine runs in short slices).
+          if (this.deadHaltAt < 0) this.deadHaltAt = clk.nowNs();
+          else if (clk.nowNs() - this.deadHaltAt > 10_000_000) return 'halted';
+        } else this.deadHaltAt = -1;
         if (!clk.skipToNext(c.wakeDeadline())) return wakes ? 'idle' : 'halted';
         clk.runDue();
         if (this.stopRequested) return 'stopped';

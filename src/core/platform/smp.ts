@@ -98,6 +98,8 @@ export class SmpScheduler {
     if (this.inSlice && i !== this.currentIndex) { this.kickedOther = true; this.preempt(); }
   }
   private kickedOther = false;
+  /** Virtual time since when no CPU could ever wake (-1: some can), across run() calls. */
+  private deadHaltAt = -1;
 
   /** The next shared-slice length, in [SMP_QUANTUM/2, SMP_QUANTUM]. */
   private quantum(): number {
@@ -148,7 +150,6 @@ export class SmpScheduler {
   /** Runs until virtual time `end` (instruction units) or a stop; `stopped` is the machine's flag. */
   run(end: number, stopped: () => boolean): SmpStop {
     const clk = this.clock, cpus = this.cpus, n = cpus.length;
-    let deadHaltAt = -1;
     while (clk.ticks() < end) {
       let ran = false;
       for (let i = 0; i < n; i++) {
@@ -164,14 +165,15 @@ export class SmpScheduler {
         if (r === StopReason.Shutdown) return 'shutdown';
         ran = true;
       }
-      if (ran) { deadHaltAt = -1; continue; }
+      if (ran) { this.deadHaltAt = -1; continue; }
       // No CPU can run: skip idle time to the next timer.
       if (cpus.every(dead)) {
         // Nothing can wake any CPU; let devices finish for 10 ms of virtual time (a UART
         // draining its FIFO) before reporting it.
-        if (deadHaltAt < 0) deadHaltAt = clk.nowNs();
-        else if (clk.nowNs() - deadHaltAt > 10_000_000) return 'halted';
-      } else deadHaltAt = -1;
+        // The window spans run() calls (callers that run in short slices: the desktop engine).
+        if (this.deadHaltAt < 0) this.deadHaltAt = clk.nowNs();
+        else if (clk.nowNs() - this.deadHaltAt > 10_000_000) return 'halted';
+      } else this.deadHaltAt = -1;
       // Halted guests' own deadlines (the VMX-preemption timer) bound the skip.
       let limit = Infinity;
       for (let i = 0; i < n; i++) if (cpus[i].halted) { const d = cpus[i].wakeDeadline(); if (d < limit) limit = d; }

@@ -140,6 +140,8 @@ export class HostedVm {
   /** IA32_VMX_MISC[4:0]: the timer counts down once every 2^rate TSC ticks (§26.5.1). */
   private readonly timerRate: number;
   private turnEnd = 0;
+  /** Virtual time since when no vCPU could ever wake (-1: some can), across run() calls. */
+  private deadSince = -1;
   private nextVcpu = 0;
   /** xorshift32 state for the turn lengths (as smp.ts: fixed seed, deterministic). */
   private seed = 0x2545f491;
@@ -352,7 +354,6 @@ export class HostedVm {
    *  schedule, with the VMM deciding); when none can run, virtual time skips to the next timer. */
   private schedule(end: number): HostedStop {
     const clk = this.m.clock, n = this.vcpus.length;
-    let deadSince = -1;
     while (clk.ticks() < end) {
       if (this.externalStop()) return this.m.poweredOff ? 'poweroff' : 'stopped';
       let ran = false;
@@ -369,7 +370,7 @@ export class HostedVm {
         ran = true;
         break; // rounds restart from the next vCPU, so a woken vCPU waits at most one round
       }
-      if (ran) { deadSince = -1; continue; }
+      if (ran) { this.deadSince = -1; continue; }
       // No vCPU can run: skip idle time to the next timer.
       let allDead = true, limit = Infinity;
       for (const vc of this.vcpus) {
@@ -378,9 +379,10 @@ export class HostedVm {
       }
       if (allDead) {
         // Nothing can wake any vCPU; devices finish for 10 ms of virtual time first (smp.ts).
-        if (deadSince < 0) deadSince = clk.nowNs();
-        else if (clk.nowNs() - deadSince > DEAD_HALT_NS) return 'halted';
-      } else deadSince = -1;
+        // The window spans run() calls: the desktop engine runs in slices shorter than 10 ms.
+        if (this.deadSince < 0) this.deadSince = clk.nowNs();
+        else if (clk.nowNs() - this.deadSince > DEAD_HALT_NS) return 'halted';
+      } else this.deadSince = -1;
       if (!clk.skipToNext(limit)) return allDead ? 'halted' : 'idle';
       clk.runDue();
     }
