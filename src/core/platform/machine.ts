@@ -387,6 +387,7 @@ export class PcMachine {
       clk.runDue();
       if (this.stopRequested) return 'stopped';
       if (r === StopReason.Shutdown) return 'shutdown';
+      if (r !== StopReason.Halted) this.deadHaltAt = -1;
       if (r === StopReason.Halted) {
         // canWake: RFLAGS.IF or an NMI; for a guest in VMX non-root operation also what exits
         // (external-interrupt exiting whatever IF says, the preemption timer, ...: cpu.ts).
