@@ -3,8 +3,6 @@
 // Goldberg equivalence); settings a generation cannot give are refused; the KVM default set.
 import { describe, expect, it } from 'vitest';
 import { bootSector } from '../firmware/support';
-import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
 import { capabilitiesFor } from '../../src/core/vmx/capabilities';
 import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
@@ -12,7 +10,7 @@ import { generation } from '../../src/core/vmx/generations';
 import {
   checkExitControls, describeExits, ExitControlError, exitsFromJson, KVM_EXCEPTION_BITMAP, kvmDefaults, parseExits, type ExitControls,
 } from '../../src/core/vmm/index';
-import { HostedPc, MEM } from './support';
+import { bareRun, HostedPc, MEM } from './support';
 
 const caps = (gen: string) => capabilitiesFor(generation(gen), cpuModelFor(generation(gen)));
 
@@ -72,15 +70,9 @@ ud:
 
 /** The transcript of the bare machine (no VMM). */
 function bareTranscript(gen: string): string {
-  const padded = new Uint8Array(512);
-  padded.set(GUEST);
-  const m = new PcMachine({
-    cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded)], bootOrder: ['hdd'], biosSerialConsole: false,
-  });
-  let s = '';
-  m.onSerial = (_p, b) => { s += String.fromCharCode(b); };
-  expect(m.run(100_000_000)).toBe('halted');
-  return s;
+  const r = bareRun(GUEST, gen);
+  expect(r.stop).toBe('halted');
+  return r.serial;
 }
 
 /** Exits with `reason` at the guest's own code (the boot sector), not the BIOS's. */

@@ -4,13 +4,9 @@
 // vector and puts APs back in wait-for-SIPI. The guest counts its resets in CMOS (which keeps
 // its contents across a reset), prints a letter per boot and resets twice.
 import { describe, expect, it } from 'vitest';
-import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
-import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
-import { generation } from '../../src/core/vmx/generations';
 import { bootSector } from '../firmware/support';
-import { HostedPc, MEM } from './support';
+import { bareRun, HostedPc } from './support';
 
 const GUEST = bootSector(`
   cli
@@ -37,11 +33,9 @@ const GUEST = bootSector(`
 `);
 
 function bare(cpus: number): { out: string; icount: number } {
-  const m = new PcMachine({ cpuModel: cpuModelFor(generation('haswell')), memoryBytes: MEM, disks: [new BlockDevice('hd0', GUEST)], bootOrder: ['hdd'], biosSerialConsole: false, cpus });
-  let out = '';
-  m.onSerial = (_p, b) => { out += String.fromCharCode(b); };
-  expect(m.run(50_000_000)).toBe('halted');
-  return { out, icount: m.cpu.icount };
+  const r = bareRun(GUEST, 'haswell', cpus, 50_000_000);
+  expect(r.stop).toBe('halted');
+  return { out: r.serial, icount: r.icounts[0] };
 }
 
 describe('hosted mode: a guest-requested reset', () => {

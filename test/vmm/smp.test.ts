@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
 import { SMP_QUANTUM } from '../../src/core/platform/smp';
 import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
@@ -16,7 +14,7 @@ import { generation } from '../../src/core/vmx/generations';
 import { kvmDefaults, parseExits } from '../../src/core/vmm/index';
 import { capabilitiesFor } from '../../src/core/vmx/capabilities';
 import { asm } from '../firmware/support';
-import { HostedPc, MEM } from './support';
+import { bareRun, HostedPc } from './support';
 
 const SRC = readFileSync(join(__dirname, 'guests/smp-cpuid.asm'), 'utf8');
 const LOOPS = 100;
@@ -29,19 +27,6 @@ function transcript(cpus: number): string {
   return `${Array.from({ length: cpus }, (_, i) => `cpu ${i}: apic ${i}\n`).join('')}SMP DONE\n`;
 }
 
-/** The same image on the bare machine: its transcript and each CPU's retired instructions. */
-function bare(img: Uint8Array, cpus: number, gen: string): { serial: string; icounts: number[] } {
-  const padded = new Uint8Array(512);
-  padded.set(img);
-  const m = new PcMachine({
-    cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded)], bootOrder: ['hdd'],
-    biosSerialConsole: false, cpus,
-  });
-  let serial = '';
-  m.onSerial = (_p, b) => { serial += String.fromCharCode(b); };
-  expect(m.run(100_000_000)).toBe('halted');
-  return { serial, icounts: m.cpus.map((c) => c.icount) };
-}
 
 describe('hosted mode with several vCPUs', () => {
   for (const gen of ['westmere', 'haswell']) {
@@ -121,3 +106,11 @@ describe('hosted mode with several vCPUs', () => {
     }
   }, 60_000);
 });
+
+/** The same image on the bare machine, which must end halted: its transcript and each CPU's
+ *  retired instructions. */
+function bare(img: Uint8Array, cpus: number, gen: string): { serial: string; icounts: number[] } {
+  const r = bareRun(img, gen, cpus);
+  expect(r.stop).toBe('halted');
+  return r;
+}

@@ -4,13 +4,9 @@
 // REP OUTSB, reads bytes back with REP INSB into a mapped page, and takes a #PF in its own
 // handler for an OUTSB from an unmapped page: the same transcript as on the bare machine.
 import { describe, expect, it } from 'vitest';
-import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
-import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
-import { generation } from '../../src/core/vmx/generations';
 import { bootSector } from '../firmware/support';
-import { HostedPc, MEM } from './support';
+import { bareRun, HostedPc } from './support';
 
 // Flat protected mode; page directory at 0x10000 with PDE 0 = 4 MB identity (PSE) and PDE 1
 // (linear 0x400000) = a page table mapping linear 0x400000 -> physical 0x7000 (the page that
@@ -100,14 +96,9 @@ idtr: dw 16*8-1
 `);
 
 function bare(gen: string): string {
-  const m = new PcMachine({
-    cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', GUEST)], bootOrder: ['hdd'],
-    biosSerialConsole: false,
-  });
-  let out = '';
-  m.onSerial = (_p, b) => { out += String.fromCharCode(b); };
-  expect(m.run(50_000_000)).toBe('halted');
-  return out;
+  const r = bareRun(GUEST, gen, 1, 50_000_000);
+  expect(r.stop).toBe('halted');
+  return r.serial;
 }
 
 describe('hosted mode: string I/O with guest paging on', () => {

@@ -2,13 +2,33 @@
 // run under the VMM (src/core/vmm), with every VM exit the VMX unit reports counted by reason
 // and guest RIP (the unit's exit listener: what the CPU did, not what the VMM says it did).
 import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
+import { PcMachine, type MachineStop } from '../../src/core/platform/machine';
 import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { generation } from '../../src/core/vmx/generations';
 import { HostedVm, hostReservedBytes, type HostedOptions, type HostedStop } from '../../src/core/vmm/index';
 import type { VmExitRecord } from '../../src/core/vmx/exit-record';
 
 export const MEM = 16 << 20;
+
+/** Pads a boot disk image to whole sectors. */
+function padded(disk: Uint8Array): Uint8Array {
+  const p = new Uint8Array(Math.ceil(disk.length / 512) * 512);
+  p.set(disk);
+  return p;
+}
+
+/** The same boot disk on the bare machine (no VMM), as HostedPc sets it up: what the guest
+ *  printed, each CPU's retired instructions, and why the run (`ticks` of virtual time) stopped. */
+export function bareRun(disk: Uint8Array, gen: string, cpus = 1, ticks = 100_000_000): { serial: string; icounts: number[]; stop: MachineStop } {
+  const m = new PcMachine({
+    cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded(disk))], bootOrder: ['hdd'],
+    biosSerialConsole: false, cpus,
+  });
+  let serial = '';
+  m.onSerial = (_p, b) => { serial += String.fromCharCode(b); };
+  const stop = m.run(ticks);
+  return { serial, icounts: m.cpus.map((c) => c.icount), stop };
+}
 
 export class HostedPc {
   readonly m: PcMachine;
@@ -20,10 +40,8 @@ export class HostedPc {
   serial = '';
 
   constructor(disk: Uint8Array, gen: string, opts: Partial<HostedOptions> = {}, cpus = 1) {
-    const padded = new Uint8Array(Math.ceil(disk.length / 512) * 512);
-    padded.set(disk);
     this.m = new PcMachine({
-      cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded)], bootOrder: ['hdd'],
+      cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded(disk))], bootOrder: ['hdd'],
       biosSerialConsole: false, hostReservedBytes: hostReservedBytes(MEM), cpus,
     });
     this.m.onSerial = (_p, b) => { this.serial += String.fromCharCode(b); };

@@ -5,13 +5,9 @@
 // gates to handler tasks, which print and IRET back (the #GP handler first moves the
 // interrupted task's saved EIP past the faulting instruction): the same transcript as bare.
 import { describe, expect, it } from 'vitest';
-import { BlockDevice } from '../../src/core/platform/block';
-import { PcMachine } from '../../src/core/platform/machine';
-import { cpuModelFor } from '../../src/core/vmx/cpu-model';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
-import { generation } from '../../src/core/vmx/generations';
 import { bootSector } from '../firmware/support';
-import { HostedPc, MEM } from './support';
+import { bareRun, HostedPc } from './support';
 
 // GDT: 08 code, 10 data, 18 main TSS (at 0x9000), 20 INT 40h task's TSS (0x9100), 28 #GP
 // task's TSS (0x9200). IDT (at 0x9400): vector 0Dh and 40h are task gates.
@@ -108,11 +104,9 @@ idtr: dw 0x41*8-1
 `);
 
 function bare(): string {
-  const m = new PcMachine({ cpuModel: cpuModelFor(generation('haswell')), memoryBytes: MEM, disks: [new BlockDevice('hd0', GUEST)], bootOrder: ['hdd'], biosSerialConsole: false });
-  let out = '';
-  m.onSerial = (_p, b) => { out += String.fromCharCode(b); };
-  expect(m.run(50_000_000)).toBe('halted');
-  return out;
+  const r = bareRun(GUEST, 'haswell', 1, 50_000_000);
+  expect(r.stop).toBe('halted');
+  return r.serial;
 }
 
 describe('hosted mode: task switches through IDT task gates', () => {
