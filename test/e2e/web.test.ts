@@ -4,9 +4,10 @@
 // text on the VGA screen, with the exit table and charts in their empty state; the VMX test
 // hypervisor fills the exit table, the charts and the VMCS inspector; compare shows the same
 // guest on two generations. Hosted mode (the default on Skylake): a plain guest under the VMM
-// fills the exit table and charts; with HLT exiting turned off, compare shows its HLT exits gone.
+// fills the exit table and charts; with HLT exiting turned off, compare shows its HLT exits gone;
+// paging-stress on Haswell (EPT) against Merom (shadow paging) shows the CLI's paging figures.
 // Screenshots go to test-results/e2e/ (gitignored).
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { pagingFigures, PAGING_ROWS } from '../../src/core/profile/paging';
+import type { Profile as ProfileJson } from '../../src/core/profile/profile-json';
 
 const CHROMIUM = '/usr/bin/chromium';
 const repo = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -59,6 +63,17 @@ afterAll(async () => {
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
 });
+
+/** `vmxlab run --profile` of paging-stress on `gen` with the settings the compare test uses in
+ *  the app (32 MiB, 100 MIPS, COM1 passed through). */
+function cliProfile(gen: string): ProfileJson & { path: string } {
+  execFileSync(process.execPath, [repo('scripts/build-cli.mjs'), '--quiet'], { cwd: repo('.') });
+  const out = join(mkdtempSync(join(tmpdir(), 'vmxlab-e2e-cli-')), `${gen}.json`);
+  const r = spawnSync(process.execPath, [repo('out/cli/vmxlab.cjs'), 'run', repo('guests/paging-stress/paging-stress.img'), '--gen', gen,
+    '--mem', '32M', '--mips', '100', '--exits', 'io=bitmap:0xf4', '--quiet', '--profile', out], { encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return Object.assign(JSON.parse(readFileSync(out, 'utf8')) as ProfileJson, { path: out });
+}
 
 /** Waits until the state chip says one of `states`. */
 async function waitState(states: RegExp, timeout = 40_000): Promise<void> {
@@ -108,12 +123,15 @@ describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
   }, 60_000);
 
   it('runs a plain guest in hosted mode: the VMM\'s exits fill the table and charts; HLT exiting off removes its HLT exits', async () => {
-    // Nehalem has no unrestricted guest: hosted is disabled there, with the reason.
+    // Merom (no EPT) runs hosted with shadow paging for one vCPU: two force bare, with the reason.
     await page.click('[data-test="tab-guest"]');
-    await page.selectOption('[data-test="generation"]', 'nehalem');
+    await page.selectOption('[data-test="vcpus"]', '2');
+    await page.selectOption('[data-test="generation"]', 'merom');
     expect(await page.inputValue('[data-test="mode"]')).toBe('bare');
     expect(await page.isEnabled('[data-test="mode"] option[value="hosted"]')).toBe(false);
-    expect(await page.textContent('[data-test="hosted-reason"]')).toContain('Nehalem lacks unrestricted guest');
+    expect(await page.textContent('[data-test="hosted-reason"]')).toContain('Merom lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only');
+    await page.selectOption('[data-test="vcpus"]', '1');
+    expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
     await page.selectOption('[data-test="generation"]', 'skylake');
     expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
 
@@ -215,6 +233,76 @@ describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
     await page.click('[data-test="preset-kvm"]'); // back to the defaults for the next tests
     expect(await page.textContent('[data-test="io-mode"]')).toBe('every port');
   }, 90_000);
+
+  it('compares paging-stress on Haswell (EPT) and Merom (shadow paging): the CLI\'s paging figures and exits, a bar chart of both', async () => {
+    /** Runs the paging-stress guest hosted on `gen` with COM1 passed through (as --exits io=bitmap:0xf4). */
+    const runOn = async (gen: 'haswell' | 'merom'): Promise<void> => {
+      await page.click('[data-test="tab-guest"]');
+      await page.click('[data-test="guest-paging-stress"]');
+      await page.selectOption('[data-test="generation"]', gen);
+      expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
+      await page.selectOption('[data-test="memory"]', '32');
+      await page.fill('[data-test="io-ports"]', '0xf4');
+      await page.press('[data-test="io-ports"]', 'Enter');
+      expect(await page.textContent('[data-test="io-mode"]')).toBe('I/O bitmaps');
+      await page.selectOption('[data-test="pacing"]', 'max');
+      await page.click('[data-test="load"]');
+      await waitState(/^ready$/);
+      const notes = await page.textContent('[data-test="loaded-notes"]');
+      expect(notes).toContain('io=bitmap:0xf4');
+      if (gen === 'merom') expect(notes).toContain('Shadow paging (no EPT with unrestricted guest)');
+      else expect(notes).not.toContain('Shadow paging');
+      await page.click('[data-test="run"]');
+      await waitState(/^finished$/);
+      await page.waitForFunction(`document.querySelector('[data-test="serial-text"]')?.textContent?.includes('PAGING-STRESS DONE')`);
+    };
+    await runOn('haswell');
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="pin"]');
+    await page.waitForSelector('text=paging-stress.img · haswell');
+    await runOn('merom');
+    // The Exits view's live paging figures (the stats batches' paging section).
+    await page.click('[data-test="tab-exits"]');
+    await page.locator('[data-test="exits-paging"]', { hasText: /^Paging\s*shadow · \d+ pages \(peak \d+\) · [\d,]+ faults fixed, 0 injected$/ }).waitFor();
+    await page.waitForTimeout(150); // a coalesced chart redraw
+    await page.screenshot({ path: join(SHOTS, '15-exits-shadow.png') });
+    await page.click('[data-test="tab-compare"]');
+    await page.click('[data-test="compare-refresh"]');
+    await page.waitForSelector('text=paging-stress.img · merom');
+    await page.waitForSelector('[data-test="paging-row"]');
+
+    // The same figures as the CLI's profiles of the same runs (vmxlab run --profile).
+    const cli = { haswell: cliProfile('haswell'), merom: cliProfile('merom') };
+    const fa = pagingFigures(cli.haswell), fb = pagingFigures(cli.merom);
+    // N = 256, K = 64: 1 + K CR3 loads, J = 64 INVLPGs (test/profile/paging-compare.test.ts has the rest of N and K).
+    expect(fb).toMatchObject({ mode: 'shadow', cr3LoadExits: 65, invlpgExits: 64 });
+    expect(fb.pageFaultExits).toBeGreaterThan(2 * 256);
+    expect(fa).toMatchObject({ mode: 'ept', cr3LoadExits: 0, pageFaultExits: 0, invlpgExits: 0, shadowPages: null });
+    expect(await page.textContent('[data-test="paging-modes"]')).toBe('A: EPT · B: shadow paging');
+    const shown = (v: number | null, other: number | null): string => (v === null ? (other === null ? '–' : '0') : v.toLocaleString('en-US'));
+    for (const { key } of PAGING_ROWS) {
+      const cells = await page.locator(`[data-test="paging-row"][data-key="${key}"] td`).allTextContents();
+      expect(cells.slice(1, 3), key).toEqual([shown(fa[key], fb[key]), shown(fb[key], fa[key])]);
+    }
+    // Exits by reason, A and B, as the CLI counts them.
+    for (const name of new Set([...cli.haswell.reasons, ...cli.merom.reasons].map((r) => r.name))) {
+      const row = page.locator('[data-test="compare-row"]', { has: page.locator('td:first-child', { hasText: new RegExp(`^${name}$`) }) }).first();
+      const count = (p: ProfileJson): string => (p.reasons.find((r) => r.name === name)?.count ?? 0).toLocaleString('en-US');
+      expect((await row.locator('td').allTextContents()).slice(1, 3), name).toEqual([count(cli.haswell), count(cli.merom)]);
+    }
+    expect(await page.isVisible('[data-test="compare-chart"]')).toBe(true);
+    await page.waitForTimeout(150); // the chart's redraw
+    await page.screenshot({ path: join(SHOTS, '14-compare-paging.png') });
+    // The CLI's own Haswell profile loaded as A: the same rows.
+    const before = await page.locator('[data-test="paging-row"]').allTextContents();
+    await page.setInputFiles('[data-test="pin-file-input"]', cli.haswell.path);
+    await page.locator('[data-test="label-a"]', { hasText: /^haswell\.json · .*paging-stress\.img · haswell · 13 exits$/ }).waitFor();
+    expect(await page.locator('[data-test="paging-row"]').allTextContents()).toEqual(before);
+    expect(pageErrors).toEqual([]);
+    await page.click('[data-test="tab-guest"]');
+    await page.click('[data-test="preset-kvm"]'); // back to the defaults for the next tests
+    await page.selectOption('[data-test="generation"]', 'skylake');
+  }, 120_000);
 
   it('runs the VMX test hypervisor: step from exit to exit in the VMCS inspector; its exits fill the table and charts', async () => {
     // The inspector open (it asks the engine to keep the VMCS at each exit), the run paused at a

@@ -7,13 +7,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generationCaps, presetControls } from '../../src/core/engine/controls-catalog';
-import { controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason } from '../../src/core/engine/hosted-mode';
-import { describeExits, kvmDefaults } from '../../src/core/vmm/index';
+import { controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason, pagingModeFor } from '../../src/core/engine/hosted-mode';
+import { describeExits, kvmDefaults, parseExits } from '../../src/core/vmm/index';
 import { CONTROL_PRESETS, type ExitControlSettings } from '../../src/core/engine/protocol';
 import { GENERATION_NAMES } from '../../src/core/vmx/generations';
 import { checkSettings, defaultSettings } from '../../src/core/engine/settings';
 import type { Profile as ProfileJson } from '../../src/core/profile/profile-json';
-import { ControlField, ProcBasedCtls } from '../../src/core/vmx/controls';
+import { pagingFigures } from '../../src/core/profile/paging';
+import type { StatsBatch } from '../../src/core/engine/protocol';
+import { shadowPagingCounts } from '../profile/paging-model';
+import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../src/core/vmx/controls';
 import { ExitReason } from '../../src/core/vmx/exit-reasons';
 import { image, makeEngine, settings } from './harness';
 import { asm } from '../firmware/support';
@@ -24,6 +27,7 @@ const PIT = 'guests/pit-idle/pit-idle.img';
 const HELLO = 'guests/realmode-hello/hello.img';
 
 type Counts = Record<string, number>;
+const pick = <T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 const countsOf = (p: ProfileJson): Counts => Object.fromEntries(p.reasons.map((r) => [r.name, r.count]));
 
 function cliProfile(img: string, extra: string[]): ProfileJson {
@@ -49,25 +53,57 @@ function engineProfile(img: string, controls: ExitControlSettings): { profile: P
 describe('hosted mode in the engine', () => {
   beforeAll(() => { execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT }); }, 120_000);
 
-  it('is the default where the generation has unrestricted guest, refused with the reason elsewhere', () => {
+  it('is the default wherever the VMM runs: EPT from Westmere, shadow paging for one vCPU before; refused with the reason elsewhere', () => {
     expect(defaultSettings('skylake').mode).toBe('hosted');
     expect(defaultSettings('westmere').mode).toBe('hosted');
-    expect(defaultSettings('nehalem').mode).toBe('bare');
-    expect(defaultModeFor('penryn')).toBe('bare');
+    expect(defaultSettings('nehalem').mode).toBe('hosted');
+    expect(defaultModeFor('penryn')).toBe('hosted');
+    expect(defaultModeFor('merom', 2)).toBe('bare');
+    expect(defaultModeFor('prescott')).toBe('bare');
     expect(hostedUnavailableReason('skylake')).toBeNull();
-    expect(hostedUnavailableReason('nehalem')).toContain('unrestricted guest');
-    const s = { ...defaultSettings('nehalem'), mode: 'hosted' };
-    expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: .*unrestricted guest/);
+    expect(hostedUnavailableReason('merom')).toBeNull();
+    expect(hostedUnavailableReason('skylake', 8)).toBeNull();
+    // As the CLI (run.ts hostedUnavailable): shadow paging runs one vCPU so far.
+    expect(hostedUnavailableReason('nehalem', 2)).toBe('Nehalem lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (2 vCPUs chosen)');
+    expect(hostedUnavailableReason('prescott')).toBe('Prescott has no VMX');
+    expect(pagingModeFor('merom')).toBe('shadow');
+    expect(pagingModeFor('nehalem')).toBe('shadow');
+    expect(pagingModeFor('westmere')).toBe('ept');
+    expect(pagingModeFor('prescott')).toBeNull();
+    const s = { ...defaultSettings('nehalem'), mode: 'hosted', vcpus: 2 };
+    expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: .*one vCPU only/);
     expect(() => checkSettings({ ...defaultSettings('skylake'), vcpus: 2 })).not.toThrow(); // the VMM decides how many it runs
     // Every preset on every generation that runs hosted mode maps onto controls the VMM accepts.
     for (const g of GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)) {
       for (const p of CONTROL_PRESETS) expect(() => checkSettings({ ...defaultSettings(g), exitControls: presetControls(p, g) }), `${p} on ${g}`).not.toThrow();
     }
-    expect(GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)).toEqual(['westmere', 'sandy-bridge', 'ivy-bridge', 'haswell', 'broadwell', 'skylake', 'ice-lake']);
+    expect(GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)).toEqual(GENERATION_NAMES.filter((n) => n !== 'prescott'));
     const { host, send } = makeEngine();
-    send({ type: 'load', image: { name: 'pit.img', bytes: image(PIT) }, settings: settings({ mode: 'hosted', generation: 'penryn', exitControls: presetControls('kvm', 'penryn') }) });
+    send({ type: 'load', image: { name: 'pit.img', bytes: image(PIT) }, settings: settings({ mode: 'hosted', generation: 'prescott', exitControls: presetControls('kvm', 'prescott') }) });
     expect(host.of('error')[0]).toMatchObject({ error: { code: 'bad-settings' } });
-    expect(host.of('error')[0]!.error.message).toContain('Penryn');
+    expect(host.of('error')[0]!.error.message).toContain('Prescott has no VMX');
+  });
+
+  it('without EPT the panel\'s controls become shadow paging\'s: KVM\'s enable_ept=0 set on merom, penryn, nehalem; EPT off in the panel is --exits ept=off', () => {
+    for (const g of ['merom', 'penryn', 'nehalem'] as const) {
+      const e = hostedExitControls(presetControls('kvm', g), g);
+      expect(e, g).toEqual(kvmDefaults(generationCaps(g)!));
+      expect(e).toMatchObject({ ept: false, cr3Load: true, cr3Store: true, invlpg: true, vpid: false });
+      expect(e.exceptionBitmap & (1 << 14)).not.toBe(0);
+      // The panel shows what the VMM applies: CR3-load and INVLPG exiting on, #PF in the bitmap.
+      const kvm = presetControls('kvm', g);
+      expect(kvm.proc & ProcBasedCtls.Cr3LoadExiting).not.toBe(0);
+      expect(kvm.proc & ProcBasedCtls.InvlpgExiting).not.toBe(0);
+      expect(kvm.exceptionBitmap & (1 << 14)).not.toBe(0);
+      // Minimal and trap-all too: shadow paging adds what it needs.
+      for (const p of ['minimal', 'trap-all'] as const) expect(hostedExitControls(presetControls(p, g), g)).toMatchObject({ ept: false, cr3Load: true, invlpg: true });
+    }
+    // EPT generations: the presets keep EPT (ept absent: the VMM's default, on).
+    expect(hostedExitControls(presetControls('kvm', 'haswell'), 'haswell').ept).toBeUndefined();
+    const noEpt = presetControls('kvm', 'haswell');
+    const off = hostedExitControls({ ...noEpt, preset: 'custom', proc2: noEpt.proc2 & ~ProcBasedCtls2.EnableEpt }, 'haswell');
+    expect(off).toEqual(parseExits('ept=off', kvmDefaults(generationCaps('haswell')!)));
+    expect(controlHonoured(ControlField.ProcBased2, ProcBasedCtls2.EnableEpt)).toBe(true);
   });
 
   it('pit-idle: the engine records the exits a CLI --mode hosted --profile run counts, HLT exiting on and off', () => {
@@ -164,6 +200,46 @@ describe('hosted mode in the engine', () => {
     const cli = cliProfile(f, ['--cpus', '2']) as ProfileJson & { vcpus: { vcpu: number; count: number }[] };
     expect(p.vcpus.map((v) => v.count)).toEqual(cli.vcpus.map((v) => v.count));
   }, 180_000);
+
+  it('paging-stress on merom (shadow paging) and haswell (EPT): the same counts and paging figures as the CLI', () => {
+    const ps = 'guests/paging-stress/paging-stress.img';
+    const run = (gen: 'merom' | 'haswell'): { engine: ProfileJson; stats: StatsBatch; cli: ProfileJson } => {
+      const kvm = presetControls('kvm', gen);
+      // COM1 passed through, as --exits io=bitmap:0xf4 (the exit port F4h exits).
+      const controls: ExitControlSettings = {
+        ...kvm, preset: 'custom', proc: ((kvm.proc | ProcBasedCtls.UseIoBitmaps) & ~ProcBasedCtls.UnconditionalIoExiting) >>> 0, ioPorts: [{ first: 0xf4, last: 0xf4 }],
+      };
+      const { host, send } = makeEngine();
+      send({ type: 'load', image: { name: 'paging-stress.img', bytes: image(ps) }, settings: settings({ mode: 'hosted', generation: gen, exitControls: controls }) });
+      expect(host.of('error')).toEqual([]);
+      send({ type: 'run' });
+      host.drain();
+      expect(host.serial()).toContain('PAGING-STRESS DONE');
+      send({ type: 'request', id: 1, request: { kind: 'profile' } });
+      const r = host.of('response')[0]!;
+      if (!r.ok) throw new Error(r.error);
+      return { engine: r.result as ProfileJson, stats: host.of('stats').at(-1)!.stats, cli: cliProfile(ps, ['--gen', gen, '--exits', 'io=bitmap:0xf4']) };
+    };
+    const merom = run('merom'), haswell = run('haswell');
+    for (const x of [merom, haswell]) {
+      expect(countsOf(x.engine)).toEqual(countsOf(x.cli));
+      expect(x.engine.subkeys.map((k) => [k.label, k.count])).toEqual(x.cli.subkeys.map((k) => [k.label, k.count]));
+      expect(x.engine.totals.instructionsEmulated).toBe(x.cli.totals.instructionsEmulated);
+      expect(x.engine.paging).toEqual(x.cli.paging);
+      expect(pagingFigures(x.engine)).toEqual(pagingFigures(x.cli));
+      expect(x.stats.paging).toEqual(x.engine.paging); // the last stats batch carries them too
+    }
+    // N = 256, K = 64: 1 + K CR3 loads and J = 64 INVLPGs (paging-model.ts; test/profile/paging-compare.test.ts
+    // checks the #PF and emulation counts against N and K).
+    const f = pagingFigures(merom.engine);
+    expect(f).toMatchObject({ mode: 'shadow', ...pick(shadowPagingCounts(256, 64, { pageFaults: 0, emulated: 0 }), 'cr3LoadExits', 'invlpgExits') });
+    expect(f.shadowPages).toBeGreaterThan(0);
+    expect(f.pageFaultExits).toBeGreaterThan(2 * 256);
+    expect(f.faultsFixed! + f.faultsInjected! + merom.engine.paging!.shadow!.mmioFaults).toBe(f.pageFaultExits);
+    expect(merom.engine.paging!.emulation).not.toBeNull();
+    expect(pagingFigures(haswell.engine)).toMatchObject({ mode: 'ept', cr3LoadExits: 0, pageFaultExits: 0, invlpgExits: 0, shadowPages: null });
+    expect(haswell.engine.paging).toEqual({ mode: 'ept', shadow: null, emulation: null });
+  }, 240_000);
 
   it('streams the VMM exits in the stats batches and steps from exit to exit', () => {
     const { host, send } = makeEngine();

@@ -57,3 +57,35 @@ export function pagingStressChecksum(n: number, k: number, o: PagingModelOptions
 }
 
 export const hex8 = (v: number): string => v.toString(16).padStart(8, '0');
+
+/**
+ * What guests/paging-stress costs under shadow paging (merom, penryn, nehalem or `--exits
+ * ept=off`, KVM's controls with COM1 passed through: `--exits io=bitmap:0xf4`), as far as it
+ * follows from N and K (K even; J = ceil(N/4) INVLPGs); under EPT every one of these exits is 0.
+ * - CR3-load exits: every MOV to CR3, the first one and K switches: 1 + K.
+ * - INVLPG exits: J.
+ * - #PF exits: N fills of B's frames through the identity shadow (paging off), N fresh pages of
+ *   A, 3 per INVLPG'd page (the read, the PTE write into a write-protected page table, the read
+ *   after INVLPG), 3 per two switches (a read in the new space, the write-back to a clean page
+ *   mapped read-only until dirty, a read of B's next page before switching back): 2N + 3J + 3K/2,
+ *   plus `fixed`: the faults on the guest's code, data, stack and tables and the BIOS's pages,
+ *   which depend on how the VMM runs real mode, not on N or K (17 with emulated real mode).
+ * - VMM-emulated instructions: one per CR access (K + 2: the CR3 loads and the CR0 write that
+ *   turns paging on) and the exit port's OUT: K + 3, plus `fixed` (the real-mode code the VMM
+ *   ran itself: 168 instructions with emulated real mode).
+ * test/vmm/shadow-hosted.test.ts measured these first; the tests here check that the counts
+ * follow N and K (the same `fixed` part for every N and K) rather than the VMM's fixed part.
+ */
+export function shadowPagingCounts(n: number, k: number, fixed: { pageFaults: number; emulated: number }): {
+  cr3LoadExits: number; invlpgExits: number; pageFaultExits: number; emulatedInstructions: number;
+} {
+  if (k % 2 !== 0) throw new Error(`shadowPagingCounts: K must be even (got ${k})`);
+  const j = Math.ceil(n / 4);
+  return { cr3LoadExits: 1 + k, invlpgExits: j, pageFaultExits: 2 * n + 3 * j + (3 * k) / 2 + fixed.pageFaults, emulatedInstructions: k + 3 + fixed.emulated };
+}
+
+/** The part of a shadow-paging run's counts that does not follow from N and K (see above). */
+export function shadowPagingFixed(n: number, k: number, measured: { pageFaultExits: number; emulatedInstructions: number }): { pageFaults: number; emulated: number } {
+  const zero = shadowPagingCounts(n, k, { pageFaults: 0, emulated: 0 });
+  return { pageFaults: measured.pageFaultExits - zero.pageFaultExits, emulated: measured.emulatedInstructions - zero.emulatedInstructions };
+}

@@ -47,13 +47,27 @@ describe('machine store', () => {
     m.settings.vcpus = 4;
     m.setMode('hosted');
     expect(m.settings.vcpus).toBe(4); // the VMM runs several vCPUs (it refuses what it cannot run)
+    // Nehalem runs hosted with shadow paging, one vCPU only (as the CLI): 4 vCPUs force bare.
     m.setGeneration('nehalem');
     expect(m.settings.mode).toBe('bare');
-    expect(m.hostedReason).toContain('Nehalem lacks unrestricted guest');
+    expect(m.hostedReason).toBe('Nehalem lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (4 vCPUs chosen)');
     m.setMode('hosted');
+    expect(m.settings.mode).toBe('bare');
+    m.settings.vcpus = 1; // back to what the VMM runs: hosted again
+    expect(m.hostedReason).toBeNull();
+    expect(m.settings.mode).toBe('hosted');
+    m.settings.vcpus = 2;
     expect(m.settings.mode).toBe('bare');
     m.setGeneration('westmere');
     expect(m.settings.mode).toBe('hosted');
+    m.setGeneration('prescott');
+    expect(m.settings.mode).toBe('bare');
+    expect(m.hostedReason).toBe('Prescott has no VMX');
+    m.setGeneration('merom');
+    expect(m.settings.mode).toBe('bare'); // 2 vCPUs
+    m.settings.vcpus = 1;
+    expect(m.settings.mode).toBe('hosted');
+    m.setGeneration('westmere');
     m.setMode('bare');
     m.setGeneration('skylake');
     expect(m.settings.mode).toBe('bare'); // a bare choice stays

@@ -82,6 +82,6 @@ export function sampleProfile(rec = sampleRecorder()): Profile {
 export function stats(exits: ExitSnapshot | null, over: Partial<StatsBatch> = {}): StatsBatch {
   return {
     seq: 1, state: 'running', virtualNs: 4_000_000, instructions: 1_000_000, perCpu: [600_000, 400_000], mips: 50, speed: 1,
-    exitSource: exits === null ? 'none' : 'guest-hypervisor', exits, ...over,
+    exitSource: exits === null ? 'none' : 'guest-hypervisor', exits, paging: null, ...over,
   };
 }

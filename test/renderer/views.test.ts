@@ -61,6 +61,14 @@ describe('exits view', () => {
     expect(w.find('[data-test="exit-total"]').text()).toBe('12');
     await w.find('[data-test="vcpu-filter"]').setValue('1');
     expect(p.sent.at(-1)).toEqual({ type: 'statsScope', vcpu: 1 });
+    expect(w.find('[data-test="exits-paging"]').exists()).toBe(false); // bare mode: no paging figures
+    const shadow = { shadowPages: 9, peakShadowPages: 12, faultsFixed: 817, faultsInjected: 3, writeProtectFaults: 64, mmioFaults: 0, evictions: 0, rootsCached: 3, rootHits: 65, rootMisses: 3 };
+    useMachineStore().onEvent({ type: 'stats', stats: stats(sampleSnapshot(), { paging: { mode: 'shadow', shadow, emulation: { instructions: 168, batches: 1 } } }) });
+    await flushPromises();
+    expect(w.find('[data-test="exits-paging"] .v').text()).toBe('shadow · 9 pages (peak 12) · 817 faults fixed, 3 injected');
+    useMachineStore().onEvent({ type: 'stats', stats: stats(sampleSnapshot(), { paging: { mode: 'ept', shadow: null, emulation: null } }) });
+    await flushPromises();
+    expect(w.find('[data-test="exits-paging"] .v').text()).toBe('EPT');
     w.unmount();
   });
 });
@@ -188,5 +196,37 @@ describe('compare view', () => {
     await flushPromises();
     const hlt = w.findAll('[data-test="compare-row"]').find((r) => r.find('td').text() === 'Hlt')!;
     expect(hlt.findAll('td').map((t) => t.text()).slice(1, 4)).toEqual(['3', '0', '−3']);
+    // No paging section in these (bare-mode) profiles: modes not recorded, no shadow figures.
+    expect(w.find('[data-test="paging-modes"]').text()).toBe('A: not recorded · B: not recorded');
+    expect(w.find('[data-test="paging-row"][data-key="shadowPages"]').findAll('td').map((t) => t.text())).toEqual(['shadow pages (end)', '–', '–', '–']);
+    expect(w.find('canvas[data-test="compare-chart"]').exists()).toBe(true);
+  });
+
+  it('loads a saved profile as A and shows the paging figures of EPT against shadow paging', async () => {
+    const w = mount(CompareView, opts());
+    const base = sampleProfile(sampleRecorder('haswell', 3));
+    const ept = { ...base, paging: { mode: 'ept', shadow: null, emulation: null } };
+    const shadow = {
+      ...base, paging: {
+        mode: 'shadow', emulation: { instructions: 168, batches: 1 },
+        shadow: { shadowPages: 9, peakShadowPages: 11, faultsFixed: 800, faultsInjected: 17, writeProtectFaults: 64, mmioFaults: 0, evictions: 0, rootsCached: 3, rootHits: 65, rootMisses: 3 },
+      },
+    };
+    const { useCompareStore } = await import('../../src/renderer/src/stores/compare');
+    useCompareStore().pinText('{ not json', 'bad.json');
+    await flushPromises();
+    expect(w.find('[data-test="compare-error"]').text()).toContain('bad.json: not JSON');
+    useCompareStore().pinText(JSON.stringify(ept), 'haswell.json');
+    p.answers.profile = shadow as typeof base;
+    await w.find('[data-test="compare-refresh"]').trigger('click');
+    await flushPromises();
+    expect(w.find('[data-test="label-a"]').text()).toContain('haswell.json · vmx-exits.img · haswell');
+    expect(w.find('[data-test="paging-modes"]').text()).toBe('A: EPT · B: shadow paging');
+    const row = (k: string): string[] => w.find(`[data-test="paging-row"][data-key="${k}"]`).findAll('td').map((t) => t.text()).slice(1);
+    expect(row('shadowPages')).toEqual(['0', '9', '+9']);
+    expect(row('peakShadowPages')).toEqual(['0', '11', '+11']);
+    expect(row('faultsFixed')).toEqual(['0', '800', '+800']);
+    expect(row('faultsInjected')).toEqual(['0', '17', '+17']);
+    expect(row('cr3LoadExits')).toEqual(['0', '0', '0']);
   });
 });

@@ -18,6 +18,7 @@ import { ProcBasedCtls, ProcBasedCtls2 } from '../../core/vmx/controls';
 import { buildReports } from '../../core/profile/reports';
 import { defaultProfileOptions, profilingRequested, recorderFor, takeProfileFlag, PROFILE_FLAGS_USAGE, type ProfileCliOptions } from '../../core/profile/profile-options';
 import type { ExitRecorder } from '../../core/profile/recorder';
+import { hostedPaging } from '../../core/engine/paging-info';
 import { exitListenerHost, fillExitEvent } from '../../core/engine/exit-tap';
 import { writeFileSync } from 'node:fs';
 import { UsageError, type Command, type CliContext } from '../types';
@@ -295,7 +296,7 @@ export const run: Command = {
       const r = buildReports(recorder, {
         report: o.prof.report, event: o.prof.event, key: o.prof.key,
         profile: o.prof.profileFile !== null, trace: o.prof.traceFile !== null,
-        run: { guestInstructions: m.instructions(), image: o.image, mode: o.mode, vcpus: m.cpus.length, virtualTimeNs: m.clock.nowNs() },
+        run: { guestInstructions: m.instructions(), image: o.image, mode: o.mode, vcpus: m.cpus.length, virtualTimeNs: m.clock.nowNs(), paging: hostedPaging(vm) },
       });
       if (r.text !== null) ctx.out(`\n${r.text}`);
       try {

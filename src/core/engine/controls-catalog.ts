@@ -12,7 +12,7 @@ import { capabilitiesFor, controlCaps, type VmxCapabilities } from '../vmx/capab
 import { cpuModelFor } from '../vmx/cpu-model';
 import { FEATURE_NAMES, MODELLED_FEATURES, VmxFeature as F } from '../vmx/features';
 import { GENERATIONS, findGeneration, type Generation, type GenerationName } from '../vmx/generations';
-import { KVM_EXCEPTION_BITMAP, KVM_PASS_MSRS } from '../vmm/exit-controls';
+import { hasEptAndUnrestricted, KVM_EXCEPTION_BITMAP, KVM_PASS_MSRS, PF_EXCEPTION_BIT } from '../vmm/exit-controls';
 import type { ControlMasks, ControlPreset, ExitControlSettings } from './protocol';
 
 const PIN_INFO: Readonly<Record<PinBasedCtls, string>> = {
@@ -379,9 +379,13 @@ export const PRESET_LABELS: Readonly<Record<ControlPreset, string>> = {
 export function presetControls(preset: ControlPreset, name: GenerationName): ExitControlSettings {
   const caps = generationCaps(name);
   let want: Want = preset === 'kvm' ? KVM : preset === 'trap-all' ? TRAP_ALL : MINIMAL;
-  if (preset === 'kvm' && (caps === null || (caps.proc2.mayBe1 & ProcBasedCtls2.EnableEpt) === 0)) want = [...want, ...KVM_WITHOUT_EPT];
+  // Without EPT and unrestricted guest the VMM runs shadow paging (issue 6), which needs the
+  // controls KVM sets with enable_ept=0: CR3-load/store and INVLPG exiting, #PF intercepted.
+  const shadow = caps === null || !hasEptAndUnrestricted(caps);
+  if (preset === 'kvm' && shadow) want = [...want, ...KVM_WITHOUT_EPT];
   const m = { pin: 0, proc: 0, proc2: 0, exit: 0, entry: 0 };
-  const lists = PRESET_LISTS[preset];
+  const lists = preset === 'kvm' && caps !== null && shadow
+    ? { ...PRESET_LISTS.kvm, exceptionBitmap: (PRESET_LISTS.kvm.exceptionBitmap | PF_EXCEPTION_BIT) >>> 0 } : PRESET_LISTS[preset];
   if (caps === null) return { preset, ...m, ...lists };
   for (const f of CONTROL_FIELDS) m[MASK_KEY[f]] = controlCaps(caps, f).mustBe1;
   for (const [f, bit] of want) {

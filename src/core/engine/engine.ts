@@ -20,6 +20,7 @@ import { HostedVm, type HostedStop } from '../vmm/index';
 import { exitSnapshot } from './exit-snapshot';
 import { exitListenerHost, fillExitEvent } from './exit-tap';
 import { hostedExitControls } from './hosted-mode';
+import { hostedPaging } from './paging-info';
 import { describeExits } from '../vmm/index';
 import { buildMachine } from './machine-factory';
 import { addressWalk } from './address-walk';
@@ -191,8 +192,13 @@ export class Engine {
     const notes: string[] = [];
     const preset = settings.exitControls.preset === 'custom' ? 'custom' : settings.exitControls.preset;
     if (settings.mode === 'hosted') {
+      const exits = hostedExitControls(settings.exitControls, settings.generation);
       notes.push(`Hosted mode: the guest runs in VMX non-root operation under vmxlab's VMM on the emulated ${generationTitle(settings.generation)}, ` +
-        `exit controls (${preset}): ${describeExits(hostedExitControls(settings.exitControls))}. The VMM sets the controls the panel marks "set by the VMM" itself.`);
+        `exit controls (${preset}): ${describeExits(exits)}. The VMM sets the controls the panel marks "set by the VMM" itself.`);
+      if (exits.ept === false) {
+        notes.push('Shadow paging (no EPT with unrestricted guest): the VMM keeps shadow page tables from the guest\'s own, so MOV to CR3, INVLPG and page faults exit, ' +
+          'and it emulates the guest\'s real-mode code itself (VMM-emulated instructions).');
+      }
     } else {
       notes.push(`Exit controls (${preset}) take effect in hosted mode: in bare mode the guest runs directly on the emulated ${generationTitle(settings.generation)}.`);
     }
@@ -278,7 +284,7 @@ export class Engine {
    *  into the all-vCPU recorder, which passes it on to the exit's vCPU's recorder. */
   private installHosted(m: PcMachine): void {
     const s = this.loaded!.settings;
-    const vm = new HostedVm(m, { generation: s.generation, recorder: this.recorders[0]!, exits: hostedExitControls(s.exitControls) });
+    const vm = new HostedVm(m, { generation: s.generation, recorder: this.recorders[0]!, exits: hostedExitControls(s.exitControls, s.generation) });
     this.vm = vm;
     vm.vcpus.forEach((vc, v) => {
       const history = this.histories[v];
@@ -491,6 +497,7 @@ export class Engine {
       speed: dtMs >= 5 ? (virtualNs - this.lastStatsVirtNs) / (dtMs * 1e6) : this.lastSpeed,
       exitSource: this.currentExitSource(),
       exits: this.exitsSnapshot(instructions),
+      paging: hostedPaging(this.vm),
     };
     if (dtMs >= 5) {
       this.lastStatsWall = now;
@@ -568,6 +575,7 @@ export class Engine {
         const l = this.loaded!;
         return buildProfile(rec, {
           guestInstructions: m.instructions(), image: l.info.name, mode: l.settings.mode, virtualTimeNs: m.clock.nowNs(), vcpus: m.cpus.length,
+          paging: hostedPaging(this.vm),
         });
       }
       default:

@@ -1,34 +1,43 @@
 // Hosted mode in the engine: which generations can run it, and how the exit-control panel's
-// control words map onto the VMM's typed `ExitControls` (src/core/vmm/exit-controls.ts). The VMM
-// runs the BIOS's real-mode code in VMX non-root operation, which needs 'unrestricted guest' and
-// 'enable EPT' (SDM Vol. 3C §26.2.1.1, §27.8); generations without them need shadow paging with
-// virtual-8086 mode (a later issue).
+// control words map onto the VMM's typed `ExitControls` (src/core/vmm/exit-controls.ts). With
+// 'enable EPT' and 'unrestricted guest' (westmere and later) the VMM runs the BIOS's real-mode
+// code in VMX non-root operation (SDM Vol. 3C §26.2.1.1, §27.8); without them (merom, penryn,
+// nehalem, or the panel's 'enable EPT' off) it keeps shadow page tables and emulates real-mode
+// code itself (issue 6), for one vCPU, as `vmxlab run` does (src/cli/commands/run.ts).
 import type { ExitControls, IdRange, IoExiting } from '../vmm/index';
-import { KVM_CR0_MASK, KVM_CR4_MASK } from '../vmm/exit-controls';
+import { hasEptAndUnrestricted, KVM_CR0_MASK, KVM_CR4_MASK, shadowControls } from '../vmm/exit-controls';
 import { ControlField, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
-import { VmxFeature as F } from '../vmx/features';
 import { findGeneration, type GenerationName } from '../vmx/generations';
 import { generationCaps } from './controls-catalog';
 import type { ExitControlSettings } from './protocol';
 
-/** null when `name` can run hosted mode, else why not (one sentence for the UI). */
-export function hostedUnavailableReason(name: GenerationName): string | null {
+/** How the VMM maps guest memory: EPT, or shadow page tables it keeps from the guest's own. */
+export type PagingMode = 'ept' | 'shadow';
+
+/** The paging the VMM uses on `name` by default (shadow where the generation lacks EPT or
+ *  unrestricted guest), or null without VMX. */
+export function pagingModeFor(name: GenerationName): PagingMode | null {
+  const caps = generationCaps(name);
+  if (caps === null) return null;
+  return hasEptAndUnrestricted(caps) ? 'ept' : 'shadow';
+}
+
+/** null when `name` can run hosted mode with `vcpus` vCPUs, else why not (one sentence for the
+ *  UI). Shadow paging runs one vCPU in this version (HostedVm refuses more). */
+export function hostedUnavailableReason(name: GenerationName, vcpus = 1): string | null {
   const gen = findGeneration(name);
   if (gen === undefined) return `unknown CPU generation '${name}'`;
   const caps = generationCaps(name);
   if (caps === null) return `${gen.title} has no VMX`;
-  const missing: string[] = [];
-  if (!caps.features.has(F.Ept)) missing.push('EPT');
-  if (!caps.features.has(F.UnrestrictedGuest)) missing.push('unrestricted guest');
-  if (missing.length > 0) {
-    return `${gen.title} lacks ${missing.join(' and ')}: the VMM runs the BIOS's real-mode code only with unrestricted guest (shadow paging is a later issue)`;
+  if (!hasEptAndUnrestricted(caps) && vcpus > 1) {
+    return `${gen.title} lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (${vcpus} vCPUs chosen)`;
   }
   return null;
 }
 
 /** The run mode the app starts in for `name`: hosted where the VMM can run, else bare. */
-export function defaultModeFor(name: GenerationName): 'bare' | 'hosted' {
-  return hostedUnavailableReason(name) === null ? 'hosted' : 'bare';
+export function defaultModeFor(name: GenerationName, vcpus = 1): 'bare' | 'hosted' {
+  return hostedUnavailableReason(name, vcpus) === null ? 'hosted' : 'bare';
 }
 
 /** The VMX-preemption timer value the VMM gets when the panel turns the timer on (the panel
@@ -49,6 +58,7 @@ export const HONOURED_CONTROLS: readonly { readonly field: ControlField; readonl
   { field: ControlField.ProcBased, mask: ProcBasedCtls.UseMsrBitmaps, as: 'msr=bitmap (the MSRs the panel lists)' },
   { field: ControlField.ProcBased, mask: ProcBasedCtls.PauseExiting, as: 'pause' },
   { field: ControlField.ProcBased2, mask: ProcBasedCtls2.EnableVpid, as: 'vpid' },
+  { field: ControlField.ProcBased2, mask: ProcBasedCtls2.EnableEpt, as: 'ept (off: shadow paging, with CR3-load/store and INVLPG exiting, #PF intercepted and VPID off)' },
 ];
 
 /** Whether the VMM honours the panel's control (`field`, `mask`). */
@@ -61,14 +71,19 @@ export function controlHonoured(field: ControlField, mask: number): boolean {
  * (§25.6.2: it is ignored when 'use I/O bitmaps' is 1, but the panel's meaning is "every port");
  * 'use I/O bitmaps' makes the listed ports exit; neither bit means no port exits but the VMM's
  * own. MSRs: with 'use MSR bitmaps' the listed MSRs exit ('exit') or pass ('pass'), without it
- * every MSR exits. The exception bitmap is the panel's; the CR0/CR4 masks KVM's. The VMM checks the result against the
- * generation (checkExitControls) and refuses what it cannot give.
+ * every MSR exits. The exception bitmap is the panel's; the CR0/CR4 masks KVM's. Paging: EPT when
+ * the panel has 'enable EPT' and the generation (when given) has EPT and unrestricted guest;
+ * otherwise shadow paging with the controls it needs (`shadowControls`: CR3-load/store and
+ * INVLPG exiting, #PF in the exception bitmap, VPID off), as `--exits ept=off` gives them. The
+ * VMM checks the result against the generation (checkExitControls) and refuses what it cannot give.
  */
-export function hostedExitControls(c: ExitControlSettings): ExitControls {
+export function hostedExitControls(c: ExitControlSettings, generation?: GenerationName): ExitControls {
   const p = ProcBasedCtls;
   const on = (bit: number): boolean => (c.proc & bit) !== 0;
   const io: IoExiting = on(p.UnconditionalIoExiting) ? { kind: 'unconditional' } : { kind: 'bitmap', ports: on(p.UseIoBitmaps) ? c.ioPorts.map(copy) : [] };
-  return {
+  const caps = generation === undefined ? null : generationCaps(generation);
+  const ept = on(p.ActivateSecondaryControls) && (c.proc2 & ProcBasedCtls2.EnableEpt) !== 0 && (caps === null || hasEptAndUnrestricted(caps));
+  const e: ExitControls = {
     hlt: on(p.HltExiting), rdtsc: on(p.RdtscExiting), io,
     msr: on(p.UseMsrBitmaps) ? { kind: 'bitmap', mode: c.msrMode, msrs: c.msrs.map(copy) } : { kind: 'all' },
     cr3Load: on(p.Cr3LoadExiting), cr3Store: on(p.Cr3StoreExiting),
@@ -78,6 +93,7 @@ export function hostedExitControls(c: ExitControlSettings): ExitControls {
     // The panel has no CR0/CR4 guest/host masks: KVM's.
     cr0Mask: KVM_CR0_MASK, cr4Mask: KVM_CR4_MASK,
   };
+  return ept ? e : shadowControls(e);
 }
 
 const copy = (r: IdRange): IdRange => ({ first: r.first, last: r.last });

@@ -3,7 +3,10 @@
 export * from './protocol';
 export { Engine, type EngineHost } from './engine';
 export { defaultSettings, checkSettings } from './settings';
-export { controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason, HONOURED_CONTROLS, PANEL_PREEMPTION_TICK } from './hosted-mode';
+export {
+  controlHonoured, defaultModeFor, hostedExitControls, hostedUnavailableReason, pagingModeFor, HONOURED_CONTROLS, PANEL_PREEMPTION_TICK, type PagingMode,
+} from './hosted-mode';
+export { hostedPaging } from './paging-info';
 export {
   CONTROLS, CONTROL_FIELDS, MASK_KEY, PRESET_LABELS, controlState, disallowedControls, generationCaps, presetControls,
   type ControlInfo, type ControlState, type ControlAvailability,

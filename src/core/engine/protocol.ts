@@ -6,7 +6,7 @@
 // Commands flow in (renderer -> engine), events flow out (engine -> renderer). Requests are
 // commands with an id that the engine answers with exactly one `response` event.
 import type { GenerationName } from '../vmx/generations';
-import type { Profile } from '../profile/profile-json';
+import type { Profile, ProfilePaging } from '../profile/profile-json';
 
 export const ENGINE_PROTOCOL_VERSION = 1;
 
@@ -281,6 +281,9 @@ export interface StatsBatch {
   readonly exitSource: ExitSourceKind;
   /** Null until an exit is recorded. */
   readonly exits: ExitSnapshot | null;
+  /** Hosted mode: EPT or shadow paging, with the shadow MMU's counters and the real-mode code the
+   *  VMM emulated (issue 6); null in bare mode. */
+  readonly paging: ProfilePaging | null;
 }
 
 export interface VmcsFieldValue {

@@ -37,10 +37,6 @@ export function checkSettings(v: unknown): MachineSettings {
   const mode = oneOf('mode', RUN_MODES);
   const pacing = oneOf('pacing', PACINGS);
   const generation = oneOf('generation', GENERATION_NAMES);
-  if (mode === 'hosted') {
-    const why = hostedUnavailableReason(generation);
-    if (why !== null) throw new Error(`settings.mode: hosted mode is not available: ${why}`);
-  }
   const mem = v['memoryMiB'];
   if (typeof mem !== 'number' || !Number.isInteger(mem) || mem < MIN_MEMORY_MIB || mem > MAX_MEMORY_MIB) {
     throw new Error(`settings.memoryMiB: a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} (got ${JSON.stringify(mem)})`);
@@ -59,8 +55,10 @@ export function checkSettings(v: unknown): MachineSettings {
   }
   const exitControls = checkControls(v['exitControls']);
   if (mode === 'hosted') {
+    const why = hostedUnavailableReason(generation, vcpus);
+    if (why !== null) throw new Error(`settings.mode: hosted mode is not available: ${why}`);
     // What the VMM would refuse when it takes the CPU, refused here with the settings' name.
-    try { checkExitControls(hostedExitControls(exitControls), generationCaps(generation)!); } catch (e) { throw new Error(`settings.exitControls: ${(e as Error).message}`); }
+    try { checkExitControls(hostedExitControls(exitControls, generation), generationCaps(generation)!); } catch (e) { throw new Error(`settings.exitControls: ${(e as Error).message}`); }
   }
   return { boot, memoryMiB: mem, vcpus, generation, mode, mips, pacing, cmdline, marker: marker as string | null, exitControls };
 }

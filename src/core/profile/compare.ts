@@ -2,6 +2,7 @@
 // sub-key, with the change from A to B, the largest change first (in modelled cycles, or in
 // exit counts with --by count). Notes say when the two runs were counted or costed
 // differently, since then a delta mixes guest behaviour with settings.
+import { comparePaging, pagingModeLabel, type PagingComparison } from './paging';
 import type { Profile, ProfileStats } from './profile-json';
 import { group } from './report-perf';
 
@@ -23,6 +24,9 @@ export interface Comparison {
   readonly summary: readonly CompareRow[];
   readonly reasons: readonly CompareRow[];
   readonly subkeys: readonly CompareRow[];
+  /** What shadow paging costs and EPT removes (issue 6): CR3-load, #PF and INVLPG exits,
+   *  VMM-emulated instructions, shadow memory and faults, for A and B. */
+  readonly paging: PagingComparison;
   readonly notes: readonly string[];
 }
 
@@ -75,6 +79,7 @@ export function compareProfiles(a: Profile, b: Profile, by: CompareBy = 'cycles'
     summary,
     reasons: sortRows(join(a.reasons, b.reasons, (e) => e.name), by),
     subkeys: sortRows(join(a.subkeys, b.subkeys, (e) => `${e.name} ${e.label}`), by),
+    paging: comparePaging(a, b),
     notes,
   };
 }
@@ -91,6 +96,17 @@ function table(title: string, rows: readonly CompareRow[], top: number): string[
       `${group(r.cyclesA).padStart(16)} ${group(r.cyclesB).padStart(16)} ${sign(r.deltaCycles, group).padStart(16)} ${pctText(r.deltaPercent).padStart(9)}`);
   }
   if (rows.length > top) lines.push(`(${rows.length - top} more rows; --top N shows more)`);
+  return lines;
+}
+
+/** The paging section: A and B's paging mode, then one row per figure ('-': not recorded). */
+function pagingTable(p: PagingComparison): string[] {
+  const w = 28, cell = (v: number | null): string => (v === null ? '-' : group(v));
+  const lines = [`Paging (A: ${pagingModeLabel(p.modeA)}, B: ${pagingModeLabel(p.modeB)}):`,
+    `${'figure'.padEnd(w)} ${'A'.padStart(14)} ${'B'.padStart(14)} ${'delta'.padStart(14)}`];
+  for (const r of p.rows) {
+    lines.push(`${r.label.padEnd(w)} ${cell(r.a).padStart(14)} ${cell(r.b).padStart(14)} ${(r.delta === null ? '-' : sign(r.delta, group)).padStart(14)}`);
+  }
   return lines;
 }
 
@@ -111,6 +127,7 @@ export function formatCompare(a: Profile, b: Profile, options: { names?: readonl
     const d = r.label === 'all exits' ? `${sign(r.deltaCount, group)} / ${sign(r.deltaCycles, group)}` : sign(r.deltaCycles, fmt);
     lines.push(`${(r.label === 'all exits' ? 'exits / exit cycles' : r.label).padEnd(w)} ${va.padStart(18)} ${vb.padStart(18)} ${d.padStart(18)} ${(isPct ? '' : pctText(r.deltaPercent)).padStart(9)}`);
   }
+  lines.push('', ...pagingTable(c.paging));
   lines.push('', ...table(`By exit reason (largest change in ${by} first):`, c.reasons, top));
   lines.push('', ...table(`By sub-key (largest change in ${by} first):`, c.subkeys, top));
   if (c.notes.length > 0) lines.push('', ...c.notes.map((n) => `note: ${n}`));

@@ -65,6 +65,31 @@ export interface RecentEntry {
   readonly cycles: number; readonly subkey: number | null; readonly label: string | null;
 }
 
+/** The shadow MMU's counters (the VMM's ShadowStats, src/core/vmm/shadow/stats.ts: the same
+ *  fields, declared here because the profiler sits below the VMM). */
+export interface ShadowFigures {
+  readonly shadowPages: number;
+  readonly peakShadowPages: number;
+  readonly faultsFixed: number;
+  readonly faultsInjected: number;
+  readonly writeProtectFaults: number;
+  readonly mmioFaults: number;
+  readonly evictions: number;
+  readonly rootsCached: number;
+  readonly rootHits: number;
+  readonly rootMisses: number;
+}
+
+/** How the VMM mapped guest memory in a hosted run, and what shadow paging cost (issue 6). */
+export interface ProfilePaging {
+  readonly mode: 'ept' | 'shadow';
+  /** Null with EPT. */
+  readonly shadow: ShadowFigures | null;
+  /** Real-mode code the VMM emulated in batches (also counted in totals.instructionsEmulated);
+   *  null with EPT. */
+  readonly emulation: { readonly instructions: number; readonly batches: number } | null;
+}
+
 export interface Profile {
   readonly schemaVersion: 1;
   readonly generator: 'vmxlab';
@@ -111,6 +136,8 @@ export interface Profile {
   };
   readonly generations: readonly GenerationCost[];
   readonly recent: readonly RecentEntry[];
+  /** Hosted runs: EPT or shadow paging; null in bare mode; absent in older profiles. */
+  readonly paging?: ProfilePaging | null;
 }
 
 /** What the recorder cannot know about the run: the caller supplies it. */
@@ -125,6 +152,9 @@ export interface RunInfo {
   readonly vcpus?: number;
   /** VMX features the VMM enabled that no exit shows (unrestricted guest, VPID, ...). */
   readonly featuresUsed?: readonly VmxFeature[];
+  /** Hosted runs: the VMM's paging mode and shadow-paging counters (HostedVm.shadowStats,
+   *  HostedVm.emulation). */
+  readonly paging?: ProfilePaging | null;
 }
 
 /** ProfileStats of `s` with the round trip `t` added to every exit. */
@@ -249,6 +279,21 @@ export function buildProfile(rec: ExitRecorder, info: RunInfo): Profile {
       timeNs: c.timeNs, warnings: [...c.warnings],
     })),
     recent,
+    paging: info.paging === undefined || info.paging === null ? null : copyPaging(info.paging),
+  };
+}
+
+/** A plain copy of `p` with exactly the schema's fields (the VMM's objects may carry more). */
+function copyPaging(p: ProfilePaging): ProfilePaging {
+  const s = p.shadow;
+  return {
+    mode: p.mode,
+    shadow: s === null ? null : {
+      shadowPages: s.shadowPages, peakShadowPages: s.peakShadowPages, faultsFixed: s.faultsFixed, faultsInjected: s.faultsInjected,
+      writeProtectFaults: s.writeProtectFaults, mmioFaults: s.mmioFaults, evictions: s.evictions, rootsCached: s.rootsCached,
+      rootHits: s.rootHits, rootMisses: s.rootMisses,
+    },
+    emulation: p.emulation === null ? null : { instructions: p.emulation.instructions, batches: p.emulation.batches },
   };
 }
 

@@ -1,9 +1,11 @@
 // Compare: pin a run's profile (A), change the controls or the generation, run again, and see
-// the difference table against the current run's profile (B), from src/core/profile compare.
+// the difference against the current run's profile (B), from src/core/profile compare: the
+// paging figures (EPT against shadow paging, issue 6), the exits by reason and by sub-key. A
+// profile saved by `vmxlab run --profile` (or the Export menu) can be loaded as A instead.
 import { defineStore } from 'pinia';
 import { computed, markRaw, shallowRef } from 'vue';
 import { compareProfiles, type CompareRow } from '../../../core/profile/compare';
-import type { Profile } from '../../../core/profile/profile-json';
+import { parseProfile, type Profile } from '../../../core/profile/profile-json';
 import { platform } from '../platform';
 
 export interface PinnedRun { readonly label: string; readonly profile: Profile }
@@ -13,7 +15,7 @@ export const useCompareStore = defineStore('compare', () => {
   const current = shallowRef<PinnedRun | null>(null);
   const error = shallowRef('');
 
-  const label = (p: Profile): string => `${p.run.image ?? 'run'} · ${p.costModel.generation} · ${p.totals.exits.toLocaleString()} exits`;
+  const label = (p: Profile): string => `${p.run.image ?? 'run'} · ${p.costModel.generation} · ${p.totals.exits.toLocaleString('en-US')} exits`;
 
   async function fetchProfile(): Promise<Profile | null> {
     error.value = '';
@@ -37,6 +39,17 @@ export const useCompareStore = defineStore('compare', () => {
     if (p !== null) current.value = markRaw({ label: label(p), profile: p });
   }
 
+  /** A saved profile (JSON text) as A; a bad file leaves A as it was and says why. */
+  function pinText(text: string, name: string): void {
+    error.value = '';
+    try {
+      const p = parseProfile(text, name);
+      pinned.value = markRaw({ label: `${name} · ${label(p)}`, profile: p });
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
   function unpin(): void { pinned.value = null; }
 
   const comparison = computed(() => {
@@ -45,7 +58,7 @@ export const useCompareStore = defineStore('compare', () => {
     return compareProfiles(a.profile, b.profile);
   });
 
-  return { pinned, current, error, comparison, pin, refresh, unpin };
+  return { pinned, current, error, comparison, pin, pinText, refresh, unpin };
 });
 
 export type { CompareRow };
