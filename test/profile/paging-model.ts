@@ -69,10 +69,11 @@ export const hex8 = (v: number): string => v.toString(16).padStart(8, '0');
  *   after INVLPG), 3 per two switches (a read in the new space, the write-back to a clean page
  *   mapped read-only until dirty, a read of B's next page before switching back): 2N + 3J + 3K/2,
  *   plus `fixed`: the faults on the guest's code, data, stack and tables and the BIOS's pages,
- *   which depend on how the VMM runs real mode, not on N or K (17 with emulated real mode).
+ *   which depend on how the VMM runs real mode, not on N or K (17 when the VMM emulated all real-mode
+ *   code, 21 and 2 #GP exits with real mode as a V86 task).
  * - VMM-emulated instructions: one per CR access (K + 2: the CR3 loads and the CR0 write that
  *   turns paging on) and the exit port's OUT: K + 3, plus `fixed` (the real-mode code the VMM
- *   ran itself: 168 instructions with emulated real mode).
+ *   ran itself: 168 instructions when it emulated all real-mode code, 8 with the V86 task).
  * test/vmm/shadow-hosted.test.ts measured these first; the tests here check that the counts
  * follow N and K (the same `fixed` part for every N and K) rather than the VMM's fixed part.
  */

@@ -21,13 +21,15 @@
 //   triple fault, entry failure, ...  -> the VM stops with a report (exit reason, qualification,
 //                                        guest RIP, VMCS fields); the process goes on
 // Without EPT (merom, penryn, nehalem, or ept=off: issue 6) the VMM keeps shadow page tables
-// (shadow/: GuestCr3 is the shadow root; CR3 loads/stores, INVLPG and #PF exit) and runs the
-// guest's real-mode code itself (emulateBatch: the CPU core on the lent guest state, in the
-// machine's run loop), since VM entry without unrestricted guest needs CR0.PE = PG = 1.
+// (shadow/: GuestCr3 is the shadow root; CR3 loads/stores, INVLPG and #PF exit) and, since VM
+// entry without unrestricted guest needs CR0.PE = PG = 1, enters the guest's real-mode code as
+// a virtual-8086 task (v86.ts, realModeEntry: privileged instructions #GP there and the VMM runs
+// them, interrupts go through the guest's IVT by the VMM's hand) and runs itself what V86 mode
+// cannot express (emulateBatch: the CPU core on the lent guest state, in the machine's run loop).
 // Virtual time: the CPU counts an instruction that exits as retired (cpu.ts, the VM_EXIT path),
 // so the VMM adds nothing for the instructions it emulates; measured, realmode-hello retires
 // 685,918 instructions in both modes and pit-idle 391,673 bare / 391,674 hosted.
-import { InterruptKind, type Cpu } from '../cpu/cpu';
+import { InhibitBy, InterruptKind, type Cpu } from '../cpu/cpu';
 import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
@@ -47,10 +49,11 @@ import { VmxUnit } from '../vmx/unit';
 import { EptTables, EPT_MT_UC, EPT_MT_WB, EPT_RWX } from './ept';
 import { GuestView, CR0_OWNED, CR4_OWNED, SHADOW_CR0_OWNED, SHADOW_CR4_OWNED, type ShadowCrAccess } from './guest-view';
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
-import { hostBase, hostBitmaps, hostReservedBytes, hostShadowPool, MAX_VCPUS, SHADOW_POOL_PAGES, vcpuRegions } from './layout';
+import { hostBase, hostBitmaps, hostReservedBytes, hostShadowPool, hostV86Tss, MAX_VCPUS, SHADOW_POOL_PAGES, vcpuRegions } from './layout';
 import { checkExitControls, eptOn, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
 import { Activity, captureReset, initState, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
 import { emulationRequired } from './emulation';
+import { v86FitsCpu, v86FitsVmcs, V86Task, V86_TSS_PAGES, writeV86Tss } from './v86';
 import { ShadowMmu, type ShadowStats } from './shadow/index';
 import { Vcpu } from './vcpu';
 import { SMP_QUANTUM } from '../platform/smp';
@@ -86,10 +89,12 @@ const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2,
 const MSR_EFER = 0xc0000080;
 
 /** What the VMM ran itself without unrestricted guest (issue 6): instructions retired by the
- *  CPU core on the lent guest state in emulation batches (real mode, PE switches), and the
- *  batches. Single emulated instructions of exits (MMIO under shadow paging, string I/O, task
- *  switches, ...) are in the profile's per-exit instructionsEmulated, not here. */
-export interface EmulationStats { instructions: number; batches: number }
+ *  CPU core on the lent guest state in emulation batches (real mode that V86 mode cannot
+ *  express, PE switches), and the batches; `stepped`: real-mode instructions the VMM ran one at
+ *  a time for the V86 task (privileged ones, faults: v86.ts); `v86Entries`: VM entries into the
+ *  V86 task. Single emulated instructions of other exits (MMIO under shadow paging, string I/O,
+ *  task switches, ...) are in the profile's per-exit instructionsEmulated only. */
+export interface EmulationStats { instructions: number; batches: number; stepped: number; v86Entries: number }
 /** The bare machine lets devices finish for 10 ms after a HLT with interrupts off. */
 const DEAD_HALT_NS = 10_000_000;
 
@@ -119,7 +124,14 @@ export class HostedVm {
   /** Shadow paging (EPT off: generations without unrestricted guest, or `ept=off`), else null. */
   readonly shadow: ShadowMmu | null = null;
   /** Real-mode code the VMM emulated (EPT off only). */
-  readonly emulation: EmulationStats = { instructions: 0, batches: 0 };
+  readonly emulation: EmulationStats = { instructions: 0, batches: 0, stepped: 0, v86Entries: 0 };
+  /** EPT off: the guest's real mode as a virtual-8086 task (v86.ts); one vCPU without EPT. */
+  private readonly v86: V86Task | null = null;
+  /** The exit being handled came from the V86 task. */
+  private exitInV86 = false;
+  /** The guest was in real mode at the last entry decision (a PE switch since then is checked
+   *  by emulateBatch on the lent state). */
+  private lastReal = false;
   /** The vCPU whose exit is being handled (or that runs). */
   private vc: Vcpu;
   private readonly base: number;
@@ -181,10 +193,13 @@ export class HostedVm {
     this.exits = opts.hltExiting === undefined ? base : { ...base, hlt: opts.hltExiting };
     checkExitControls(this.exits, caps);
     // Without EPT (and so without unrestricted guest, which needs it: §26.2.1.1) the VMM keeps
-    // shadow page tables and emulates the guest's real-mode code (issue 6).
+    // shadow page tables and runs the guest's real mode as a V86 task or emulates it (issue 6).
     if (!eptOn(this.exits, caps)) {
       if (n > 1) throw new UnsupportedGeneration(`hosted mode without EPT (shadow paging: generation '${opts.generation}' or ept=off) runs one vCPU in this version (got ${n})`);
-      this.shadow = new ShadowMmu(m.mem, { base: hostShadowPool(guestBytes), pages: SHADOW_POOL_PAGES }, guestBytes);
+      const tss = hostV86Tss(guestBytes);
+      this.shadow = new ShadowMmu(m.mem, { base: hostShadowPool(guestBytes), pages: SHADOW_POOL_PAGES }, guestBytes, { vmmPages: { base: tss, pages: V86_TSS_PAGES } });
+      writeV86Tss(m.mem, tss);
+      this.v86 = new V86Task(tss);
     }
     this.scheduling = n > 1;
     this.tickFromQuantum = this.scheduling && this.exits.preemptionTimer === null;
@@ -445,16 +460,27 @@ export class HostedVm {
         if (stop !== null) return stop;
         continue;
       } else {
+        let injected = -1;
+        if (this.v86 !== null) {
+          const task = this.realModeEntry();
+          if (task === null) { if (this.fault !== null) return 'guest-fault'; continue; } // the VMM emulates
+          injected = task;
+        }
         if (this.tickFromQuantum) {
           const left = this.turnEnd - t0;
           if (left <= 0) return null;
           vc.v.w(V.VmxPreemptionTimerValue, Math.max(1, Math.ceil(left / (1 << this.timerRate))));
         }
-        this.flushRecord(vc.index, this.prepareEntry());
+        this.flushRecord(vc.index, injected >= 0 ? injected : this.prepareEntry());
         res = vc.launched ? vc.root.vmresume(end - t0) : vc.root.vmlaunch(end - t0);
       }
       if (res.kind === 'exit') {
         const x = res.exit;
+        // The V86 task's hidden guest state back before any handler looks (v86.ts), except for
+        // the exits whose handlers read none of it; an entry failure keeps the form that failed
+        // for the report.
+        this.exitInV86 = this.v86 !== null && this.v86.active;
+        if (this.exitInV86 && !x.entryFailure && !HostedVm.v86Transparent(x)) this.v86!.leave(vc.v);
         vc.exitsSeen = vc.root.unit.exitCount;
         if (!x.entryFailure) vc.launched = true;
         const stop = this.handleExit(x);
@@ -480,17 +506,155 @@ export class HostedVm {
   // ---- real mode without unrestricted guest (issue 6)
 
   /**
-   * Runs the guest's code in the VMM while its state cannot be entered (emulation.ts: real mode,
-   * a PE switch whose segment caches no descriptor load could give): the CPU core is the
-   * instruction emulator on the guest state the guest view lends, run by the machine's own loop,
-   * so devices and timers advance on virtual time exactly as in bare mode and each emulated
-   * instruction retires one instruction; the core takes the PIC's interrupts through the guest's
-   * IVT as the bare CPU does. The emulator is an x86 core outside VMX operation (the unit's CR0
-   * fixed bits do not apply to the guest's MOV CR0). A batch ends when the guest sets CR0.PE
-   * (then single instructions until the state can be entered), at the run's budget, or when the
-   * machine stops. Profile: a batch's retired instructions are added to instructionsEmulated of
-   * the exit that led into it (e.g. the MOV CR0 that cleared PE), or, before the first exit, to
-   * the recorder's run total; `emulation` counts them all.
+   * Before a VM entry without EPT: a real-mode guest enters as a virtual-8086 task (v86.ts) after
+   * the VMM has delivered its pending events through its IVT. Returns the events delivered; -1
+   * for a protected-mode guest (entered as it is, events injected by prepareEntry); null when
+   * the VMM runs the guest's code itself (`vc.emulating` set: real mode that V86 mode cannot
+   * express, or a PE switch made in real mode, which emulateBatch checks on the lent state with
+   * `emulationRequired`), or when the VM stopped (`fault`).
+   */
+  private realModeEntry(): number | null {
+    const vc = this.vc, v = vc.v, task = this.v86!;
+    if (task.active) {
+      // The exit's handler left the V86 form in place (v86Transparent): the state is still the
+      // task's; it is left only to deliver an event.
+      if (!this.realModeEventDue()) {
+        this.setProc(ProcBasedCtls.InterruptWindowExiting, vc.pending.length > 0);
+        this.emulation.v86Entries++;
+        return 0;
+      }
+      task.leave(v);
+    }
+    if ((v.r(V.Cr0ReadShadow) & Cr0.PE) !== 0) {
+      if (!this.lastReal) return -1;
+      this.lastReal = false; vc.emulating = true;
+      return null;
+    }
+    this.lastReal = true;
+    if (!v86FitsVmcs(v)) { vc.emulating = true; return null; }
+    const n = this.deliverRealModeEvents();
+    if (this.fault !== null) return null;
+    if (!v86FitsVmcs(v)) { this.flushRecord(vc.index, n); vc.emulating = true; return null; }
+    // More pending interrupts wait for RFLAGS.IF = 1 (interrupt-window exiting works in the task:
+    // IF is the guest's own there, IOPL = 3).
+    this.setProc(ProcBasedCtls.InterruptWindowExiting, vc.pending.length > 0);
+    task.enter(v);
+    this.emulation.v86Entries++;
+    return n;
+  }
+
+  /** Exits from the V86 task whose handlers read and write nothing the task's form hides
+   *  (segment access rights, RFLAGS.VM/IOPL, TR, CR4.VME, the exception bitmap): port I/O other
+   *  than string I/O and the BIOS service port (which lend the guest state), CPUID, external
+   *  interrupts and interrupt windows. The VMM re-enters them without leaving the form, unless
+   *  an event is to be delivered (realModeEntry). */
+  private static v86Transparent(x: VmExitRecord): boolean {
+    switch (x.reason) {
+      case ExitReason.ExternalInterrupt: case ExitReason.InterruptWindow: case ExitReason.Cpuid: return true;
+      case ExitReason.IoInstruction: return (x.qualification & IO_STRING) === 0 && (x.qualification >>> 16) !== SERVICE_PORT;
+      default: return false;
+    }
+  }
+
+  /** An event deliverRealModeEvents would deliver now. */
+  private realModeEventDue(): boolean {
+    const vc = this.vc, v = vc.v;
+    if (vc.reinjectInfo !== 0 || vc.injectedException) return true;
+    return vc.pending.length > 0 && (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
+  }
+
+  /**
+   * Events for a real-mode guest about to enter as a V86 task, delivered by the VMM through the
+   * guest's IVT with the CPU core on the lent guest state (as KVM's
+   * kvm_inject_realmode_interrupt: FLAGS, CS and IP pushed, CS:IP from the IVT, IF, TF and AC
+   * cleared: SDM Vol. 3A §20.1.4): VM-entry injection would deliver them through the IDT as
+   * protected mode does (§27.6) and leave virtual-8086 mode (Vol. 3A §20.3). An event set up for
+   * injection (re-injected, a reflected exception) first; else one pending interrupt when
+   * RFLAGS.IF = 1 with no STI/MOV SS blocking. Returns the events delivered.
+   */
+  private deliverRealModeEvents(): number {
+    const vc = this.vc, v = vc.v, c = vc.cpu;
+    let info = 0, error = 0, length = 0;
+    if (vc.reinjectInfo !== 0) { info = vc.reinjectInfo; error = vc.reinjectError; length = vc.reinjectLength; vc.reinjectInfo = 0; }
+    else if (vc.injectedException) { info = v.r(V.VmEntryInterruptionInfo); error = v.r(V.VmEntryExceptionErrorCode); length = v.r(V.VmEntryInstructionLength); }
+    vc.injectedException = false;
+    let vector = -1;
+    if ((info & INTR_VALID) !== 0) v.w(V.VmEntryInterruptionInfo, 0);
+    else if (vc.pending.length > 0 && (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0) vector = vc.pending.pop()!;
+    else return 0;
+    vc.view.with(v.r(V.GuestRip), () => this.asEmulator(() => {
+      if (vector >= 0) { c.halted = false; c.interruptNow(vector, InterruptKind.External); } else this.deliverEmulated(info, error, length);
+    }));
+    if (c.shutdown) { this.stopWith('the guest triple-faulted (delivering an event in real mode)', null); return 0; }
+    // Delivering an event ends blocking by STI or MOV SS (SDM Vol. 3A §6.8.3).
+    v.w(V.GuestInterruptibilityState, v.r(V.GuestInterruptibilityState) & ~3);
+    return 1;
+  }
+
+  /**
+   * An exception exit from the V86 task (the exception bitmap is all ones there). #PF: the
+   * shadow MMU's. Traps and software exceptions (#DB, INT3, INTO, INT1): the guest's own,
+   * delivered through its IVT at the next entry. Faults: either what V86 mode refuses and real
+   * mode allows (a privileged instruction's #GP(0) at CPL 3, #AC), or the guest's own fault: the
+   * VMM runs the instruction in real mode (emulateRealInstruction), which does the one or
+   * delivers the other through the IVT.
+   */
+  private v86Exception(x: VmExitRecord): HostedStop | null {
+    const info = x.interruptionInfo, vector = info & 0xff, type = (info >>> 8) & 7;
+    if (type === 3 && vector === Vector.PF) return this.shadowPageFault(x);
+    if (type !== 3 || vector === Vector.DB) return this.reflectException(x, x.interruptionErrorCode);
+    return this.emulateRealInstruction(x.guestRip >>> 0);
+  }
+
+  /**
+   * Runs the real-mode instruction at `rip` with the CPU core on the lent guest state (real
+   * mode, as the guest sees it): the instruction that faulted in the V86 task. A fault it raises
+   * in real mode is delivered through the IVT by the core; an event whose delivery faulted (an
+   * INT n redirected to the IVT) is replayed by the instruction, not re-injected. HLT: the vCPU
+   * idles as after a HLT exit. The faulting instruction retired when it faulted (cpu.ts), so the
+   * emulated one adds none: bare and hosted retire the same count.
+   */
+  private emulateRealInstruction(rip: number): HostedStop | null {
+    const vc = this.vc, c = vc.cpu;
+    vc.reinjectInfo = 0;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    this.emulation.stepped++;
+    let halted = false;
+    vc.view.with(rip, () => this.asEmulator(() => {
+      try { c.step(); } catch (e) {
+        if (e !== FAULT) throw e;
+        c.eip = c.instrStart;
+        c.exception(FAULT);
+      }
+      halted = c.halted; c.halted = false;
+    }));
+    if (c.shutdown) return this.stopWith('the guest triple-faulted (in an instruction the VMM emulated)', null);
+    if (halted) return this.idle();
+    return this.checkStopAfterHandling();
+  }
+
+  /** Runs `fn` with the CPU core as the VMM's instruction emulator on the lent guest state: an
+   *  x86 core outside VMX operation (the unit's CR0/CR4 fixed bits, its capability MSRs and the
+   *  VMX instructions do not apply to the guest's code). */
+  private asEmulator(fn: () => void): void {
+    const c = this.vc.cpu, vmx = c.vmx;
+    c.vmx = null;
+    try { fn(); } finally { c.vmx = vmx; }
+  }
+
+  /**
+   * Runs the guest's code in the VMM while its state cannot be entered (emulation.ts: a PE switch
+   * whose segment caches no descriptor load could give; v86.ts: real mode that V86 mode cannot
+   * express, such as big real mode or the reset vector's CS): the CPU core is the instruction
+   * emulator on the guest state the guest view lends, run by the machine's own loop one
+   * instruction at a time, so devices and timers advance on virtual time exactly as in bare
+   * mode, each emulated instruction retires one instruction, and the batch ends at the first
+   * instruction boundary where the state can be entered (in protected mode, or as a V86 task);
+   * the core takes the PIC's interrupts through the guest's IVT as the bare CPU does. A batch
+   * also ends at the run's budget or when the machine stops. Profile: a batch's retired
+   * instructions are added to instructionsEmulated of the exit that led into it (e.g. the MOV CR0
+   * that cleared PE), or, before the first exit, to the recorder's run total; `emulation`
+   * counts them all.
    */
   private emulateBatch(end: number): HostedStop | null {
     const vc = this.vc, c = vc.cpu, m = this.m, clk = m.clock, v = vc.v;
@@ -502,43 +666,34 @@ export class HostedVm {
     vc.injectedException = false;
     v.w(V.VmEntryInterruptionInfo, 0);
     this.setProc(ProcBasedCtls.InterruptWindowExiting, false);
-    const i0 = c.icount, vmx = c.vmx;
-    let stop: HostedStop | null = null, required = true;
-    vc.view.with(v.r(V.GuestRip), () => {
-      c.vmx = null;
-      let armed = false, own = false;
-      c.modeChanged = () => {
-        Object.getPrototypeOf(c).modeChanged.call(c);
-        if (armed && (c.cr0 & Cr0.PE) !== 0) { armed = false; own = true; this.ownStops++; m.stop(); }
-      };
-      try {
-        if ((info & INTR_VALID) !== 0) this.deliverEmulated(info, error, length);
-        for (;;) {
-          if (vc.pending.length > 0 && (c.getFlags() & Flag.IF) !== 0) { c.halted = false; c.interruptNow(vc.pending.pop()!, InterruptKind.External); }
-          required = emulationRequired(c);
-          if (!required) break;
-          const left = end - clk.ticks();
-          if (left <= 0) break;
-          const pe = (c.cr0 & Cr0.PE) !== 0;
-          armed = !pe; own = false;
-          // The rest of the run's budget in one call, as bare mode runs it (its 10 ms dead-halt
-          // rule counts within one call); the PE switch stops it early.
-          const r = m.run(pe || vc.pending.length > 0 ? 1 : left);
-          if (r === 'budget') continue;
-          if (this.externalStop()) { stop = m.poweredOff ? 'poweroff' : 'stopped'; break; }
-          if (r === 'stopped' && own) continue;
-          stop = r === 'shutdown' ? this.stopWith('the guest triple-faulted (in code the VMM emulated)', null) : r;
-          break;
-        }
-      } finally {
-        delete (c as { modeChanged?: unknown }).modeChanged;
-        c.vmx = vmx;
+    const i0 = c.icount;
+    let stop: HostedStop | null = null, required = true, blocking = 0;
+    vc.view.with(v.r(V.GuestRip), () => this.asEmulator(() => {
+      if ((info & INTR_VALID) !== 0) this.deliverEmulated(info, error, length);
+      for (;;) {
+        if (vc.pending.length > 0 && (c.getFlags() & Flag.IF) !== 0) { c.halted = false; c.interruptNow(vc.pending.pop()!, InterruptKind.External); }
+        const real = (c.cr0 & Cr0.PE) === 0;
+        required = real ? !v86FitsCpu(c) : emulationRequired(c);
+        this.lastReal = real;
+        if (!required) break;
+        if (end - clk.ticks() <= 0) break;
+        const r = m.run(1);
+        if (r === 'budget') continue;
+        if (this.externalStop()) { stop = m.poweredOff ? 'poweroff' : 'stopped'; break; }
+        stop = r === 'shutdown' ? this.stopWith('the guest triple-faulted (in code the VMM emulated)', null) : r;
+        break;
       }
-    });
+      // A batch that ends after STI or MOV SS/POP SS hands their blocking to the entry (the
+      // interruptibility state, §25.4.2 Table 25-3): the next instruction runs first.
+      if (c.icount < c.inhibitUntil) blocking = c.inhibitBy === InhibitBy.MovSs ? 2 : 1;
+    }));
+    if (blocking !== 0 || c.icount !== i0) v.w(V.GuestInterruptibilityState, (v.r(V.GuestInterruptibilityState) & ~3) | blocking);
     const n = c.icount - i0;
-    this.emulation.instructions += n; this.emulation.batches++;
-    const rec = this.recorder;
-    if (rec !== null) { if (this.recordPending === vc.index) rec.event.instructionsEmulated += n; else rec.instructionsEmulated += n; }
+    if (n > 0) {
+      this.emulation.instructions += n; this.emulation.batches++;
+      const rec = this.recorder;
+      if (rec !== null) { if (this.recordPending === vc.index) rec.event.instructionsEmulated += n; else rec.instructionsEmulated += n; }
+    }
     vc.emulating = required;
     return stop;
   }
@@ -595,6 +750,7 @@ export class HostedVm {
       // The scheduling tick: with one vCPU the same vCPU runs on (the timer reloads at entry).
       case ExitReason.PreemptionTimerExpired: return null;
       case ExitReason.ExceptionOrNmi:
+        if (this.exitInV86) return this.v86Exception(x);
         if (this.shadow !== null && (x.interruptionInfo & 0x7ff) === (Vector.PF | INTR_HW_EXCEPTION)) return this.shadowPageFault(x);
         return this.reflectException(x, x.interruptionErrorCode);
       case ExitReason.TaskSwitch: return this.taskSwitchExit(x);

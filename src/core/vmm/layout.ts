@@ -17,6 +17,10 @@
 //   then           the shadow-page pool (SHADOW_POOL_PAGES pages: hostShadowPool), used when EPT
 //                  is off (shadow/, issue 6); reserved on every machine so that its size does not
 //                  depend on the generation the machine is later run with
+//   then           the V86 task's TSS (V86_TSS_PAGES pages: hostV86Tss), real mode without
+//                  unrestricted guest (v86.ts)
+import { V86_TSS_PAGES } from './v86';
+
 const PAGE = 0x1000;
 export const HOST_GDT = 0x0000, HOST_TSS = 0x1000, HOST_PD = 0x2000, VMXON_REGION = 0x3000, VMCS_REGION = 0x4000;
 export const HOST_STACK_TOP = 0x6000, HOST_RIP = 0x6000;
@@ -34,7 +38,12 @@ export function hostBase(memoryBytes: number): number {
  *  the structures and one EPT page table per 2 MB of guest RAM (the ROM below 1 MB shares the
  *  first), plus a spare. */
 export function hostReservedBytes(memoryBytes: number): number {
-  return hostShadowPool(memoryBytes) + SHADOW_POOL_PAGES * PAGE - memoryBytes;
+  return hostV86Tss(memoryBytes) + V86_TSS_PAGES * PAGE - memoryBytes;
+}
+
+/** Host-physical address of the VMM's V86 TSS (v86.ts): after the shadow-page pool. */
+export function hostV86Tss(memoryBytes: number): number {
+  return hostShadowPool(memoryBytes) + SHADOW_POOL_PAGES * PAGE;
 }
 
 /** Shadow page tables the VMM may hold at once without EPT (4 MB): the ShadowMmu evicts the

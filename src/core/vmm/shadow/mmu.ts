@@ -42,6 +42,10 @@ export interface ShadowMmuOptions {
   /** Guest-physical pages that must stay unmapped so that accesses exit to the VMM (MMIO).
    *  Default: the memory's MMIO and unassigned pages. */
   isMmio?: (gpa: number) => boolean;
+  /** Host pages of the VMM that the identity shadow (guest paging off) maps at their own
+   *  addresses for the processor's implicit supervisor reads only (read-only, U/S = 0): the V86
+   *  task's TSS (v86.ts), which a real-mode guest run as a V86 task (CPL 3) cannot reach. */
+  vmmPages?: { base: number; pages: number };
 }
 
 /** What pageFault found. `guest`: the guest's own #PF, to inject with CR2 = the linear address
@@ -64,6 +68,8 @@ export class ShadowMmu {
   private readonly builder: ShadowBuilder;
   private readonly isMmio: (gpa: number) => boolean;
   private readonly ramPages: number;
+  private readonly vmmBase: number;
+  private readonly vmmEnd: number;
   /** Cached roots: guest page-directory page number, PAE: CR3 >> 5 (or IDENTITY) -> slot. */
   private readonly roots = new Map<number, number>();
   /** Tables not write-protected (see above): dropped at the next INVLPG/CR3 load. */
@@ -102,6 +108,8 @@ export class ShadowMmu {
     this.walker = new GuestWalker(mem, guestRamBytes);
     this.unsync = new Uint8Array(pool.pages);
     this.isMmio = opts.isMmio ?? ((gpa) => mem.kind[gpa >>> 12] >= PageKind.Mmio);
+    this.vmmBase = opts.vmmPages?.base ?? 0;
+    this.vmmEnd = opts.vmmPages === undefined ? 0 : opts.vmmPages.base + opts.vmmPages.pages * 4096;
   }
 
   /** Host-physical address of the current shadow root (NO_SLOT before activate). */
@@ -165,6 +173,13 @@ export class ShadowMmu {
       frame = w.frame;
     } else {
       frame = (linear & ~0xfff) >>> 0;
+      if (frame >= this.vmmBase && frame < this.vmmEnd && !user && !write) {
+        // Not RAM: no reverse-map link (write protection concerns guest page tables only).
+        this.pool.write(this.pool.entryId(this.tableFor(linear, -1), this.pteOff(linear)), frame | Pte.P | Pte.A);
+        this.stats.faultsFixed++;
+        this.count();
+        return FIXED;
+      }
     }
     const gfn = frame >>> 12;
     const rom = frame < this.guestRamBytes && this.mem.kind[gfn] === PageKind.Rom;
