@@ -5,7 +5,7 @@
 import { IoBus } from '../platform/io-bus';
 import { PhysicalMemory, PageKind } from '../platform/memory';
 import { CpuFault, FAULT } from './fault';
-import { Cr0, Flag, Seg, Vector, ARITH_FLAGS } from './regs';
+import { Cr0, Efer, Flag, Seg, SegAttr, Vector, ARITH_FLAGS } from './regs';
 import { CpuModel, P6_MODEL, cpuSignature } from './model';
 import { Tlb, TlbBit } from './paging';
 import type { Fpu } from './fpu/fpu';
@@ -101,6 +101,20 @@ export class Cpu {
   gdtrBase = 0; gdtrLimit = 0xffff;
   idtrBase = 0; idtrLimit = 0x3ff;
 
+  // ---- IA-32e mode (SDM Vol. 3A §2.2.1, long/long-mode.ts). In 64-bit mode `eip` holds the whole
+  // RIP as a JS number (canonical, so |RIP| < 2^47 and exact); elsewhere it is a 32-bit offset.
+  /** 64-bit mode: IA32_EFER.LMA = 1 and CS.L = 1 (recomputed with CS and EFER). */
+  mode64 = false;
+  /** Bits 63:32 of the segment bases (FS/GS in 64-bit mode, the 16-byte LDT/TSS descriptors). */
+  readonly segBaseHi = new Int32Array(8);
+  gdtrBaseHi = 0; idtrBaseHi = 0;
+  /** CR2 bits 63:32 (the faulting linear address of a #PF above 4 GB). */
+  cr2hi = 0;
+  /** CR8 (TPR in 64-bit mode, SDM Vol. 3A §10.8.6.1): 4 bits. */
+  cr8 = 0;
+  /** IA-32e MSRs as [lo, hi] pairs by LongMsr index (long/long-mode.ts). */
+  readonly longMsr = new Int32Array(16);
+
   // ---- Control, debug and model-specific state.
   cr0 = 0x60000010;
   cr2 = 0;
@@ -111,6 +125,8 @@ export class Cpu {
   /** MSRs the core does not model individually: number -> [lo, hi]. */
   readonly msrs = new Map<number, [number, number]>();
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
+  /** Bits 63:32 of IA32_SYSENTER_ESP/EIP (Intel 64 models; SYSENTER in IA-32e mode uses them). */
+  sysenterEspHi = 0; sysenterEipHi = 0;
   /** Offset added to retired instructions to form the TSC (written by WRMSR 0x10). */
   tscOffset = 0;
 
@@ -240,8 +256,10 @@ export class Cpu {
   reset(): void {
     this.resetCore(0x60000010);
     this.msrs.clear();
+    this.longMsr.fill(0);
     this.randState.fill(0);
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
+    this.sysenterEspHi = 0; this.sysenterEipHi = 0;
     this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT keeps it
     this.dcache?.clear();
     this.vmx?.reset(); // RESET leaves VMX operation (SDM Vol. 3C §24.8)
@@ -274,6 +292,7 @@ export class Cpu {
     this.eip = 0xfff0;
     this.flags = 2; this.lazyMask = 0;
     this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
+    this.mode64 = false; this.segBaseHi.fill(0); this.gdtrBaseHi = 0; this.idtrBaseHi = 0; this.cr2hi = 0; this.cr8 = 0;
     this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
     for (let s = 0; s < 6; s++) this.setSegReal(s, 0, 0xffff, 0x93);
     this.setSegReal(Seg.CS, 0xf000, 0xffff, 0x9b);
@@ -345,7 +364,12 @@ export class Cpu {
     const writable = realish || (!code && (type & 2) !== 0);
     if (readable) { this.rdLo[seg] = lo; this.rdHi[seg] = hi; } else { this.rdLo[seg] = 1; this.rdHi[seg] = 0; }
     if (writable) { this.wrLo[seg] = lo; this.wrHi[seg] = hi; } else { this.wrLo[seg] = 1; this.wrHi[seg] = 0; }
-    if (seg === Seg.CS) { this.code32 = (attr & 0x4000) !== 0 && !realish; this.invalidateFetch(); }
+    if (seg === Seg.CS) {
+      // 64-bit mode (SDM Vol. 3A §5.2.1): CS.L with IA32_EFER.LMA; its code is never "32-bit".
+      this.mode64 = (attr & SegAttr.L) !== 0 && (this.efer & Efer.LMA) !== 0 && !realish;
+      this.code32 = (attr & 0x4000) !== 0 && !realish && !this.mode64;
+      this.invalidateFetch();
+    }
     else if (seg === Seg.SS) this.stack32 = (attr & 0x4000) !== 0 && !realish;
   }
 
@@ -563,6 +587,7 @@ export class Cpu {
 
   /** Refills the fetch window for the page holding CS:EIP, or faults. */
   private refillFetch(): void {
+    if (this.mode64) { this.refillFetch64(); return; }
     const eip = this.eip;
     if (eip > this.segLimit[Seg.CS]) this.raiseErr(Vector.GP, 0);
     const lin = (this.segBase[Seg.CS] + eip) | 0;
@@ -603,6 +628,7 @@ export class Cpu {
       this.eip = eip + 1;
       return this.ram8[eip + this.fetchDelta];
     }
+    if (this.mode64) return this.fetchSlow64();
     // MMIO or ROM-less code page: slow physical read.
     const lin = (this.segBase[Seg.CS] + eip) | 0;
     const p = this.tlb.translateFetch(lin);
@@ -914,6 +940,7 @@ export class Cpu {
   /** Interprets one instruction: prefixes, then the opcode's row. Faults propagate as FAULT.
    *  (`run` takes cached instructions from the decoded-instruction cache first.) */
   step(): void {
+    if (this.mode64) { this.step64(); return; }
     this.instrStart = this.eip;
     const d = this.code32;
     this.os32 = d; this.as32 = d; this.segOvr = -1; this.rep = 0; this.lock = false;
@@ -937,6 +964,12 @@ export class Cpu {
     }
     this.dispatch(op);
   }
+
+  /** 64-bit mode: interprets one instruction (long/exec64.ts installs it); the fetch window of a
+   *  64-bit code page, and a fetch outside RAM. */
+  step64(): void { this.ud(); }
+  refillFetch64(): void { this.ud(); }
+  fetchSlow64(): number { return this.ud(); }
 
   /** Executes opcode `op` after its prefixes; dispatch.ts replaces this with a switch that
    *  calls the hottest rows' handlers directly (a known call target V8 can inline). */

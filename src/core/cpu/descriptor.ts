@@ -109,6 +109,7 @@ export function setBusy(c: Cpu, d: Desc, busy: boolean): void {
 export function loadCache(c: Cpu, seg: number, sel: number, d: Desc): void {
   c.segSel[seg] = sel;
   c.segBase[seg] = d.base;
+  c.segBaseHi[seg] = 0;
   c.segLimit[seg] = d.limit;
   c.segAttr[seg] = d.attr;
   c.updateSegLimits(seg);
@@ -118,6 +119,7 @@ export function loadCache(c: Cpu, seg: number, sel: number, d: Desc): void {
 export function loadNull(c: Cpu, seg: number, sel: number): void {
   c.segSel[seg] = sel;
   c.segBase[seg] = 0;
+  c.segBaseHi[seg] = 0;
   c.segLimit[seg] = 0;
   c.segAttr[seg] = 0x10000;
   c.updateSegLimits(seg);

@@ -14,6 +14,7 @@ import './ops/monitor';
 import './fpu/rows';
 import './fpu/fxsave';
 import './dispatch';
+import './long/exec64';
 import { Cpu } from './cpu';
 import { Fpu } from './fpu/fpu';
 import { installInterrupts } from './interrupts';

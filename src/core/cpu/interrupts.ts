@@ -2,13 +2,14 @@
 // IVT, protected-mode IDT gates (interrupt, trap, task), stack switches through the TSS,
 // interrupts out of virtual-8086 mode (with CR4.VME redirection), and the double-fault rules.
 import { Cpu, InterruptKind } from './cpu';
-import { Cr4, Flag, Seg, Vector, VECTOR_NAMES } from './regs';
+import { Cr4, Efer, Flag, Seg, Vector, VECTOR_NAMES } from './regs';
 import { FaultClass, faultClass } from './fault';
 import { Desc, EXT, SysType, fetchDesc, fetchGdtDesc, loadCache, loadNull, loadReal, loadV86, notPresent, selErr, setAccessed } from './descriptor';
 import {
   FRAME, S, checkInnerStack, ioPermission, pushFrame, pushFrameTo, readTssStack, setSp, tssStackPtr, tssStackSel,
 } from './segmentation';
 import { TaskSource, taskSwitch } from './tasks';
+import { deliverLong } from './long/system64';
 
 const G = new Desc();
 const D = new Desc();
@@ -56,6 +57,7 @@ export function deliver(c: Cpu, vector: number, kind: number, errorCode: number,
   EXT.v = kind === InterruptKind.Software || kind === InterruptKind.SoftwareException ? 0 : 1;
   try {
     if (!c.protectedMode()) deliverReal(c, vector);
+    else if ((c.efer & Efer.LMA) !== 0) deliverLong(c, vector, kind, errorCode, hasErrorCode); // IA-32e mode, §6.14
     else deliverProtected(c, vector, kind, errorCode, hasErrorCode);
   } finally {
     EXT.v = 0;

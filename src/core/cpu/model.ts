@@ -14,7 +14,7 @@ export enum Cpuid1Ecx { SSE3 = 1 << 0, MONITOR = 1 << 3, VMX = 1 << 5, SMX = 1 <
 /** CPUID.(EAX=07H, ECX=0):EBX bits (SDM Vol. 2A, CPUID, Table 3-8). */
 export enum Cpuid7Ebx { INVPCID = 1 << 10, RDSEED = 1 << 18 }
 /** CPUID.80000001h:EDX bits. */
-export enum CpuidExtEdx { SYSCALL = 1 << 11, NX = 1 << 20, RDTSCP = 1 << 27, LM = 1 << 29 }
+export enum CpuidExtEdx { SYSCALL = 1 << 11, NX = 1 << 20, PAGE1GB = 1 << 26, RDTSCP = 1 << 27, LM = 1 << 29 }
 
 export interface CpuModel {
   readonly name: string;
@@ -87,7 +87,11 @@ export function cpuidLeaf(m: CpuModel, leaf: number, sub: number, out: Int32Arra
     out[0] = cpuSignature(m);
     out[1] = 0; out[2] = m.leaf1Ecx; out[3] = m.leaf1Edx;
   } else if (leaf === 0x80000000) {
-    out[0] = 0x80000004 | 0;
+    // Intel 64 processors report leaf 80000008H (address sizes).
+    out[0] = ((m.extEdx & CpuidExtEdx.LM) !== 0 ? 0x80000008 : 0x80000004) | 0;
+  } else if (leaf === 0x80000008 && (m.extEdx & CpuidExtEdx.LM) !== 0) {
+    // Address sizes: EAX[7:0] physical (36, the width the 4-level walk checks), EAX[15:8] linear (48).
+    out[0] = 0x3024;
   } else if (leaf === 0x80000001) {
     out[3] = m.extEdx;
   } else if (leaf >= 0x80000002 && leaf <= 0x80000004) {

@@ -36,6 +36,10 @@ export enum TlbBit {
 export enum PfErr { P = 1, W = 2, U = 4, Rsvd = 8, I = 16 }
 
 const CAPACITY = 8192;
+/** Entries of the TLB for linear pages above 4 GB (IA-32e mode): direct-mapped by bits 21:12 of
+ *  the address and tagged by bits 63:32. Pages below 4 GB stay in the main array, whose hit path
+ *  (32-bit code) therefore has no tag to compare. */
+const HI_SIZE = 1024;
 /** Tagged spaces kept besides the first (the host's, tag 0/-1); the least recently selected one
  *  is flushed and reused beyond that (dropping cached translations is always allowed). */
 const MAX_EXTRA_SPACES = 4;
@@ -93,6 +97,16 @@ export class Tlb {
   private user = false;
   /** Page walks performed (for statistics and tests). */
   walks = 0;
+  /** The >4 GB part of the TLB (see HI_SIZE): tags (bits 63:32 of the address, never 0) and entries. */
+  readonly hiTag = new Int32Array(HI_SIZE);
+  readonly hiEntry = new Int32Array(HI_SIZE);
+  /** Bits 63:32 of the address being translated (0 below 4 GB): where `finish` installs, what
+   *  `pageFault` puts in CR2[63:32]. */
+  private curHi = 0;
+  /** A 1 GB page was installed since the last full flush (INVLPG then flushes everything). */
+  has1G = false;
+  /** Entries were installed in the >4 GB part since it was last cleared (flushes skip it otherwise). */
+  private hiUsed = false;
 
   constructor(readonly cpu: Cpu) { this.setCpl(0); }
 
@@ -120,6 +134,7 @@ export class Tlb {
 
   /** Drops every entry of the current space. */
   flushCurrent(): void {
+    this.flushHi();
     if (this.overflow) { this.entry.fill(0); this.overflow = false; }
     else for (let i = 0; i < this.nFilled; i++) this.entry[this.filled[i]] = 0;
     this.nFilled = 0;
@@ -157,6 +172,7 @@ export class Tlb {
     this.cur = k;
     this.entry = s.entry; this.filled = s.filled; this.nFilled = s.nFilled; this.overflow = s.overflow;
     this.cpu.tlbE = s.entry;
+    this.flushHi();
     this.cpu.invalidateFetch();
   }
 
@@ -173,6 +189,7 @@ export class Tlb {
    *  page of any paging mode) from every space whose tags satisfy `match`. */
   invalidateRegion(match: (tagA: number, tagB: number) => boolean, lin: number): void {
     const first = (lin >>> 12) & ~1023;
+    this.flushHi();
     for (const s of this.spaces) {
       if (!match(s.tagA, s.tagB)) continue;
       for (let p = first; p < first + 1024; p++) if (s.entry[p] !== 0) s.entry[p] = 0;
@@ -188,6 +205,7 @@ export class Tlb {
   }
 
   private flushNonGlobalCurrent(): void {
+    this.flushHi();
     if (this.overflow) {
       const e = this.entry;
       for (let i = 0; i < e.length; i++) if ((e[i] & TlbBit.Global) === 0) e[i] = 0;
@@ -208,6 +226,27 @@ export class Tlb {
   invalidatePage(lin: number): void {
     this.entry[lin >>> 12] = 0;
     this.cpu.invalidateFetch();
+  }
+
+  /** Drops the >4 GB entries (every flush, and INVLPG of such an address). */
+  flushHi(): void {
+    if (!this.hiUsed) return;
+    this.hiTag.fill(0); this.hiEntry.fill(0); this.hiUsed = false;
+  }
+
+  /**
+   * Translates a 64-bit linear address given as bits 31:0 `lo` and 63:32 `hi` (canonical:
+   * the caller checked it) for IA-32e mode. Below 4 GB this is `translate`; above, the tagged
+   * part of the TLB, then the 4-level walk.
+   */
+  translate64(lo: number, hi: number, write: boolean, fetch: boolean): number {
+    if (hi === 0) return this.translate(lo, write, fetch);
+    const i = (lo >>> 12) & (HI_SIZE - 1), e = this.hiEntry[i];
+    const need = write ? (this.user ? TlbBit.WriteUser : TlbBit.WriteSup) | TlbBit.Valid : (this.user ? TlbBit.ReadUser : 0) | TlbBit.Valid;
+    if (this.hiTag[i] === hi && (e & need) === need && (e & (fetch ? TlbBit.NoExec : 0)) === 0) return ((e & ~0xfff) | (lo & 0xfff)) >>> 0;
+    this.walks++;
+    this.curHi = hi;
+    return this.walk4(lo, hi, write, fetch);
   }
 
   /** Fills the entry of linear page `page` (also nested-paging.ts). */
@@ -245,12 +284,14 @@ export class Tlb {
     const need = write ? (this.user ? TlbBit.WriteUser : TlbBit.WriteSup) | TlbBit.Valid : (this.user ? TlbBit.ReadUser : 0) | TlbBit.Valid;
     if ((e & need) === need && (e & (fetch ? TlbBit.NoExec : write ? 0 : TlbBit.NoRead)) === 0) return ((e & ~0xfff) | (lin & 0xfff)) >>> 0;
     if (this.nested !== null) return nestedTranslate(this, this.nested, lin, write, fetch);
+    this.curHi = 0;
     if ((c.cr0 & Cr0.PG) === 0) {
       const phys = (lin & c.mem.a20Mask & ~0xfff) >>> 0;
       this.install(page, phys | TlbBit.Valid | TlbBit.WriteSup | TlbBit.ReadUser | TlbBit.WriteUser | this.ramBits(phys));
       return (phys | (lin & 0xfff)) >>> 0;
     }
     this.walks++;
+    if ((c.efer & Efer.LMA) !== 0) return this.walk4(lin, 0, write, fetch);
     return (c.cr4 & Cr4.PAE) !== 0 ? this.walkPae(lin, write, fetch) : this.walk32(lin, write, fetch);
   }
 
@@ -288,6 +329,7 @@ export class Tlb {
   pageFault(lin: number, err: number, write: boolean, fetch: boolean): never {
     const c = this.cpu;
     c.cr2 = lin >>> 0;
+    c.cr2hi = this.curHi;
     err |= (write ? PfErr.W : 0) | (this.user ? PfErr.U : 0);
     if (fetch && (c.cr4 & Cr4.PAE) !== 0 && (c.efer & Efer.NXE) !== 0) err |= PfErr.I;
     return c.raiseErr(Vector.PF, err);
@@ -314,8 +356,75 @@ export class Tlb {
     }
     if (global) bits |= TlbBit.Global;
     if (nx) bits |= TlbBit.NoExec;
-    this.install(lin >>> 12, ((phys & ~0xfff) | bits));
+    if (this.curHi !== 0) {
+      const i = (lin >>> 12) & (HI_SIZE - 1);
+      this.hiTag[i] = this.curHi; this.hiEntry[i] = (phys & ~0xfff) | bits; this.hiUsed = true;
+    } else this.install(lin >>> 12, ((phys & ~0xfff) | bits));
     return true;
+  }
+
+  /**
+   * 4-level paging (SDM Vol. 3A §4.5): PML4E -> PDPTE (1 GB pages where CPUID.80000001H:EDX[26])
+   * -> PDE (2 MB pages) -> PTE, 48-bit linear addresses given as `lo` (bits 31:0) and `hi`
+   * (bits 63:32). Physical addresses are those below 4 GB: bits 35:32 of an entry's address are
+   * reserved here (MAXPHYADDR 36, as CPUID.80000008H says) but not represented (phase 1).
+   */
+  private walk4(lo: number, hi: number, write: boolean, fetch: boolean): number {
+    const c = this.cpu, m = c.mem;
+    const nxe = (c.efer & Efer.NXE) !== 0;
+    const pge = (c.cr4 & Cr4.PGE) !== 0;
+    // Reserved: address bits 51:36 (beyond MAXPHYADDR 36), and bit 63 (XD) without EFER.NXE;
+    // bits 62:52 are ignored (§4.5.4, Tables 4-15 to 4-20).
+    const rsvdHi = nxe ? 0x000ffff0 : 0x800ffff0 | 0;
+    const RSVD = PfErr.P | PfErr.Rsvd;
+    const pml4Addr = ((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0;
+    let pml4e = m.read32(pml4Addr);
+    const pml4Hi = m.read32(pml4Addr + 4);
+    if ((pml4e & 1) === 0) this.pageFault(lo, 0, write, fetch);
+    if ((pml4Hi & rsvdHi) !== 0 || (pml4e & 0x80) !== 0) this.pageFault(lo, RSVD, write, fetch);
+    const pdptAddr = ((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0;
+    let pdpte = m.read32(pdptAddr);
+    const pdpteHi = m.read32(pdptAddr + 4);
+    if ((pdpte & 1) === 0) this.pageFault(lo, 0, write, fetch);
+    if ((pdpteHi & rsvdHi) !== 0) this.pageFault(lo, RSVD, write, fetch);
+    let rw = (pml4e & pdpte & 2) !== 0, us = (pml4e & pdpte & 4) !== 0;
+    let nx = nxe && (pml4Hi < 0 || pdpteHi < 0);
+    if ((pml4e & 0x20) === 0) { pml4e |= 0x20; m.write32(pml4Addr, pml4e); }
+    if ((pdpte & 0x80) !== 0) {
+      // 1 GB page: only with CPUID.80000001H:EDX.Page1GB; bits 29:13 reserved.
+      if ((c.model.extEdx & (1 << 26)) === 0 || (pdpte & 0x3fffe000) !== 0) this.pageFault(lo, RSVD, write, fetch);
+      const phys = ((pdpte & 0xc0000000) | (lo & 0x3ffff000)) >>> 0;
+      this.has1G = true;
+      this.finish(lo, phys, rw, us, nx, write || (pdpte & 0x40) !== 0, pge && (pdpte & 0x100) !== 0, write, fetch);
+      const n = pdpte | 0x20 | (write ? 0x40 : 0);
+      if (n !== pdpte) m.write32(pdptAddr, n);
+      return (phys | (lo & 0xfff)) >>> 0;
+    }
+    const pdeAddr = ((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0;
+    let pde = m.read32(pdeAddr);
+    const pdeHi = m.read32(pdeAddr + 4);
+    if ((pde & 1) === 0) this.pageFault(lo, 0, write, fetch);
+    if ((pdeHi & rsvdHi) !== 0) this.pageFault(lo, RSVD, write, fetch);
+    rw = rw && (pde & 2) !== 0; us = us && (pde & 4) !== 0; nx = nx || (nxe && pdeHi < 0);
+    if ((pdpte & 0x20) === 0) { pdpte |= 0x20; m.write32(pdptAddr, pdpte); }
+    if ((pde & 0x80) !== 0) {
+      if ((pde & 0x1fe000) !== 0) this.pageFault(lo, RSVD, write, fetch);
+      const phys = ((pde & 0xffe00000) | (lo & 0x1ff000)) >>> 0;
+      this.finish(lo, phys, rw, us, nx, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
+      const n = pde | 0x20 | (write ? 0x40 : 0);
+      if (n !== pde) m.write32(pdeAddr, n);
+      return (phys | (lo & 0xfff)) >>> 0;
+    }
+    const pteAddr = ((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0;
+    const pte = m.read32(pteAddr), pteHi = m.read32(pteAddr + 4);
+    if ((pte & 1) === 0) this.pageFault(lo, 0, write, fetch);
+    if ((pteHi & rsvdHi) !== 0) this.pageFault(lo, RSVD, write, fetch);
+    const phys = (pte & ~0xfff) >>> 0;
+    this.finish(lo, phys, rw && (pte & 2) !== 0, us && (pte & 4) !== 0, nx || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
+    if ((pde & 0x20) === 0) { pde |= 0x20; m.write32(pdeAddr, pde); }
+    const n = pte | 0x20 | (write ? 0x40 : 0);
+    if (n !== pte) m.write32(pteAddr, n);
+    return (phys | (lo & 0xfff)) >>> 0;
   }
 
   private walk32(lin: number, write: boolean, fetch: boolean): number {

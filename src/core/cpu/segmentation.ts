@@ -3,12 +3,13 @@
 // and builds its stack frame with all limit and page checks done before anything is written, so
 // a fault leaves registers unchanged (the run loop restarts the instruction).
 import type { Cpu } from './cpu';
-import { Cr4, Flag, Reg, Seg, Vector } from './regs';
+import { Cr4, Efer, Flag, Reg, Seg, Vector } from './regs';
 import {
   Desc, EXT, SysType, fetchDesc, fetchGdtDesc, loadCache, loadNull, loadReal, loadV86, notPresent, selErr,
   setAccessed,
 } from './descriptor';
 import { TaskSource, taskReturn, taskSwitch } from './tasks';
+import { interruptReturn64 } from './long/system64';
 
 export { loadReal, loadV86 };
 
@@ -404,6 +405,8 @@ const V86_IRET32 = REAL_IRET32 & ~Flag.IOPL;
 
 /** IRET / IRETD in every mode (SDM Vol. 2A, IRET). */
 export function interruptReturn(c: Cpu): void {
+  // IA-32e mode (compatibility mode here; 64-bit mode never comes): IRET pops SS:ESP always.
+  if ((c.efer & Efer.LMA) !== 0) { interruptReturn64(c, c.os32 ? 4 : 2); return; }
   EXT.v = 0;
   // IRET ends NMI blocking, even if it then faults (SDM Vol. 3A §6.7.1); in VMX non-root
   // operation "NMI exiting" and "virtual NMIs" decide (Vol. 3C §26.3).

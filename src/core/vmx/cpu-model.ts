@@ -2,8 +2,12 @@
 // from the generation; CPUID feature bits are what the interpreter implements (P6_MODEL's),
 // plus CPUID.1:ECX.VMX when the generation has VMX and the generation's instruction-set facts
 // the interpreter implements (IMPLEMENTED_ISA), with the factory that installs its VMX unit.
-// The interpreter has no long mode and no SSE: reporting the real part's other feature bits
-// would promise instructions that raise #UD here.
+// The interpreter has no SSE: reporting the real part's other feature bits would promise
+// instructions that raise #UD here. Long mode (Intel 64, 1 GB pages) comes from the generation's
+// facts only with `longMode: true`: the interpreter runs IA-32e mode (src/core/cpu/long), but the
+// VMX unit has no IA-32e guests/hosts yet, and CPUID.80000001H:EDX.LM also changes the derived
+// capability MSRs (IA32_VMX_BASIC[48], "save IA32_EFER.LMA", CR8 exiting), so the default stays
+// off until the VMX layer takes it (issue 4).
 import { Cpuid1Ecx, Cpuid7Ebx, CpuidExtEdx, CpuModel, P6_MODEL } from '../cpu/model';
 import { capabilitiesFor } from './capabilities';
 import { Generation, IsaFeature, generation } from './generations';
@@ -17,11 +21,22 @@ const IMPLEMENTED_ISA: ReadonlyMap<IsaFeature, readonly ['leaf1Ecx' | 'extEdx' |
   [IsaFeature.Rdrand, ['leaf1Ecx', Cpuid1Ecx.RDRAND]],
   [IsaFeature.Rdseed, ['leaf7Ebx', Cpuid7Ebx.RDSEED]],
   [IsaFeature.Invpcid, ['leaf7Ebx', Cpuid7Ebx.INVPCID]],
+  [IsaFeature.Intel64, ['extEdx', CpuidExtEdx.LM | CpuidExtEdx.SYSCALL]],
+  [IsaFeature.Page1Gb, ['extEdx', CpuidExtEdx.PAGE1GB]],
 ]);
 
-export function cpuModelFor(gen: Generation): CpuModel {
+/** Options of cpuModelFor. */
+export interface CpuModelOptions {
+  /** Report the generation's Intel 64 facts (LM, SYSCALL, 1 GB pages) in CPUID (default false). */
+  readonly longMode?: boolean;
+}
+
+const LONG_MODE_ISA: ReadonlySet<IsaFeature> = new Set([IsaFeature.Intel64, IsaFeature.Page1Gb]);
+
+export function cpuModelFor(gen: Generation, opts: CpuModelOptions = {}): CpuModel {
   const bits = { leaf1Ecx: gen.vmx !== null ? P6_MODEL.leaf1Ecx | Cpuid1Ecx.VMX : P6_MODEL.leaf1Ecx, extEdx: P6_MODEL.extEdx, leaf7Ebx: 0 };
   for (const f of gen.isa) {
+    if (LONG_MODE_ISA.has(f) && opts.longMode !== true) continue;
     const b = IMPLEMENTED_ISA.get(f);
     if (b !== undefined) bits[b[0]] |= b[1];
   }
@@ -38,6 +53,6 @@ export function cpuModelFor(gen: Generation): CpuModel {
 }
 
 /** The CPU model of the generation called `name` (throws, listing the names, if unknown). */
-export function cpuModelForName(name: string): CpuModel {
-  return cpuModelFor(generation(name));
+export function cpuModelForName(name: string, opts: CpuModelOptions = {}): CpuModel {
+  return cpuModelFor(generation(name), opts);
 }

@@ -52,6 +52,14 @@ export enum IsaFeature {
   Invpcid,
   /** CPUID.(7,0):EBX[18] RDSEED: Broadwell on (with "RDSEED exiting", [BX27 broadwell_ult]). */
   Rdseed,
+  /** Intel 64 (CPUID.80000001H:EDX[29] LM, [11] SYSCALL): every generation here. Prescott parts
+   *  varied (the first Prescotts had no EM64T); the modelled Celeron D 336 (CPUID 00000F41, E0
+   *  stepping) has it: [BX27 p4_prescott_celeron_336] enables BX_ISA_LONG_MODE. */
+  Intel64,
+  /** CPUID.80000001H:EDX[26] 1-GByte pages: Haswell on among the modelled parts ([BX27
+   *  corei7_haswell_4770] enables BX_ISA_1G_PAGES; corei5_arrandale_m520, corei7_sandy_bridge_2600K
+   *  and corei7_ivy_bridge_3770K do not: the server Westmere-EP parts had them, these clients not). */
+  Page1Gb,
 }
 
 export interface Generation {
@@ -72,10 +80,10 @@ export interface Generation {
 
 const set = (...lists: (readonly F[])[]): ReadonlySet<F> => new Set(lists.flat());
 const I = IsaFeature;
-const ISA_PRESCOTT: ReadonlySet<IsaFeature> = new Set([I.Monitor]);
+const ISA_PRESCOTT: ReadonlySet<IsaFeature> = new Set([I.Monitor, I.Intel64]);
 const ISA_NEHALEM: ReadonlySet<IsaFeature> = new Set([...ISA_PRESCOTT, I.Rdtscp]);
 const ISA_IVY_BRIDGE: ReadonlySet<IsaFeature> = new Set([...ISA_NEHALEM, I.Rdrand]);
-const ISA_HASWELL: ReadonlySet<IsaFeature> = new Set([...ISA_IVY_BRIDGE, I.Invpcid]);
+const ISA_HASWELL: ReadonlySet<IsaFeature> = new Set([...ISA_IVY_BRIDGE, I.Invpcid, I.Page1Gb]);
 const ISA_BROADWELL: ReadonlySet<IsaFeature> = new Set([...ISA_HASWELL, I.Rdseed]);
 
 // Every VT-x processor: activity states HLT, shutdown and wait-for-SIPI (MISC[8:6] = 111b in

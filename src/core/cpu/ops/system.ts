@@ -12,6 +12,8 @@ import { rowExit } from '../vmx-hooks';
 import { MSR_TSC_AUX, hasRdtscp } from './rdtscp';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
+import { D64 } from '../long/decode64';
+import { LongMsr, LongMsrNumber, canonicalHalves, cr0LongModeAllowed, cr4LongModeAllowed, hasLongMode, updateLma } from '../long/long-mode';
 
 const D = new Desc();
 
@@ -263,6 +265,8 @@ export function writeCr0(c: Cpu, v: number): void {
   if ((v & Cr0.NW) !== 0 && (v & Cr0.CD) === 0) c.gp(0);
   // In VMX operation CR0 keeps the bits IA32_VMX_CR0_FIXED0/1 fix (SDM Vol. 3C §24.8).
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(0, v)) c.gp(0);
+  // IA-32e mode activation and deactivation rules (§9.8.5).
+  if ((c.efer & Efer.LME) !== 0 && !cr0LongModeAllowed(c, v)) c.gp(0);
   const old = c.cr0;
   const changed = old ^ v;
   // PDPTE registers (SDM Vol. 3A §4.4.1): loaded when CD, NW or PG change; only EPT keeps them.
@@ -270,6 +274,7 @@ export function writeCr0(c: Cpu, v: number): void {
   c.cr0 = v;
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.tlb.flushAll();
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
+  if ((changed & Cr0.PG) !== 0) updateLma(c); // IA32_EFER.LMA = LME and PG
 }
 
 /** CR4 bits a model's CPUID makes valid (SDM Vol. 3A §2.5): OSFXSR with FXSR, VMXE with VMX. */
@@ -283,6 +288,7 @@ export function writeCr4(c: Cpu, v: number): void {
   if ((v & ~cr4ValidBits(c.model)) !== 0) c.gp(0);
   // In VMX operation CR4.VMXE cannot be cleared (IA32_VMX_CR4_FIXED0, SDM Vol. 3C §24.8).
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(4, v)) c.gp(0);
+  if (!cr4LongModeAllowed(c, v)) c.gp(0); // PAE stays set in IA-32e mode
   const changed = c.cr4 ^ v;
   if (c.tlb.nested !== null && (changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.nested.loadPdptes(c.cr0, c.cr3, v);
   c.cr4 = v;
@@ -362,9 +368,25 @@ function msrDefault(n: number, hi: boolean): number {
 let msrLo = 0, msrHi = 0;
 const VMX_MSR = new Int32Array(2);
 
-/** IA32_EFER bits a model's WRMSR accepts: NXE with NX (long mode is not implemented). */
+/** IA32_EFER bits a model's WRMSR accepts: NXE with NX, LME with Intel 64, SCE with SYSCALL
+ *  (SDM Vol. 3A §2.2.1, Vol. 4 Table 2-2). */
 export function eferValidBits(m: CpuModel): number {
-  return (m.extEdx & CpuidExtEdx.NX) !== 0 ? Efer.NXE : 0;
+  return ((m.extEdx & CpuidExtEdx.NX) !== 0 ? Efer.NXE : 0) | ((m.extEdx & CpuidExtEdx.LM) !== 0 ? Efer.LME : 0) |
+    ((m.extEdx & CpuidExtEdx.SYSCALL) !== 0 ? Efer.SCE : 0);
+}
+
+/** The IA-32e MSRs (SDM Vol. 4 Table 2-2), present with Intel 64: the slot in Cpu.longMsr, or
+ *  -1 for FS/GS base (kept in the segment caches), or -2 for none. */
+function longMsrSlot(n: number): number {
+  switch (n) {
+    case LongMsrNumber.STAR: return LongMsr.Star;
+    case LongMsrNumber.LSTAR: return LongMsr.Lstar;
+    case LongMsrNumber.CSTAR: return LongMsr.Cstar;
+    case LongMsrNumber.FMASK: return LongMsr.Fmask;
+    case LongMsrNumber.KERNEL_GS_BASE: return LongMsr.KernelGsBase;
+    case LongMsrNumber.FS_BASE: case LongMsrNumber.GS_BASE: return -1;
+    default: return -2;
+  }
 }
 
 /** Reads MSR `n` into msrLo/msrHi; false if the MSR does not exist. */
@@ -375,9 +397,19 @@ export function readMsr(c: Cpu, n: number): boolean {
     case Msr.PLATFORM_ID: msrLo = 0; msrHi = 0; return true;
     case Msr.MTRRCAP: msrLo = 0x508; msrHi = 0; return true; // 8 variable ranges, fixed ranges, WC
     case Msr.SYSENTER_CS: msrLo = c.sysenterCs; msrHi = 0; return true;
-    case Msr.SYSENTER_ESP: msrLo = c.sysenterEsp; msrHi = 0; return true;
-    case Msr.SYSENTER_EIP: msrLo = c.sysenterEip; msrHi = 0; return true;
+    case Msr.SYSENTER_ESP: msrLo = c.sysenterEsp; msrHi = c.sysenterEspHi; return true;
+    case Msr.SYSENTER_EIP: msrLo = c.sysenterEip; msrHi = c.sysenterEipHi; return true;
     case Msr.EFER: msrLo = c.efer; msrHi = 0; return true;
+    case LongMsrNumber.FS_BASE: case LongMsrNumber.GS_BASE: {
+      if (!hasLongMode(c)) return false;
+      const s = n === LongMsrNumber.FS_BASE ? Seg.FS : Seg.GS;
+      msrLo = c.segBase[s]; msrHi = c.segBaseHi[s]; return true;
+    }
+    case LongMsrNumber.STAR: case LongMsrNumber.LSTAR: case LongMsrNumber.CSTAR: case LongMsrNumber.FMASK: case LongMsrNumber.KERNEL_GS_BASE: {
+      if (!hasLongMode(c)) return false;
+      const k = longMsrSlot(n);
+      msrLo = c.longMsr[k]; msrHi = c.longMsr[k + 1]; return true;
+    }
     case MSR_TSC_AUX: { // with RDTSCP only (rdtscp.ts)
       if (!hasRdtscp(c)) return false;
       const e = c.msrs.get(n);
@@ -412,16 +444,40 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
     case Msr.TSC: c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - (c.tsc() - c.tscOffset); return true;
     case Msr.BIOS_UPDT_TRIG: return true; // no microcode to load
     case Msr.SYSENTER_CS: c.sysenterCs = lo & 0xffff; return true;
-    case Msr.SYSENTER_ESP: c.sysenterEsp = lo; return true;
-    case Msr.SYSENTER_EIP: c.sysenterEip = lo; return true;
+    case Msr.SYSENTER_ESP: case Msr.SYSENTER_EIP: {
+      // With Intel 64 the MSRs hold 64-bit addresses, canonical or #GP(0) (SDM Vol. 2B WRMSR);
+      // without, bits 63:32 are ignored as before.
+      const long = hasLongMode(c);
+      if (long && !canonicalHalves(lo, hi)) return false;
+      if (n === Msr.SYSENTER_ESP) { c.sysenterEsp = lo; c.sysenterEspHi = long ? hi : 0; }
+      else { c.sysenterEip = lo; c.sysenterEipHi = long ? hi : 0; }
+      return true;
+    }
     case Msr.EFER: {
       // NXE only when the model reports NX; LME (long mode) is not implemented yet; LMA is
       // read-only (SDM Vol. 3A §2.2.1).
       const allowed = eferValidBits(c.model);
       if (hi !== 0 || (lo & ~(allowed | Efer.LMA)) !== 0) return false;
       const v = (lo & allowed) | (c.efer & Efer.LMA);
+      // LME cannot change while paging is on (SDM Vol. 3A §9.8.5, Vol. 4 IA32_EFER).
+      if (((v ^ c.efer) & Efer.LME) !== 0 && (c.cr0 & Cr0.PG) !== 0) return false;
       if (((v ^ c.efer) & Efer.NXE) !== 0) c.tlb.flushAll();
       c.efer = v;
+      return true;
+    }
+    case LongMsrNumber.FS_BASE: case LongMsrNumber.GS_BASE: case LongMsrNumber.LSTAR: case LongMsrNumber.CSTAR:
+    case LongMsrNumber.KERNEL_GS_BASE: {
+      // Addresses: #GP(0) unless canonical (SDM Vol. 4 Table 2-2, Vol. 2B WRMSR).
+      if (!hasLongMode(c) || !canonicalHalves(lo, hi)) return false;
+      const k = longMsrSlot(n);
+      if (k === -1) { const s = n === LongMsrNumber.FS_BASE ? Seg.FS : Seg.GS; c.segBase[s] = lo; c.segBaseHi[s] = hi; }
+      else { c.longMsr[k] = lo; c.longMsr[k + 1] = hi; }
+      return true;
+    }
+    case LongMsrNumber.STAR: case LongMsrNumber.FMASK: {
+      if (!hasLongMode(c)) return false;
+      const k = longMsrSlot(n);
+      c.longMsr[k] = lo; c.longMsr[k + 1] = hi;
       return true;
     }
     case Msr.APIC_BASE:
@@ -494,18 +550,28 @@ function cpuid(c: Cpu): void {
 function flatSeg(c: Cpu, seg: number, sel: number, attr: number): void {
   c.segSel[seg] = sel;
   c.segBase[seg] = 0;
+  c.segBaseHi[seg] = 0;
   c.segLimit[seg] = 0xffffffff;
   c.segAttr[seg] = attr;
   c.updateSegLimits(seg);
 }
 
-/** 0F 34 SYSENTER: ring 0, CS = SYSENTER_CS, SS = CS + 8, flat 32-bit; clears VM, IF, RF. */
+/** 0F 34 SYSENTER: ring 0, CS = SYSENTER_CS, SS = CS + 8, flat 32-bit; clears VM, IF, RF. In
+ *  IA-32e mode CS is 64-bit code and RSP/RIP take all 64 bits of the MSRs (SDM Vol. 2B SYSENTER). */
 function sysenter(c: Cpu): void {
   if (!c.protectedMode()) c.gp(0);
   const cs = c.sysenterCs & 0xfffc;
   if (cs === 0) c.gp(0);
   c.setFlags(0, Flag.VM | Flag.IF | Flag.RF);
   c.setCpl(0);
+  if ((c.efer & Efer.LMA) !== 0) {
+    flatSeg(c, Seg.CS, cs, 0xa09b); // G, L, P, DPL 0, code execute/read accessed
+    flatSeg(c, Seg.SS, cs + 8, 0xc093);
+    c.r32[4] = c.sysenterEsp; c.r32hi[4] = c.sysenterEspHi;
+    c.eip = (c.sysenterEipHi | 0) * 4294967296 + (c.sysenterEip >>> 0);
+    c.modeChanged();
+    return;
+  }
   flatSeg(c, Seg.CS, cs, 0xc09b); // G, D, P, DPL 0, code execute/read accessed
   flatSeg(c, Seg.SS, cs + 8, 0xc093); // G, B, P, DPL 0, data read/write accessed
   c.r32[4] = c.sysenterEsp;
@@ -513,10 +579,22 @@ function sysenter(c: Cpu): void {
   c.modeChanged();
 }
 
-/** 0F 35 SYSEXIT: ring 3, CS = SYSENTER_CS + 16, SS = + 24, EIP = EDX, ESP = ECX. */
+/** 0F 35 SYSEXIT: ring 3, CS = SYSENTER_CS + 16, SS = + 24, EIP = EDX, ESP = ECX. In 64-bit
+ *  mode with REX.W: CS = + 32 (64-bit code), SS = + 40, RIP = RDX (canonical, else #GP(0)), RSP =
+ *  RCX (SDM Vol. 2B SYSEXIT). */
 function sysexit(c: Cpu): void {
   const cs = c.sysenterCs & 0xfffc;
   if (!c.protectedMode() || c.v86() || c.cpl !== 0 || cs === 0) c.gp(0);
+  if (c.mode64 && D64.w) {
+    if (!canonicalHalves(c.r32[2], c.r32hi[2])) c.gp(0);
+    c.setCpl(3);
+    flatSeg(c, Seg.CS, (cs + 32) | 3, 0xa0fb);
+    flatSeg(c, Seg.SS, (cs + 40) | 3, 0xc0f3);
+    c.r32[4] = c.r32[1]; c.r32hi[4] = c.r32hi[1];
+    c.eip = (c.r32hi[2] | 0) * 4294967296 + (c.r32[2] >>> 0);
+    return;
+  }
+  if (c.mode64) c.r32hi[4] = 0; // ESP/EIP loads zero-extend in IA-32e mode
   c.setCpl(3);
   flatSeg(c, Seg.CS, (cs + 16) | 3, 0xc0fb);
   flatSeg(c, Seg.SS, (cs + 24) | 3, 0xc0f3);
