@@ -123,13 +123,16 @@ describe('vmxlab in the browser (Chromium, engine in a Web Worker)', () => {
   }, 60_000);
 
   it('runs a plain guest in hosted mode: the VMM\'s exits fill the table and charts; HLT exiting off removes its HLT exits', async () => {
-    // Merom (no EPT) runs hosted with shadow paging for one vCPU: two force bare, with the reason.
+    // Prescott (no VMX) forces bare, with the reason; Merom (no EPT) runs hosted with shadow
+    // paging, with 2 vCPUs as with 1.
     await page.click('[data-test="tab-guest"]');
     await page.selectOption('[data-test="vcpus"]', '2');
-    await page.selectOption('[data-test="generation"]', 'merom');
+    await page.selectOption('[data-test="generation"]', 'prescott');
     expect(await page.inputValue('[data-test="mode"]')).toBe('bare');
     expect(await page.isEnabled('[data-test="mode"] option[value="hosted"]')).toBe(false);
-    expect(await page.textContent('[data-test="hosted-reason"]')).toContain('Merom lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only');
+    expect(await page.textContent('[data-test="hosted-reason"]')).toContain('Prescott has no VMX');
+    await page.selectOption('[data-test="generation"]', 'merom');
+    expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
     await page.selectOption('[data-test="vcpus"]', '1');
     expect(await page.inputValue('[data-test="mode"]')).toBe('hosted');
     await page.selectOption('[data-test="generation"]', 'skylake');

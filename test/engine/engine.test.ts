@@ -144,8 +144,8 @@ describe('engine', () => {
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'bad-image', message: 'e.img: e.img: the image is empty' });
     send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ vcpus: 9 }) });
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'bad-settings', message: 'settings.vcpus: 1 to 8 (got 9)' });
-    send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ mode: 'hosted', generation: 'nehalem', vcpus: 2 }) });
-    expect(host.of('error').at(-1)!.error.message).toContain('settings.mode: hosted mode is not available: Nehalem lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only');
+    send({ type: 'load', image: { name: 'h.img', bytes: image(HELLO) }, settings: settings({ mode: 'hosted', generation: 'prescott', vcpus: 2 }) });
+    expect(host.of('error').at(-1)!.error.message).toContain('settings.mode: hosted mode is not available: Prescott has no VMX');
     send({ type: 'run' });
     expect(host.of('error').at(-1)!.error).toEqual({ code: 'not-loaded', message: 'run: no guest is loaded' });
     for (const bad of [null, 42, 'run', {}, { type: 'explode' }, { type: 'load' }, { type: 'load', image: { name: 1 } },

@@ -53,25 +53,26 @@ function engineProfile(img: string, controls: ExitControlSettings): { profile: P
 describe('hosted mode in the engine', () => {
   beforeAll(() => { execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--quiet'], { cwd: ROOT }); }, 120_000);
 
-  it('is the default wherever the VMM runs: EPT from Westmere, shadow paging for one vCPU before; refused with the reason elsewhere', () => {
+  it('is the default wherever the VMM runs: EPT from Westmere, shadow paging before (any vCPUs); refused with the reason elsewhere', () => {
     expect(defaultSettings('skylake').mode).toBe('hosted');
     expect(defaultSettings('westmere').mode).toBe('hosted');
     expect(defaultSettings('nehalem').mode).toBe('hosted');
     expect(defaultModeFor('penryn')).toBe('hosted');
-    expect(defaultModeFor('merom', 2)).toBe('bare');
+    expect(defaultModeFor('merom', 2)).toBe('hosted');
     expect(defaultModeFor('prescott')).toBe('bare');
     expect(hostedUnavailableReason('skylake')).toBeNull();
     expect(hostedUnavailableReason('merom')).toBeNull();
     expect(hostedUnavailableReason('skylake', 8)).toBeNull();
-    // As the CLI (run.ts hostedUnavailable): shadow paging runs one vCPU so far.
-    expect(hostedUnavailableReason('nehalem', 2)).toBe('Nehalem lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (2 vCPUs chosen)');
+    // As the CLI (run.ts hostedUnavailable): shadow paging runs several vCPUs (one shared MMU).
+    expect(hostedUnavailableReason('nehalem', 2)).toBeNull();
     expect(hostedUnavailableReason('prescott')).toBe('Prescott has no VMX');
     expect(pagingModeFor('merom')).toBe('shadow');
     expect(pagingModeFor('nehalem')).toBe('shadow');
     expect(pagingModeFor('westmere')).toBe('ept');
     expect(pagingModeFor('prescott')).toBeNull();
-    const s = { ...defaultSettings('nehalem'), mode: 'hosted', vcpus: 2 };
-    expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: .*one vCPU only/);
+    expect(() => checkSettings({ ...defaultSettings('nehalem'), mode: 'hosted', vcpus: 2 })).not.toThrow();
+    const s = { ...defaultSettings('prescott'), mode: 'hosted' };
+    expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: Prescott has no VMX/);
     expect(() => checkSettings({ ...defaultSettings('skylake'), vcpus: 2 })).not.toThrow(); // the VMM decides how many it runs
     // Every preset on every generation that runs hosted mode maps onto controls the VMM accepts.
     for (const g of GENERATION_NAMES.filter((n) => hostedUnavailableReason(n) === null)) {

@@ -14,7 +14,6 @@ import { DEFAULT_GENERATION, GENERATION_NAMES, findGeneration, type GenerationNa
 import { cpuModelFor } from '../../core/vmx/cpu-model';
 import { describeExits, exitsFromJson, HostedVm, hostReservedBytes, kvmDefaults, parseExits, UnsupportedGeneration, type ExitControls, type HostedStop } from '../../core/vmm/index';
 import { capabilitiesFor } from '../../core/vmx/capabilities';
-import { ProcBasedCtls, ProcBasedCtls2 } from '../../core/vmx/controls';
 import { buildReports } from '../../core/profile/reports';
 import { defaultProfileOptions, profilingRequested, recorderFor, takeProfileFlag, PROFILE_FLAGS_USAGE, type ProfileCliOptions } from '../../core/profile/profile-options';
 import type { ExitRecorder } from '../../core/profile/recorder';
@@ -109,13 +108,6 @@ function hostedUnavailable(o: RunOpts): string | null {
   if (o.bios !== undefined) return "hosted mode boots with vmxlab's BIOS only (--bios)";
   const gen = findGeneration(o.gen)!;
   if (gen.vmx === null) return `generation '${o.gen}' has no VMX`;
-  const caps = capabilitiesFor(gen, cpuModelFor(gen));
-  const need = ProcBasedCtls2.EnableEpt | ProcBasedCtls2.UnrestrictedGuest;
-  // Without EPT or unrestricted guest the VMM runs shadow paging and emulates real mode (issue
-  // 6), for one vCPU so far.
-  if (((caps.proc.mayBe1 & ProcBasedCtls.ActivateSecondaryControls) === 0 || (caps.proc2.mayBe1 & need) !== need) && o.cpus > 1) {
-    return `generation '${o.gen}' lacks EPT or unrestricted guest: vmxlab's VMM runs it with shadow paging for one vCPU only (--cpus ${o.cpus})`;
-  }
   return null;
 }
 

@@ -2,8 +2,9 @@
 // control words map onto the VMM's typed `ExitControls` (src/core/vmm/exit-controls.ts). With
 // 'enable EPT' and 'unrestricted guest' (westmere and later) the VMM runs the BIOS's real-mode
 // code in VMX non-root operation (SDM Vol. 3C §26.2.1.1, §27.8); without them (merom, penryn,
-// nehalem, or the panel's 'enable EPT' off) it keeps shadow page tables and emulates real-mode
-// code itself (issue 6), for one vCPU, as `vmxlab run` does (src/cli/commands/run.ts).
+// nehalem, or the panel's 'enable EPT' off) it keeps shadow page tables (one MMU shared by the
+// vCPUs) and runs real-mode code as a V86 task or emulates it (issue 6), as `vmxlab run` does
+// (src/cli/commands/run.ts).
 import type { ExitControls, IdRange, IoExiting } from '../vmm/index';
 import { hasEptAndUnrestricted, KVM_CR0_MASK, KVM_CR4_MASK, shadowControls } from '../vmm/exit-controls';
 import { ControlField, PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
@@ -23,15 +24,12 @@ export function pagingModeFor(name: GenerationName): PagingMode | null {
 }
 
 /** null when `name` can run hosted mode with `vcpus` vCPUs, else why not (one sentence for the
- *  UI). Shadow paging runs one vCPU in this version (HostedVm refuses more). */
-export function hostedUnavailableReason(name: GenerationName, vcpus = 1): string | null {
+ *  UI). Every generation with VMX runs it, with 1-8 vCPUs (shadow paging too, since issue 6's
+ *  shared shadow MMU); the vCPU count stays in the signature for the UI's callers. */
+export function hostedUnavailableReason(name: GenerationName, _vcpus = 1): string | null {
   const gen = findGeneration(name);
   if (gen === undefined) return `unknown CPU generation '${name}'`;
-  const caps = generationCaps(name);
-  if (caps === null) return `${gen.title} has no VMX`;
-  if (!hasEptAndUnrestricted(caps) && vcpus > 1) {
-    return `${gen.title} lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (${vcpus} vCPUs chosen)`;
-  }
+  if (generationCaps(name) === null) return `${gen.title} has no VMX`;
   return null;
 }
 

@@ -373,6 +373,8 @@ export class PcMachine {
   /** Makes CPU `i` the one whose instructions count as virtual time and whose local APIC answers
    *  MMIO (what `runCpu` does), for software acting for that CPU between its turns. */
   selectCpu(i: number): void { this.smp?.select(i); }
+  /** How many times the selected CPU has kicked another (an IPI it sent): 0 with one CPU. */
+  get kicks(): number { return this.smp?.kicks ?? 0; }
 
   private runSlices(ticks: number): MachineStop {
     const c = this.cpu, clk = this.clock;

@@ -95,9 +95,14 @@ export class SmpScheduler {
 
   /** Something happened to CPU `i` (its APIC kicked it): let it run soon. */
   kicked(i: number): void {
-    if (this.inSlice && i !== this.currentIndex) { this.kickedOther = true; this.preempt(); }
+    if (i === this.currentIndex) return;
+    this.kicks++;
+    if (this.inSlice) { this.kickedOther = true; this.preempt(); }
   }
   private kickedOther = false;
+  /** Kicks of another CPU by the selected one, in or out of a slice (software acting for a CPU
+   *  between its turns, such as a VMM emulating its instruction, reads it: PcMachine.kicks). */
+  kicks = 0;
   /** Virtual time since when no CPU could ever wake (-1: some can), across run() calls. */
   private deadHaltAt = -1;
 

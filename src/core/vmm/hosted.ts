@@ -27,8 +27,10 @@
 // them, interrupts go through the guest's IVT by the VMM's hand) and runs itself what V86 mode
 // cannot express (emulateBatch: the CPU core on the lent guest state, in the machine's run loop).
 // Virtual time: the CPU counts an instruction that exits as retired (cpu.ts, the VM_EXIT path),
-// so the VMM adds nothing for the instructions it emulates; measured, realmode-hello retires
-// 685,918 instructions in both modes and pit-idle 391,673 bare / 391,674 hosted.
+// so the VMM adds nothing for the instructions it emulates; the devices its handlers reach for
+// that instruction (port I/O, the BIOS's trap, RDTSC, an emulated MMIO or string instruction)
+// see the time the instruction started, as the bare CPU's access does (atInstruction). Measured:
+// realmode-hello retires 685,918 instructions in both modes, pit-idle 391,673.
 import { InhibitBy, InterruptKind, type Cpu } from '../cpu/cpu';
 import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
@@ -51,7 +53,7 @@ import { GuestView, CR0_OWNED, CR4_OWNED, SHADOW_CR0_OWNED, SHADOW_CR4_OWNED, ty
 import { enterHostState, FEATURE_CONTROL_LOCK, MSR_FEATURE_CONTROL, rdmsr } from './host';
 import { hostBase, hostBitmaps, hostReservedBytes, hostShadowPool, hostV86Tss, MAX_VCPUS, SHADOW_POOL_PAGES, vcpuRegions } from './layout';
 import { checkExitControls, eptOn, kvmDefaults, msrExits, portExits, type ExitControls } from './exit-controls';
-import { Activity, captureReset, initState, setupVmcs, UnsupportedGeneration, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
+import { Activity, captureReset, initState, setupVmcs, vcpuVpid, VmcsWriter, VmxMsr, writeGuestState, type ResetState } from './vmcs-setup';
 import { emulationRequired } from './emulation';
 import { v86FitsCpu, v86FitsVmcs, V86Task, V86_TSS_PAGES, writeV86Tss } from './v86';
 import { ShadowMmu, type ShadowStats } from './shadow/index';
@@ -125,13 +127,11 @@ export class HostedVm {
   readonly shadow: ShadowMmu | null = null;
   /** Real-mode code the VMM emulated (EPT off only). */
   readonly emulation: EmulationStats = { instructions: 0, batches: 0, stepped: 0, v86Entries: 0 };
-  /** EPT off: the guest's real mode as a virtual-8086 task (v86.ts); one vCPU without EPT. */
-  private readonly v86: V86Task | null = null;
+  /** EPT off: the VMM's TSS for the vCPUs' virtual-8086 tasks (v86.ts; each vCPU's V86Task
+   *  keeps its own hidden state), or -1. */
+  private readonly v86Tss: number = -1;
   /** The exit being handled came from the V86 task. */
   private exitInV86 = false;
-  /** The guest was in real mode at the last entry decision (a PE switch since then is checked
-   *  by emulateBatch on the lent state). */
-  private lastReal = false;
   /** The vCPU whose exit is being handled (or that runs). */
   private vc: Vcpu;
   private readonly base: number;
@@ -160,6 +160,16 @@ export class HostedVm {
   /** The BIOS service trap's OUT, run on the lent guest state (bound once: no allocation per exit). */
   private trapSize = 1; private trapValue = 0;
   private readonly serviceTrap = (): void => { this.m.io.write(SERVICE_PORT, this.trapSize, this.trapValue); };
+
+  /** Runs `fn`, a device access the VMM makes for the instruction that exited, at the virtual
+   *  time that instruction started: the CPU counted it as retired when it exited (cpu.ts), the
+   *  bare CPU reaches the device before counting it (a port read of the PIT or PM timer would
+   *  else see one tick more than bare). */
+  private atInstruction<T>(fn: () => T): T {
+    const c = this.vc.cpu;
+    c.icount--;
+    try { return fn(); } finally { c.icount++; }
+  }
 
   /** The guest view's access to the guest's CR3 and control registers under shadow paging. */
   private readonly shadowAccess: ShadowCrAccess = {
@@ -195,17 +205,17 @@ export class HostedVm {
     // Without EPT (and so without unrestricted guest, which needs it: §26.2.1.1) the VMM keeps
     // shadow page tables and runs the guest's real mode as a V86 task or emulates it (issue 6).
     if (!eptOn(this.exits, caps)) {
-      if (n > 1) throw new UnsupportedGeneration(`hosted mode without EPT (shadow paging: generation '${opts.generation}' or ept=off) runs one vCPU in this version (got ${n})`);
       const tss = hostV86Tss(guestBytes);
       this.shadow = new ShadowMmu(m.mem, { base: hostShadowPool(guestBytes), pages: SHADOW_POOL_PAGES }, guestBytes, { vmmPages: { base: tss, pages: V86_TSS_PAGES } });
       writeV86Tss(m.mem, tss);
-      this.v86 = new V86Task(tss);
+      this.v86Tss = tss;
     }
     this.scheduling = n > 1;
-    this.tickFromQuantum = this.scheduling && this.exits.preemptionTimer === null;
-    if (this.tickFromQuantum && (caps.pin.mayBe1 & PinBasedCtls.ActivatePreemptionTimer) === 0) {
-      throw new UnsupportedGeneration(`hosted mode with ${n} vCPUs schedules them with the VMX-preemption timer, which generation '${opts.generation}' lacks`);
-    }
+    // The VMX-preemption timer ends each turn with an exit (as KVM's host timer does). Merom and
+    // Penryn lack it (IA32_VMX_PINBASED_CTLS[38] = 0): there the turn ends on the VMM's budget,
+    // as a host timer interrupt would end it (an external-interrupt exit on hardware, which the
+    // profile does not show).
+    this.tickFromQuantum = this.scheduling && this.exits.preemptionTimer === null && (caps.pin.mayBe1 & PinBasedCtls.ActivatePreemptionTimer) !== 0;
     this.timerRate = rdmsr(c0, VmxMsr.Misc)[0] & 0x1f;
     // A20M# is blocked in VMX operation (SDM Vol. 3C §24.8): VMXON needs it off (§24.7), and the
     // guest's A20 gate (8042, port 92h) then has no effect, as on hardware and under KVM: the
@@ -247,8 +257,12 @@ export class HostedVm {
         vc.view.cr0Owned = SHADOW_CR0_OWNED; vc.view.cr4Owned = SHADOW_CR4_OWNED;
         vc.view.shadow = this.shadowAccess;
         this.vc = vc;
+        vc.shadowCtx = this.shadow.newContext();
+        vc.v86 = new V86Task(this.v86Tss);
+        this.shadow.select(vc.shadowCtx);
         this.setShadowCrs(reset.cr0, reset.cr3, reset.cr4);
-        vc.emulating = true; // the reset vector is real mode
+        // The reset vector is real mode; an AP waits for its Startup IPI (startVcpu).
+        vc.emulating = i === 0;
       }
       vc.root.unit.addExitListener(this.exitListener(i));
     }
@@ -444,6 +458,12 @@ export class HostedVm {
     this.vc = vc;
     this.m.selectCpu(vc.index);
     vc.yieldNow = false;
+    // Shadow paging: the shared MMU works for this vCPU; a flush while others ran took its
+    // root away, so GuestCr3 gets a new one before it enters.
+    if (this.shadow !== null && !this.shadow.select(vc.shadowCtx!)) {
+      if (vc.v86 !== null && vc.v86.active) vc.v86.leave(vc.v); // the guest's own CR4 first
+      this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
+    }
     if (vc.idle) {
       // Woken: an interrupt it can take is acknowledged at the controller and injected.
       vc.idle = false; c.halted = false;
@@ -455,13 +475,23 @@ export class HostedVm {
       let res: VmxResult;
       if (c.nonRoot) res = vc.root.runGuest(end - t0);
       else if (vc.root.unit.exitCount !== vc.exitsSeen && vc.launched) res = { kind: 'exit', exit: vc.root.unit.record };
-      else if (vc.emulating) {
+      else if (vc.emulating && c.initPending) {
+        // An INIT held while the vCPU waited for its Startup IPI (blocked there: SDM Vol. 3C
+        // §25.4.2 Table 25-3) is an INIT exit at the next VM entry (§26.2); the VMM, about to run
+        // the vCPU's real-mode code itself instead, takes it as that exit would.
+        c.initPending = false;
+        this.initVcpu();
+        continue;
+      } else if (vc.emulating) {
         const stop = this.emulateBatch(end);
         if (stop !== null) return stop;
+        // Several vCPUs: a batch that halted (or yielded) ends the turn, as a HLT exit does.
+        if (this.scheduling && (clk.ticks() === t0 || vc.yieldNow)) return null;
         continue;
       } else {
         let injected = -1;
-        if (this.v86 !== null) {
+        // (A vCPU waiting for its Startup IPI runs nothing: it enters in that activity state.)
+        if (vc.v86 !== null && vc.v.r(V.GuestActivityState) !== Activity.WaitForSipi) {
           const task = this.realModeEntry();
           if (task === null) { if (this.fault !== null) return 'guest-fault'; continue; } // the VMM emulates
           injected = task;
@@ -479,8 +509,8 @@ export class HostedVm {
         // The V86 task's hidden guest state back before any handler looks (v86.ts), except for
         // the exits whose handlers read none of it; an entry failure keeps the form that failed
         // for the report.
-        this.exitInV86 = this.v86 !== null && this.v86.active;
-        if (this.exitInV86 && !x.entryFailure && !HostedVm.v86Transparent(x)) this.v86!.leave(vc.v);
+        this.exitInV86 = vc.v86 !== null && vc.v86.active;
+        if (this.exitInV86 && !x.entryFailure && !HostedVm.v86Transparent(x)) vc.v86!.leave(vc.v);
         vc.exitsSeen = vc.root.unit.exitCount;
         if (!x.entryFailure) vc.launched = true;
         const stop = this.handleExit(x);
@@ -514,7 +544,7 @@ export class HostedVm {
    * `emulationRequired`), or when the VM stopped (`fault`).
    */
   private realModeEntry(): number | null {
-    const vc = this.vc, v = vc.v, task = this.v86!;
+    const vc = this.vc, v = vc.v, task = vc.v86!;
     if (task.active) {
       // The exit's handler left the V86 form in place (v86Transparent): the state is still the
       // task's; it is left only to deliver an event.
@@ -526,11 +556,11 @@ export class HostedVm {
       task.leave(v);
     }
     if ((v.r(V.Cr0ReadShadow) & Cr0.PE) !== 0) {
-      if (!this.lastReal) return -1;
-      this.lastReal = false; vc.emulating = true;
+      if (!this.vc.lastReal) return -1;
+      this.vc.lastReal = false; vc.emulating = true;
       return null;
     }
-    this.lastReal = true;
+    this.vc.lastReal = true;
     if (!v86FitsVmcs(v)) { vc.emulating = true; return null; }
     const n = this.deliverRealModeEvents();
     if (this.fault !== null) return null;
@@ -656,6 +686,16 @@ export class HostedVm {
    * that cleared PE), or, before the first exit, to the recorder's run total; `emulation`
    * counts them all.
    */
+  /** Runs the vCPU's CPU for `ticks` on the lent guest state: the machine's run with one vCPU
+   *  (devices, idle time), its own turn with several (the others keep their turns: a HLT or a
+   *  PAUSE-yield ends the batch, 'idle' / 'yield'). */
+  private runEmulated(ticks: number): MachineStop | 'yield' | 'idle' {
+    if (!this.scheduling) return this.m.run(ticks);
+    const i = this.vc.index, r = this.m.runCpu(i, ticks, this.othersRunnable(i));
+    if (r === 'yield') this.vc.yieldNow = true;
+    return r;
+  }
+
   private emulateBatch(end: number): HostedStop | null {
     const vc = this.vc, c = vc.cpu, m = this.m, clk = m.clock, v = vc.v;
     // An event set up for the next entry (an injected exception, a re-injected event) is
@@ -674,11 +714,12 @@ export class HostedVm {
         if (vc.pending.length > 0 && (c.getFlags() & Flag.IF) !== 0) { c.halted = false; c.interruptNow(vc.pending.pop()!, InterruptKind.External); }
         const real = (c.cr0 & Cr0.PE) === 0;
         required = real ? !v86FitsCpu(c) : emulationRequired(c);
-        this.lastReal = real;
+        this.vc.lastReal = real;
         if (!required) break;
         if (end - clk.ticks() <= 0) break;
-        const r = m.run(1);
+        const r = this.runEmulated(1);
         if (r === 'budget') continue;
+        if (r === 'yield' || r === 'idle') break; // several vCPUs: the turn passes
         if (this.externalStop()) { stop = m.poweredOff ? 'poweroff' : 'stopped'; break; }
         stop = r === 'shutdown' ? this.stopWith('the guest triple-faulted (in code the VMM emulated)', null) : r;
         break;
@@ -688,6 +729,9 @@ export class HostedVm {
       if (c.icount < c.inhibitUntil) blocking = c.inhibitBy === InhibitBy.MovSs ? 2 : 1;
     }));
     if (blocking !== 0 || c.icount !== i0) v.w(V.GuestInterruptibilityState, (v.r(V.GuestInterruptibilityState) & ~3) | blocking);
+    // An INIT IPI that reached the CPU while it ran the guest's code for the VMM (VMX detached)
+    // parked it as the bare platform parks an AP: it is the guest's INIT (as its exit would be).
+    if (c.waitForSipi) { c.waitForSipi = false; this.initVcpu(); required = vc.emulating; }
     const n = c.icount - i0;
     if (n > 0) {
       this.emulation.instructions += n; this.emulation.batches++;
@@ -743,6 +787,7 @@ export class HostedVm {
       case ExitReason.Invd: this.skip(x); return null;
       case ExitReason.Rdtsc: this.rdtsc(x); return null;
       case ExitReason.Invlpg: this.invlpg(x); return null;
+      case ExitReason.Invpcid: return this.invpcid(x);
       case ExitReason.Pause: this.skip(x); return null;
       // MONITOR/MWAIT exiting (KVM's setup_vmcs_config requires both): run as NOPs, as KVM's
       // kvm_emulate_monitor_mwait does (CPUID does not offer them to the guest).
@@ -780,7 +825,7 @@ export class HostedVm {
 
   /** RDTSC exiting: EDX:EAX = the TSC the guest would have read (no TSC offsetting). */
   private rdtsc(x: VmExitRecord): void {
-    const t = this.vc.cpu.tsc();
+    const t = this.vc.cpu.tsc() - 1; // at the time the instruction started (atInstruction)
     this.vc.cpu.r32[0] = t % 0x100000000; this.vc.cpu.r32[2] = Math.floor(t / 0x100000000);
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     this.skip(x);
@@ -790,6 +835,21 @@ export class HostedVm {
    *  translations outlive entries, so INVVPID individual-address drops it (§31.3, the type
    *  IA32_VMX_EPT_VPID_CAP[40] reports; all-context otherwise); without VPID every entry
    *  flushes the guest's TLB already. */
+  /** INVPCID exit (reason 58: "enable INVPCID" with "INVLPG exiting", SDM Vol. 3C §26.1.3: shadow
+   *  paging's setting, or invlpg=on): the CPU core runs it on the lent guest state (its #GP
+   *  checks; the descriptor read through the guest's tables), then what the guest's TLB would
+   *  drop goes: under shadow paging the root is compared with the guest's tables as at a CR3
+   *  load, for every type (a TLB may invalidate more than INVPCID asks, SDM Vol. 2A INVPCID; the
+   *  guest's 32-bit paging has no PCIDs) — the guest view's write-back of the lent control
+   *  registers does that (setShadowCrs) after any emulated instruction; with EPT and VPID the
+   *  guest's translations outlive entries and go by INVVPID. */
+  private invpcid(x: VmExitRecord): HostedStop | null {
+    const stop = this.emulateInstruction(x.guestRip >>> 0);
+    if (this.vc.injectedException) return stop; // #GP: nothing invalidated
+    if (this.shadow === null) this.flushGuestTlb(false);
+    return stop;
+  }
+
   private invlpg(x: VmExitRecord): void {
     if (this.shadow !== null) this.shadow.invlpg(x.qualification >>> 0);
     if (this.exits.vpid) {
@@ -868,14 +928,19 @@ export class HostedVm {
     const c = this.vc.cpu;
     let vector = -1, code: number | null = null;
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    const kicks = this.m.kicks;
+    // Each caller's exit counted the instruction (an I/O exit, a #PF, INVPCID): its device
+    // accesses happen at the time it started (atInstruction).
     this.vc.view.with(rip, () => {
-      try { c.step(); } catch (e) {
+      try { this.atInstruction(() => c.step()); } catch (e) {
         if (e !== FAULT) throw e;
         vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
         c.eip = rip;
       }
     });
     if (vector >= 0) this.injectException(vector, code);
+    // An IPI it sent hands the turn over, as the CPU's own run does (smp.ts 'yield').
+    if (this.scheduling && this.m.kicks !== kicks) this.vc.yieldNow = true;
     return this.checkStopAfterHandling();
   }
 
@@ -886,19 +951,23 @@ export class HostedVm {
     if ((q & IO_STRING) !== 0) return this.stringIo(x, size, port);
     const mask = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
     const next = (x.guestRip + x.instructionLength) >>> 0;
-    if ((q & IO_IN) !== 0) {
-      const val = io.read(port, size) & mask;
-      const c = this.vc.cpu;
-      c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
-      this.skip(x);
-    } else if (port === SERVICE_PORT) {
-      // The BIOS's trap: the service works on the caller's registers and may move CS:IP.
-      this.trapSize = size; this.trapValue = this.vc.cpu.r32[0] & mask;
-      this.vc.view.with(next, this.serviceTrap);
-    } else {
-      io.write(port, size, this.vc.cpu.r32[0] & mask);
-      this.skip(x);
-    }
+    const c = this.vc.cpu;
+    // The device sees the time the instruction started (atInstruction, inline: no closure on
+    // the hottest exit).
+    c.icount--;
+    try {
+      if ((q & IO_IN) !== 0) {
+        const val = io.read(port, size) & mask;
+        c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
+      } else if (port === SERVICE_PORT) {
+        // The BIOS's trap: the service works on the caller's registers and may move CS:IP.
+        this.trapSize = size; this.trapValue = c.r32[0] & mask;
+        this.vc.view.with(next, this.serviceTrap);
+      } else {
+        io.write(port, size, c.r32[0] & mask);
+      }
+    } finally { c.icount++; }
+    if (port !== SERVICE_PORT || (q & IO_IN) !== 0) this.skip(x);
     return this.checkStopAfterHandling();
   }
 
@@ -915,18 +984,20 @@ export class HostedVm {
     const idx = inp ? 7 : 6; // EDI for INS, ESI for OUTS
     let lin = x.guestLinear >>> 0;
     const step = down ? -size : size;
-    while (count > 0) {
-      if (inp) {
-        const val = io.read(port, size);
-        if (size === 1) mem.write8(lin, val); else if (size === 2) mem.write16(lin, val); else mem.write32(lin, val);
-      } else {
-        io.write(port, size, size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin));
+    this.atInstruction(() => {
+      while (count > 0) {
+        if (inp) {
+          const val = io.read(port, size);
+          if (size === 1) mem.write8(lin, val); else if (size === 2) mem.write16(lin, val); else mem.write32(lin, val);
+        } else {
+          io.write(port, size, size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin));
+        }
+        lin = (lin + step) >>> 0;
+        c.r32[idx] = (c.r32[idx] & ~amask) | ((c.r32[idx] + step) & amask);
+        count--;
+        if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
       }
-      lin = (lin + step) >>> 0;
-      c.r32[idx] = (c.r32[idx] & ~amask) | ((c.r32[idx] + step) & amask);
-      count--;
-      if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
-    }
+    });
     this.skip(x);
     return this.checkStopAfterHandling();
   }
@@ -1271,6 +1342,8 @@ export class HostedVm {
     v.w(V.GuestCsLimit, 0xffff); v.w(V.GuestCsAccessRights, 0x9b);
     v.w(V.GuestRip, 0);
     v.w(V.GuestActivityState, Activity.Active);
+    // Without unrestricted guest the real-mode code runs in the VMM (emulation.ts).
+    if (this.shadow !== null) this.vc.emulating = true;
   }
 
   /** HLT: the vCPU sleeps while virtual time skips to the next timer, until an interrupt it

@@ -6,6 +6,8 @@ import type { Cpu } from '../cpu/cpu';
 import type { VmxRoot } from '../vmx/root';
 import type { GuestView } from './guest-view';
 import type { VmcsWriter } from './vmcs-setup';
+import type { ShadowContext } from './shadow/index';
+import type { V86Task } from './v86';
 
 export class Vcpu {
   /** VMLAUNCH done (VMRESUME from now on: launch state "launched", SDM Vol. 3C §25.11.3). */
@@ -34,6 +36,13 @@ export class Vcpu {
   /** Shadow paging: the guest's own CR3 (GuestCr3 holds the shadow root; CR3 loads and
    *  stores exit). */
   guestCr3 = 0;
+  /** Shadow paging: this vCPU's view of the VMM's shared ShadowMmu. */
+  shadowCtx: ShadowContext | null = null;
+  /** Without unrestricted guest: this vCPU's real mode as a virtual-8086 task (v86.ts). */
+  v86: V86Task | null = null;
+  /** The guest was in real mode at the last entry decision (a PE switch since then is checked
+   *  by emulateBatch on the lent state). */
+  lastReal = false;
   /** Without unrestricted guest: the guest state cannot be entered (real mode, a PE switch in
    *  progress) and the VMM runs its code (hosted.ts emulateBatch). */
   emulating = false;

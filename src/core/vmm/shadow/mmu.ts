@@ -57,6 +57,23 @@ export type ShadowFault =
   | { readonly kind: 'mmio'; readonly gpa: number; readonly write: boolean };
 
 const FIXED: ShadowFault = Object.freeze({ kind: 'fixed' });
+
+/** One vCPU's view of a shared ShadowMmu: its paging mode, guest CR3 and current root. vCPUs
+ *  share the roots (one per guest CR3: Linux's kernel threads and a process's threads run on
+ *  several CPUs with one CR3), the tables and the write protection of the guest's page tables,
+ *  so that a guest write on one vCPU drops what any vCPU built from that table (KVM shares its
+ *  shadow pages per VM the same way: Documentation/virt/kvm/x86/mmu.rst). */
+export class ShadowContext {
+  current = NO_SLOT;
+  paging = false;
+  pae = false;
+  nxe = false;
+  cr3 = 0;
+  wp = true;
+  pse = false;
+  /** The MMU's flush count when `current` was set: a later flush took the root away. */
+  epoch = 0;
+}
 /** Root key of the identity shadow used while guest paging is off. */
 const IDENTITY = -1;
 
@@ -84,6 +101,10 @@ export class ShadowMmu {
   /** CR0.WP, CR4.PSE, CR4.PAE and EFER.NXE the cached shadow was built under (-1: none yet). */
   private role = -1;
   private clock = 0;
+  /** Contexts of the vCPUs (newContext), the selected one, and the flush count. */
+  private readonly contexts: ShadowContext[] = [];
+  private selected: ShadowContext | null = null;
+  private epoch = 0;
   private readonly guestFault = { kind: 'guest' as const, errorCode: 0 };
   private readonly mmioFault = { kind: 'mmio' as const, gpa: 0, write: false };
   /** The last 'mmio' fault (linear page, guest frame, shadow entry bits, XD), for mapMmioOnce. */
@@ -110,6 +131,41 @@ export class ShadowMmu {
     this.isMmio = opts.isMmio ?? ((gpa) => mem.kind[gpa >>> 12] >= PageKind.Mmio);
     this.vmmBase = opts.vmmPages?.base ?? 0;
     this.vmmEnd = opts.vmmPages === undefined ? 0 : opts.vmmPages.base + opts.vmmPages.pages * 4096;
+  }
+
+  /** A context for one more vCPU; the first one is selected at once (a single vCPU never needs
+   *  select()). */
+  newContext(): ShadowContext {
+    const ctx = new ShadowContext();
+    ctx.epoch = this.epoch;
+    this.contexts.push(ctx);
+    if (this.selected === null) this.selected = ctx;
+    return ctx;
+  }
+
+  /** Makes `ctx` (from newContext) the vCPU the next calls are for. False when its root is
+   *  gone (a flush since it activated, or never activated): the VMM must activate() again
+   *  before it enters that vCPU, as its VMCS GuestCr3 no longer points to a root. */
+  select(ctx: ShadowContext): boolean {
+    const cur = this.selected;
+    if (cur !== ctx) {
+      if (cur !== null) {
+        cur.current = this.current; cur.paging = this.paging; cur.pae = this.pae; cur.nxe = this.nxe;
+        cur.cr3 = this.cr3; cur.wp = this.wp; cur.pse = this.pse;
+      }
+      this.current = ctx.current; this.paging = ctx.paging; this.pae = ctx.pae; this.nxe = ctx.nxe;
+      this.cr3 = ctx.cr3; this.wp = ctx.wp; this.pse = ctx.pse;
+      this.selected = ctx;
+    }
+    if (ctx.epoch !== this.epoch) this.current = NO_SLOT;
+    return this.current !== NO_SLOT;
+  }
+
+  /** Whether shadow page `s` is the current root of a vCPU other than the selected one (never
+   *  evicted: that vCPU's VMCS points to it). */
+  private rootOfOther(s: number): boolean {
+    for (const ctx of this.contexts) if (ctx !== this.selected && ctx.epoch === this.epoch && ctx.current === s) return true;
+    return false;
   }
 
   /** Host-physical address of the current shadow root (NO_SLOT before activate). */
@@ -148,6 +204,7 @@ export class ShadowMmu {
     }
     this.pool.stamp[s] = ++this.clock;
     this.current = s;
+    if (this.selected !== null) this.selected.epoch = this.epoch;
     this.stats.rootsCached = this.roots.size;
     this.count();
     return this.pool.addr(s);
@@ -271,6 +328,7 @@ export class ShadowMmu {
     for (const s of this.roots.values()) this.builder.dropRoot(s);
     this.roots.clear();
     this.current = NO_SLOT;
+    this.epoch++; // every vCPU's root went: each activates again before its next entry
     this.role = -1;
     this.stats.rootsCached = 0;
     this.count();
@@ -385,15 +443,15 @@ export class ShadowMmu {
     for (let s = 0; s < p.pages; s++) if (p.kind[s] === ShadowKind.Table && p.gfn[s] === gfn) this.builder.dropTable(s);
   }
 
-  /** A page from the pool; when it is full, the least recently activated root other than the
-   *  current one goes with its tables, else the current root's tables. */
+  /** A page from the pool; when it is full, the least recently activated root that is no
+   *  vCPU's current one goes with its tables, else the current root's tables. */
   private allocPage(kind: ShadowKind.Root | ShadowKind.Table | ShadowKind.Dir, gfn: number): number {
     for (;;) {
       const s = this.pool.alloc(kind, gfn);
       if (s !== NO_SLOT) return s;
       let victim = NO_SLOT;
       for (let v = 0; v < this.pool.pages; v++) {
-        if (this.pool.kind[v] === ShadowKind.Root && v !== this.current && (victim === NO_SLOT || this.pool.stamp[v] < this.pool.stamp[victim])) victim = v;
+        if (this.pool.kind[v] === ShadowKind.Root && v !== this.current && !this.rootOfOther(v) && (victim === NO_SLOT || this.pool.stamp[v] < this.pool.stamp[victim])) victim = v;
       }
       let freed: number;
       if (victim !== NO_SLOT) {

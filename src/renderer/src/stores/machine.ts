@@ -57,8 +57,8 @@ export const useMachineStore = defineStore('machine', () => {
   const running = computed(() => state.value === 'running');
   /** Why hosted mode cannot run on the chosen generation with the chosen vCPUs, or null. */
   const hostedReason = computed(() => hostedUnavailableReason(settings.value.generation, settings.value.vcpus));
-  // More vCPUs than the VMM runs on this generation (shadow paging: one) force bare mode, and
-  // going back to what it runs returns to hosted (as setGeneration does for generations).
+  // More vCPUs than the VMM runs on this generation would force bare mode (none today: every
+  // generation with VMX runs 1-8), and going back returns to hosted (as setGeneration does).
   watch(() => settings.value.vcpus, (n, old) => {
     const g = settings.value.generation;
     if (hostedUnavailableReason(g, n) !== null) settings.value.mode = 'bare';
