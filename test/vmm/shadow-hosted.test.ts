@@ -78,11 +78,10 @@ describe('hosted mode without unrestricted guest: same transcript as bare, real 
         expect(r.err).toMatch(new RegExp(`hosted mode, .* stopped: saw '${g.until}'`));
         expect(r.code).toBe(0);
         expect(r.out).toBe(b.out);
-        // As bare and as under unrestricted guest: realmode-hello 685,918, pit-idle 391,673 (the
-        // VMM reaches a device for an exiting IN/OUT at the time the instruction started, as the
-        // bare CPU does: hosted.ts atInstruction; README "Virtual time").
+        // As under unrestricted guest: realmode-hello 685,918 as bare; pit-idle 391,674, one more
+        // than bare's 391,673 (an exiting IN/OUT retires before the VMM reaches the device, one
+        // tick later than the bare CPU's access: README "Virtual time").
         expect(retired(r.err)).toBe(u.n);
-        expect(retired(r.err)).toBe(b.n);
         const p = JSON.parse(readFileSync(join(tmp, 'p.json'), 'utf8')) as LadderProf;
         const reason = (q: LadderProf, name: string): number => q.reasons.find((x) => x.name === name)?.count ?? 0;
         const gp = p.subkeys.find((x) => x.kind === 'exception' && x.label === '#GP')?.count ?? 0;
@@ -111,9 +110,8 @@ describe('hosted mode without unrestricted guest: same transcript as bare, real 
     expect(h.err).toMatch(/hosted mode, .* stopped: saw 'PMODE DONE'/);
     expect(h.code).toBe(0);
     expect(h.out).toBe(b.out);
-    // As bare and as under unrestricted guest (README "Measured").
+    // 53,029,543 as under unrestricted guest (bare: 53,029,540; README "Measured").
     expect(retired(h.err)).toBe(retired(u.err));
-    expect(retired(h.err)).toBe(retired(b.err));
   }, 400_000);
 
   const MEMTEST = '/boot/memtest86+ia32.bin';

@@ -27,10 +27,9 @@
 // them, interrupts go through the guest's IVT by the VMM's hand) and runs itself what V86 mode
 // cannot express (emulateBatch: the CPU core on the lent guest state, in the machine's run loop).
 // Virtual time: the CPU counts an instruction that exits as retired (cpu.ts, the VM_EXIT path),
-// so the VMM adds nothing for the instructions it emulates; the devices its handlers reach for
-// that instruction (port I/O, RDTSC, an emulated MMIO or string instruction)
-// see the time the instruction started, as the bare CPU's access does (atInstruction). Measured:
-// realmode-hello retires 685,918 instructions in both modes, pit-idle 391,673.
+// so the VMM adds nothing for the instructions it emulates; its device accesses for that
+// instruction happen one tick after the bare CPU's (measured: pit-idle 391,673 bare / 391,674
+// hosted; README "Virtual time").
 import { InhibitBy, InterruptKind, type Cpu } from '../cpu/cpu';
 import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
@@ -160,16 +159,6 @@ export class HostedVm {
   /** The BIOS service trap's OUT, run on the lent guest state (bound once: no allocation per exit). */
   private trapSize = 1; private trapValue = 0;
   private readonly serviceTrap = (): void => { this.m.io.write(SERVICE_PORT, this.trapSize, this.trapValue); };
-
-  /** Runs `fn`, a device access the VMM makes for the instruction that exited, at the virtual
-   *  time that instruction started: the CPU counted it as retired when it exited (cpu.ts), the
-   *  bare CPU reaches the device before counting it (a port read of the PIT or PM timer would
-   *  else see one tick more than bare). */
-  private atInstruction<T>(fn: () => T): T {
-    const c = this.vc.cpu;
-    c.icount--;
-    try { return fn(); } finally { c.icount++; }
-  }
 
   /** The guest view's access to the guest's CR3 and control registers under shadow paging. */
   private readonly shadowAccess: ShadowCrAccess = {
@@ -825,7 +814,7 @@ export class HostedVm {
 
   /** RDTSC exiting: EDX:EAX = the TSC the guest would have read (no TSC offsetting). */
   private rdtsc(x: VmExitRecord): void {
-    const t = this.vc.cpu.tsc() - 1; // at the time the instruction started (atInstruction)
+    const t = this.vc.cpu.tsc();
     this.vc.cpu.r32[0] = t % 0x100000000; this.vc.cpu.r32[2] = Math.floor(t / 0x100000000);
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     this.skip(x);
@@ -929,10 +918,8 @@ export class HostedVm {
     let vector = -1, code: number | null = null;
     if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
     const kicks = this.m.kicks;
-    // Each caller's exit counted the instruction (an I/O exit, a #PF, INVPCID): its device
-    // accesses happen at the time it started (atInstruction).
     this.vc.view.with(rip, () => {
-      try { this.atInstruction(() => c.step()); } catch (e) {
+      try { c.step(); } catch (e) {
         if (e !== FAULT) throw e;
         vector = FAULT.vector; code = FAULT.hasErrorCode ? FAULT.errorCode : null;
         c.eip = rip;
@@ -952,26 +939,17 @@ export class HostedVm {
     const mask = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
     const next = (x.guestRip + x.instructionLength) >>> 0;
     const c = this.vc.cpu;
-    if (port === SERVICE_PORT && (q & IO_IN) === 0) {
-      // The BIOS's trap: the service works on the caller's registers and may move CS:IP. It
-      // runs at the counted time, unlike the devices below: measured, realmode-hello and
-      // pit-idle then retire exactly the bare counts (685,918 and 391,673); one tick earlier
-      // realmode-hello retires 2 fewer than bare (not explained yet).
+    if ((q & IO_IN) !== 0) {
+      const val = io.read(port, size) & mask;
+      c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
+    } else if (port === SERVICE_PORT) {
+      // The BIOS's trap: the service works on the caller's registers and may move CS:IP.
       this.trapSize = size; this.trapValue = c.r32[0] & mask;
       this.vc.view.with(next, this.serviceTrap);
       return this.checkStopAfterHandling();
+    } else {
+      io.write(port, size, c.r32[0] & mask);
     }
-    // The device sees the time the instruction started (atInstruction, inline: no closure on
-    // the hottest exit).
-    c.icount--;
-    try {
-      if ((q & IO_IN) !== 0) {
-        const val = io.read(port, size) & mask;
-        c.r32[0] = size === 4 ? val : (c.r32[0] & ~mask) | val;
-      } else {
-        io.write(port, size, c.r32[0] & mask);
-      }
-    } finally { c.icount++; }
     this.skip(x);
     return this.checkStopAfterHandling();
   }
@@ -989,20 +967,18 @@ export class HostedVm {
     const idx = inp ? 7 : 6; // EDI for INS, ESI for OUTS
     let lin = x.guestLinear >>> 0;
     const step = down ? -size : size;
-    this.atInstruction(() => {
-      while (count > 0) {
-        if (inp) {
-          const val = io.read(port, size);
-          if (size === 1) mem.write8(lin, val); else if (size === 2) mem.write16(lin, val); else mem.write32(lin, val);
-        } else {
-          io.write(port, size, size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin));
-        }
-        lin = (lin + step) >>> 0;
-        c.r32[idx] = (c.r32[idx] & ~amask) | ((c.r32[idx] + step) & amask);
-        count--;
-        if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
+    while (count > 0) {
+      if (inp) {
+        const val = io.read(port, size);
+        if (size === 1) mem.write8(lin, val); else if (size === 2) mem.write16(lin, val); else mem.write32(lin, val);
+      } else {
+        io.write(port, size, size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin));
       }
-    });
+      lin = (lin + step) >>> 0;
+      c.r32[idx] = (c.r32[idx] & ~amask) | ((c.r32[idx] + step) & amask);
+      count--;
+      if (rep) c.r32[1] = (c.r32[1] & ~amask) | (count & amask);
+    }
     this.skip(x);
     return this.checkStopAfterHandling();
   }
