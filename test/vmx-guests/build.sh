@@ -15,7 +15,7 @@ out=$here
 if [ $check = 1 ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
 
 status=0
-for name in basics exits inject ept realmode isa; do
+for name in basics exits inject ept realmode isa long64; do
   img=vmx-$name.img
   mkdir -p "$out/$name"
   (cd "$here/$name" && nasm -f bin "$name.asm" -o "$out/$name/$img")

@@ -13,7 +13,7 @@
 # "Shutdown port: shutdown requested"; any other panic or error makes this script fail).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-images="${1:-basics exits inject ept realmode isa}"
+images="${1:-basics exits inject ept realmode isa long64}"
 models="${2:-haswell penryn icelake}"
 
 bochs_model() {

@@ -6,12 +6,12 @@
 // launch/resume returns at the next VM exit with the unit's exit record.
 import { expect } from 'vitest';
 import { Cr0, Cr4 } from '../../src/core/cpu/regs';
-import { ControlField } from '../../src/core/vmx/controls';
+import { ControlField, EntryCtls, ExitCtls } from '../../src/core/vmx/controls';
 import { controlCaps } from '../../src/core/vmx/capabilities';
 import { VmcsField as V } from '../../src/core/vmx/fields';
 import type { VmExitRecord } from '../../src/core/vmx/exit-record';
 import type { VmxResult, VmxRoot } from '../../src/core/vmx/root';
-import { asm, GDT, PD, VmxMachine, type Options } from './support';
+import { asm, CODE64, GDT, PD, PML4, VmxMachine, type Options } from './support';
 
 // Memory of the guest (identity mapped by the machine's page directory).
 export const GUEST_CODE = 0x30000, GUEST_IDT = 0x40000, GUEST_STUBS = 0x41000, GUEST_STACK = 0x80000;
@@ -29,8 +29,8 @@ export class Guest {
   /** Whether the VMCS was launched by a successful entry (VMRESUME from then on). */
   private launched = false;
 
-  constructor(readonly gen = 'skylake', host?: Options['host']) {
-    this.m = new VmxMachine(gen, { host });
+  constructor(readonly gen = 'skylake', host?: Options['host'], opts: Omit<Options, 'host'> = {}) {
+    this.m = new VmxMachine(gen, { ...opts, host });
     const m = this.m, mem = m.mem;
     // Two 32-bit TSS descriptors (busy at 0x30, available at 0x38).
     const tssDesc = (i: number, base: number, type: number): void => {
@@ -38,7 +38,7 @@ export class Guest {
       mem.write32(GDT + i * 8 + 4, ((base >>> 16) & 0xff) | ((0x80 | type) << 8) | (base & 0xff000000));
     };
     tssDesc(6, TSS1, 0xb); tssDesc(7, TSS2, 0x9);
-    m.c.gdtrLimit = 8 * 8 - 1;
+    m.c.gdtrLimit = m.c.mode64 ? 9 * 8 - 1 : 8 * 8 - 1;
     // The guest IDT: 256 interrupt gates to stubs `mov eax, v; vmcall`.
     for (let v = 0; v < 256; v++) {
       const stub = GUEST_STUBS + v * STUB_SIZE;
@@ -112,6 +112,33 @@ export class Guest {
     this.w(V.GuestActivityState, 0); this.w(V.GuestInterruptibilityState, 0);
     this.w(V.VmEntryInterruptionInfo, 0);
     this.launched = false;
+  }
+
+  /** A 64-bit host (SDM Vol. 3C §27.2.4, §28.5): "host address-space size", CR4.PAE, the IA-32e
+   *  paging structures, CS the 64-bit code segment. */
+  host64(): void {
+    this.w(V.HostCr4, Cr4.PSE | Cr4.PAE | Cr4.VMXE);
+    this.w(V.HostCr3, PML4);
+    this.w(V.HostCsSelector, CODE64);
+    this.ctl(ControlField.Exit, this.rd(V.VmExitControls) | ExitCtls.HostAddressSpaceSize);
+  }
+
+  /** A 64-bit guest (§27.3.1): "IA-32e mode guest", CR4.PAE, the IA-32e paging structures, CS
+   *  a 64-bit code segment (L = 1, D = 0), the GDT with entry 8. */
+  guest64(): void {
+    this.w(V.GuestCr4, Cr4.PSE | Cr4.PAE | Cr4.VMXE); this.w(V.Cr4ReadShadow, Cr4.PSE | Cr4.PAE | Cr4.VMXE);
+    this.w(V.GuestCr3, PML4);
+    this.w(V.GuestCsSelector, CODE64); this.w(V.GuestCsAccessRights, 0xa09b);
+    this.w(V.GuestGdtrLimit, 9 * 8 - 1);
+    this.ctl(ControlField.Entry, this.rd(V.VmEntryControls) | EntryCtls.Ia32eModeGuest);
+  }
+
+  /** Assembles 64-bit `src` at GUEST_CODE and makes it the guest's RIP. */
+  code64(src: string): number[] {
+    const bytes = asm(src, GUEST_CODE, 64);
+    this.m.mem.load(GUEST_CODE, bytes);
+    this.w(V.GuestRip, GUEST_CODE);
+    return Array.from(bytes);
   }
 
   /** Assembles `src` at GUEST_CODE and makes it the guest's RIP. */

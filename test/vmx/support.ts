@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCpu, type Cpu } from '../../src/core/cpu/index';
 import { FAULT } from '../../src/core/cpu/fault';
-import { ARITH_FLAGS, Cr0, Cr4, Seg } from '../../src/core/cpu/regs';
+import { ARITH_FLAGS, Cr0, Cr4, Efer, Seg } from '../../src/core/cpu/regs';
+import { loadEfer } from '../../src/core/cpu/long/long-mode';
 import { Desc, loadCache, tryFetchDesc } from '../../src/core/cpu/descriptor';
 import { writeMsr } from '../../src/core/cpu/ops/system';
 import type { CpuModel } from '../../src/core/cpu/model';
@@ -50,7 +51,17 @@ export interface Options {
   /** Set up this CPU of another machine (a PcMachine's, whose run loop then drives it) instead
    *  of a CPU of its own; its memory must be at least 16 MB, its model `gen`'s. */
   host?: { mem: PhysicalMemory; io: IoBus; cpu: Cpu };
+  /** CPUID reports the generation's Intel 64 facts (cpuModelFor's longMode; default false). */
+  longMode?: boolean;
+  /** Start in 64-bit mode (IA-32e paging identity-mapping 0-16 MB, also at FFFF8000_00000000;
+   *  CS = CODE64): implies longMode. */
+  start64?: boolean;
 }
+
+// IA-32e paging structures of the test machine and the 64-bit code selector (GDT entry 8).
+export const PML4 = 0x5000, PDPT = 0x6000, PD2M = 0x7000, CODE64 = 0x40;
+/** Linear base of the second (high, canonical) mapping of 0-16 MB in 64-bit mode. */
+export const HIGH_BASE = 0xffff800000000000n;
 
 export class VmxMachine {
   readonly mem: PhysicalMemory;
@@ -59,7 +70,7 @@ export class VmxMachine {
   readonly model: CpuModel;
 
   constructor(readonly gen: string, opts: Options = {}) {
-    this.model = cpuModelFor(generation(gen));
+    this.model = cpuModelFor(generation(gen), { longMode: opts.longMode === true || opts.start64 === true });
     this.mem = opts.host?.mem ?? new PhysicalMemory(16 << 20);
     this.io = opts.host?.io ?? new IoBus();
     this.c = opts.host?.cpu ?? createCpu(this.mem, this.io, this.model);
@@ -83,6 +94,27 @@ export class VmxMachine {
     if (this.hasVmx) writeMsr(c, 0x3a, opts.featureControl ?? 5, 0);
     // Regions carry the generation's revision identifier.
     if (this.hasVmx) for (const pa of [VMXON_PA, VMCS_PA, VMCS2_PA]) m.write32(pa, this.revision);
+    if (opts.start64 === true) this.enterLongMode();
+  }
+
+  /** Puts the CPU in 64-bit mode as an OS would before VMXON (SDM Vol. 3A §9.8.5): 4-level
+   *  paging with 2 MB pages identity-mapping 0-16 MB (PML4 entries 0 and 256, so the same memory
+   *  is also at HIGH_BASE), CR4.PAE, EFER.LME/LMA, CS a 64-bit code segment. */
+  enterLongMode(): void {
+    const m = this.mem, c = this.c;
+    for (let i = 0; i < 8; i++) { m.write32(PD2M + i * 8, (i << 21) | 0x87); m.write32(PD2M + i * 8 + 4, 0); }
+    m.write32(PDPT, PD2M | 7); m.write32(PDPT + 4, 0);
+    m.write32(PML4, PDPT | 7); m.write32(PML4 + 256 * 8, PDPT | 7);
+    m.write32(GDT + 8 * 8, 0xffff); m.write32(GDT + 8 * 8 + 4, 0x00af9a00); // 64-bit code, DPL 0
+    c.gdtrLimit = 9 * 8 - 1;
+    c.cr4 |= Cr4.PAE; c.cr3 = PML4;
+    loadEfer(c, c.efer | Efer.LME | Efer.LMA);
+    const d = new Desc();
+    if (!tryFetchDesc(c, CODE64, d)) throw new Error('bad CODE64');
+    loadCache(c, Seg.CS, CODE64, d);
+    c.modeChanged();
+    c.tlb.flushAll();
+    if (!c.mode64) throw new Error('enterLongMode: not in 64-bit mode');
   }
 
   get hasVmx(): boolean { return this.c.vmx !== null; }

@@ -4,7 +4,8 @@
 // guest paging-structure entry (PDE, PTE; the PAE PDPTEs come from registers loaded at VM entry
 // and by MOV to CR0/CR3/CR4) and the final address, whose host-physical translation the TLB then
 // caches with the rights of both levels: a combined mapping (§29.4.1). With guest paging off
-// (unrestricted guest) the linear address is the guest-physical address. A guest that rewrites
+// (unrestricted guest) the linear address is the guest-physical address; an IA-32e mode guest's
+// 4-level walk (walk4, at the end) takes every PML4E/PDPTE/PDE/PTE through it too. A guest that rewrites
 // its own page tables only writes memory: no VM exit, as on hardware.
 //
 // The CPU core knows the translation through NestedMmu only, as it knows VMX through vmx-hooks.
@@ -46,11 +47,18 @@ export interface NestedMmu {
   loadPdptes(cr0: number, cr3: number, cr4: number): void;
 }
 
+/** Bits 63:32 of the guest-linear address being translated (0 below 4 GB and outside IA-32e
+ *  mode): the EPT-violation exit's guest-linear address is the whole address (§28.2.1). */
+export let nestedLinearHi = 0;
+
 /** Tlb.translate's miss path while `tlb.nested` is set. */
 export function nestedTranslate(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boolean): number {
   const c = t.cpu;
   t.walks++;
   const access = fetch ? NestedAccess.Fetch : write ? NestedAccess.Write : NestedAccess.Read;
+  nestedLinearHi = 0;
+  t.curHi = 0;
+  if ((c.efer & Efer.LMA) !== 0) return walk4(t, n, lin, 0, write, fetch, access);
   if ((c.cr0 & Cr0.PG) === 0) {
     const hpa = n.translate(asGuestPhysical(lin), access, asLinear(lin), false);
     installCombined(t, lin, hpa, n.perm, true, true, false, true, false);
@@ -59,9 +67,16 @@ export function nestedTranslate(t: Tlb, n: NestedMmu, lin: number, write: boolea
   return (c.cr4 & Cr4.PAE) !== 0 ? walkPae(t, n, lin, write, fetch, access) : walk32(t, n, lin, write, fetch, access);
 }
 
+/** Tlb.translate64's miss path above 4 GB while `tlb.nested` is set (IA-32e mode guest). */
+export function nestedTranslate64(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fetch: boolean): number {
+  t.walks++;
+  const access = fetch ? NestedAccess.Fetch : write ? NestedAccess.Write : NestedAccess.Read;
+  return walk4(t, n, lo, hi, write, fetch, access);
+}
+
 /** Fills the TLB with a combined translation: the guest's rights (`rw`, `us`, `nx`, `dirty`,
  *  `global` as paging.ts computes them) intersected with the second level's `perm`. */
-function installCombined(t: Tlb, lin: number, hpa: HostPhysical, perm: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean): void {
+function installCombined(t: Tlb, lin: number, hpa: HostPhysical, perm: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, hi = 0): void {
   const wp = (t.cpu.cr0 & Cr0.WP) !== 0;
   let bits = TlbBit.Valid | ((perm & NestedPerm.Read) !== 0 ? t.ramBits(hpa) : TlbBit.NoRead);
   if (us) bits |= TlbBit.ReadUser;
@@ -72,7 +87,8 @@ function installCombined(t: Tlb, lin: number, hpa: HostPhysical, perm: number, r
   }
   if (global) bits |= TlbBit.Global;
   if (nx || (perm & NestedPerm.Execute) === 0) bits |= TlbBit.NoExec;
-  t.install(lin >>> 12, ((hpa & ~0xfff) | bits));
+  if (hi !== 0) t.installHi(lin, hi, (hpa & ~0xfff) | bits);
+  else t.install(lin >>> 12, ((hpa & ~0xfff) | bits));
 }
 
 /** Writes a guest paging-structure entry at `gpa` (read before through `hpa` with rights
@@ -161,5 +177,88 @@ function walkPae(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boole
   const gpa = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
   const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
   installCombined(t, lin, hpa, n.perm, rw, us, nx, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0);
+  return hpa;
+}
+
+/**
+ * 4-level paging of an IA-32e mode guest (SDM Vol. 3A §4.5; Vol. 3C §29.3.2: each guest
+ * paging-structure access is a guest-physical access through EPT, its violation qualification
+ * saying so by bit 8 = 0 with bit 7 = 1, §28.2.1). `lo`/`hi` are bits 31:0 and 63:32 of the
+ * canonical linear address. Reserved bits and 1 GB pages as paging.ts's walk4; guest physical
+ * addresses stay below 4 GB (entry bits 35:32 are not represented, long/README.md).
+ */
+function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fetch: boolean, access: number): number {
+  const c = t.cpu, m = c.mem, gla = asLinear(lo);
+  nestedLinearHi = hi;
+  t.curHi = hi;
+  const nxe = (c.efer & Efer.NXE) !== 0;
+  const pge = (c.cr4 & Cr4.PGE) !== 0;
+  const rsvdHi = nxe ? 0x000ffff0 : 0x800ffff0 | 0;
+  const rsvd = PfErr.P | PfErr.Rsvd;
+  // PML4E
+  const pml4Gpa = ((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0;
+  const pml4Hpa = n.translate(asGuestPhysical(pml4Gpa), NestedAccess.Read, gla, true);
+  const pml4Perm = n.perm;
+  const pml4e = m.read32(pml4Hpa), pml4Hi = m.read32(pml4Hpa + 4);
+  if ((pml4e & 1) === 0) t.pageFault(lo, 0, write, fetch);
+  if ((pml4Hi & rsvdHi) !== 0 || (pml4e & 0x80) !== 0) t.pageFault(lo, rsvd, write, fetch);
+  // PDPTE
+  const pdptGpa = ((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0;
+  const pdptHpa = n.translate(asGuestPhysical(pdptGpa), NestedAccess.Read, gla, true);
+  const pdptPerm = n.perm;
+  const pdpte = m.read32(pdptHpa), pdpteHi = m.read32(pdptHpa + 4);
+  if ((pdpte & 1) === 0) t.pageFault(lo, 0, write, fetch);
+  if ((pdpteHi & rsvdHi) !== 0) t.pageFault(lo, rsvd, write, fetch);
+  let rw = (pml4e & pdpte & 2) !== 0, us = (pml4e & pdpte & 4) !== 0;
+  let nx = nxe && (pml4Hi < 0 || pdpteHi < 0);
+  if ((pdpte & 0x80) !== 0) {
+    if ((c.model.extEdx & (1 << 26)) === 0 || (pdpte & 0x3fffe000) !== 0) t.pageFault(lo, rsvd, write, fetch);
+    t.checkRights(lo, rw, us, nx, write, fetch);
+    if ((pml4e & 0x20) === 0) writeEntry(t, n, pml4Gpa, pml4Hpa, pml4Perm, pml4e | 0x20, gla);
+    const np = pdpte | 0x20 | (write ? 0x40 : 0);
+    if (np !== pdpte) writeEntry(t, n, pdptGpa, pdptHpa, pdptPerm, np, gla);
+    t.has1G = true;
+    const gpa = ((pdpte & 0xc0000000) | (lo & 0x3fffffff)) >>> 0;
+    const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
+    installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pdpte & 0x40) !== 0, pge && (pdpte & 0x100) !== 0, hi);
+    return hpa;
+  }
+  // PDE
+  const pdeGpa = ((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0;
+  const pdeHpa = n.translate(asGuestPhysical(pdeGpa), NestedAccess.Read, gla, true);
+  const pdePerm = n.perm;
+  const pde = m.read32(pdeHpa), pdeHi = m.read32(pdeHpa + 4);
+  if ((pde & 1) === 0) t.pageFault(lo, 0, write, fetch);
+  if ((pdeHi & rsvdHi) !== 0) t.pageFault(lo, rsvd, write, fetch);
+  rw = rw && (pde & 2) !== 0; us = us && (pde & 4) !== 0; nx = nx || (nxe && pdeHi < 0);
+  if ((pde & 0x80) !== 0) {
+    if ((pde & 0x1fe000) !== 0) t.pageFault(lo, rsvd, write, fetch);
+    t.checkRights(lo, rw, us, nx, write, fetch);
+    if ((pml4e & 0x20) === 0) writeEntry(t, n, pml4Gpa, pml4Hpa, pml4Perm, pml4e | 0x20, gla);
+    if ((pdpte & 0x20) === 0) writeEntry(t, n, pdptGpa, pdptHpa, pdptPerm, pdpte | 0x20, gla);
+    const np = pde | 0x20 | (write ? 0x40 : 0);
+    if (np !== pde) writeEntry(t, n, pdeGpa, pdeHpa, pdePerm, np, gla);
+    const gpa = ((pde & 0xffe00000) | (lo & 0x1fffff)) >>> 0;
+    const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
+    installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, hi);
+    return hpa;
+  }
+  // PTE
+  const pteGpa = ((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0;
+  const pteHpa = n.translate(asGuestPhysical(pteGpa), NestedAccess.Read, gla, true);
+  const ptePerm = n.perm;
+  const pte = m.read32(pteHpa), pteHi = m.read32(pteHpa + 4);
+  if ((pte & 1) === 0) t.pageFault(lo, 0, write, fetch);
+  if ((pteHi & rsvdHi) !== 0) t.pageFault(lo, rsvd, write, fetch);
+  rw = rw && (pte & 2) !== 0; us = us && (pte & 4) !== 0; nx = nx || (nxe && pteHi < 0);
+  t.checkRights(lo, rw, us, nx, write, fetch);
+  if ((pml4e & 0x20) === 0) writeEntry(t, n, pml4Gpa, pml4Hpa, pml4Perm, pml4e | 0x20, gla);
+  if ((pdpte & 0x20) === 0) writeEntry(t, n, pdptGpa, pdptHpa, pdptPerm, pdpte | 0x20, gla);
+  if ((pde & 0x20) === 0) writeEntry(t, n, pdeGpa, pdeHpa, pdePerm, pde | 0x20, gla);
+  const np = pte | 0x20 | (write ? 0x40 : 0);
+  if (np !== pte) writeEntry(t, n, pteGpa, pteHpa, ptePerm, np, gla);
+  const gpa = ((pte & ~0xfff) | (lo & 0xfff)) >>> 0;
+  const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
+  installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, hi);
   return hpa;
 }

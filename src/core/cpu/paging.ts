@@ -12,7 +12,7 @@
 import type { Cpu } from './cpu';
 import { Cr0, Cr4, Efer, Vector } from './regs';
 import { PageKind } from '../platform/memory';
-import { nestedTranslate, type NestedMmu } from './nested-paging';
+import { nestedTranslate, nestedTranslate64, type NestedMmu } from './nested-paging';
 
 export enum TlbBit {
   Valid = 1 << 0,
@@ -101,8 +101,8 @@ export class Tlb {
   readonly hiTag = new Int32Array(HI_SIZE);
   readonly hiEntry = new Int32Array(HI_SIZE);
   /** Bits 63:32 of the address being translated (0 below 4 GB): where `finish` installs, what
-   *  `pageFault` puts in CR2[63:32]. */
-  private curHi = 0;
+   *  `pageFault` puts in CR2[63:32]; nested-paging.ts sets it for its 4-level walk). */
+  curHi = 0;
   /** A 1 GB page was installed since the last full flush (INVLPG then flushes everything). */
   has1G = false;
   /** Entries were installed in the >4 GB part since it was last cleared (flushes skip it otherwise). */
@@ -244,9 +244,16 @@ export class Tlb {
     const i = (lo >>> 12) & (HI_SIZE - 1), e = this.hiEntry[i];
     const need = write ? (this.user ? TlbBit.WriteUser : TlbBit.WriteSup) | TlbBit.Valid : (this.user ? TlbBit.ReadUser : 0) | TlbBit.Valid;
     if (this.hiTag[i] === hi && (e & need) === need && (e & (fetch ? TlbBit.NoExec : 0)) === 0) return ((e & ~0xfff) | (lo & 0xfff)) >>> 0;
-    this.walks++;
     this.curHi = hi;
+    if (this.nested !== null) return nestedTranslate64(this, this.nested, lo, hi, write, fetch);
+    this.walks++;
     return this.walk4(lo, hi, write, fetch);
+  }
+
+  /** Fills the >4 GB part for linear address `lo`/`hi` (nested-paging.ts's 4-level walk). */
+  installHi(lo: number, hi: number, value: number): void {
+    const i = (lo >>> 12) & (HI_SIZE - 1);
+    this.hiTag[i] = hi; this.hiEntry[i] = value; this.hiUsed = true;
   }
 
   /** Fills the entry of linear page `page` (also nested-paging.ts). */

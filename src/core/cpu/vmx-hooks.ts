@@ -122,6 +122,16 @@ export interface VmxHooks {
   /** MOV from CR0/CR3/CR4 to register `gpr`: exits (CR3-store exiting), or returns the value the
    *  guest reads (the read shadow in the bits the host owns, §26.3). */
   movFromCr(cr: number, gpr: number, value: number): number;
+  /** MOV to CR8 in 64-bit mode from register `gpr` (bits 31:0 `value`): "CR8-load exiting"
+   *  exits; with "use TPR shadow" the value goes to VTPR (§30.3) and true is returned (the real
+   *  TPR is untouched); false: load the TPR. */
+  cr8Write(gpr: number, value: number): boolean;
+  /** MOV from CR8 in 64-bit mode to register `gpr`: "CR8-store exiting" exits; with "use TPR
+   *  shadow" VTPR[7:4] is read (§30.3); otherwise `tpr`. */
+  cr8Read(gpr: number, tpr: number): number;
+  /** INVLPG in 64-bit mode: "INVLPG exiting" with the whole linear address (`lo`, `hi`) as the
+   *  exit qualification (§28.2.1). */
+  invlpg64(lo: number, hi: number): void;
   /** SMSW (never exits): CR0 as the guest reads it (read shadow for owned bits). */
   smsw(cr0: number): number;
   /** CLTS: exits, or returns whether it may clear CR0.TS (§26.1.3, §26.3). */

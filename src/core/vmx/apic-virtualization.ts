@@ -43,8 +43,9 @@ function tprThresholdActive(u: VmxUnit): boolean {
 }
 
 /** TPR virtualization (§30.1.2): a TPR-below-threshold exit is due when VTPR[7:4] is below the
- *  threshold's bits 3:0 (taken at the next instruction boundary, serviceEvents). */
-function tprVirtualization(u: VmxUnit): void {
+ *  threshold's bits 3:0 (taken at the next instruction boundary, serviceEvents). Also after
+ *  MOV to CR8 with "use TPR shadow" (§30.3, nonroot-instructions.ts). */
+export function tprVirtualization(u: VmxUnit): void {
   const c = u.cpu, k = u.ctl;
   const vtpr = c.mem.read8((k.virtualApicPage + VTPR) >>> 0);
   if (((vtpr >>> 4) & 0xf) < (k.tprThreshold & 0xf)) { u.tprBelowThreshold = true; c.eventPending = true; }

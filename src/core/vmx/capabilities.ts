@@ -142,9 +142,10 @@ export function computeCapabilities(gen: Generation, cpu: HostCpu): VmxCapabilit
     bit(h(F.PauseLoopExiting), ProcBasedCtls2.PauseLoopExiting) | bit(h(F.RdrandExiting), ProcBasedCtls2.RdrandExiting) |
     bit(h(F.Invpcid), ProcBasedCtls2.EnableInvpcid) | bit(h(F.RdseedExiting), ProcBasedCtls2.RdseedExiting);
   // "Host address-space size" and "IA-32e mode guest" are reported as on the Intel 64 parts the
-  // generations are: allowed-1. The interpreter's CPU is never in IA-32e mode (no long mode), so
-  // VM entry refuses either set to 1 with error 8, as §27.2.4 "Checks Related to Address-Space
-  // Size" does outside IA-32e mode (and as the real parts and Bochs do for a 32-bit host).
+  // generations are: allowed-1. Outside IA-32e mode (always so on a model without long mode) VM
+  // entry refuses either set to 1 with error 8, as §27.2.4 "Checks Related to Address-Space Size"
+  // does (and as the real parts and Bochs do for a 32-bit host); in IA-32e mode "host
+  // address-space size" must be 1 (entry-checks.ts).
   const exitMay = EXIT_DEFAULT1 | ExitCtls.AcknowledgeInterruptOnExit | ExitCtls.HostAddressSpaceSize |
     bit(h(F.SaveLoadPat), ExitCtls.SavePat | ExitCtls.LoadPat) |
     bit(h(F.SaveLoadEfer), ExitCtls.SaveEfer | ExitCtls.LoadEfer) |

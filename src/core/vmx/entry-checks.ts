@@ -14,6 +14,7 @@ import { VmcsField as V } from './fields';
 import { VmxFeature } from './features';
 import type { VmcsReader } from './vmcs';
 import { eptpProblem } from './ept/eptp';
+import { canonicalHalves } from '../cpu/long/long-mode';
 
 export interface EntryCheckFailure {
   readonly error: VmInstructionError.EntryInvalidControlFields | VmInstructionError.EntryInvalidHostState;
@@ -180,9 +181,35 @@ export function checkControls(v: VmcsReader, caps: VmxCapabilities, readPhys8: (
 // Valid IA32_PAT memory types (Vol. 3A §12.12.2): UC, WC, WT, WP, WB, UC-.
 const PAT_TYPE_OK = [1, 1, 0, 0, 1, 1, 1, 1];
 
+/** IA32_EFER bits a VMCS EFER field may set: the implemented ones, and LMA with Intel 64. */
+export function eferFieldBits(caps: VmxCapabilities): number {
+  return caps.eferValid | (caps.isa.longMode ? Efer.LMA : 0);
+}
+
+/** Bits at or above `width` set in a 64-bit physical address's high dword `hi`. */
+export function beyondWidth(hi: number, width: number): boolean {
+  return (width >= 64 ? 0 : width <= 32 ? hi : hi >>> (width - 32)) !== 0;
+}
+
+/** A natural-width field holds a canonical address (48-bit linear addresses: bits 63:47 equal,
+ *  SDM Vol. 1 §3.3.7.1). */
+export function canonicalField(v: VmcsReader, f: V): boolean {
+  return canonicalHalves(v.lo(f), v.hi(f));
+}
+
+/** "0x00000000_00000000" of a 64-bit field. */
+export function pair(v: VmcsReader, f: V): string {
+  return `${hex(v.hi(f))}_${hex(v.lo(f)).slice(2)}`;
+}
+
+const HOST_BASES: readonly (readonly [V, string])[] = [
+  [V.HostFsBase, 'FS'], [V.HostGsBase, 'GS'], [V.HostTrBase, 'TR'], [V.HostGdtrBase, 'GDTR'], [V.HostIdtrBase, 'IDTR'],
+];
+
 /** §27.2.2-27.2.4 "Checks on Host Control Registers, MSRs, and SSP", "... Host Segment and
- *  Descriptor-Table Registers", "... Related to Address-Space Size" (error 8). */
-export function checkHostState(v: VmcsReader, caps: VmxCapabilities): EntryCheckFailure | null {
+ *  Descriptor-Table Registers", "... Related to Address-Space Size" (error 8). `hostLma`: the
+ *  processor's IA32_EFER.LMA when VMLAUNCH/VMRESUME executes (§27.2.4). */
+export function checkHostState(v: VmcsReader, caps: VmxCapabilities, hostLma = false): EntryCheckFailure | null {
   const exit = v.lo(V.VmExitControls), entry = v.lo(V.VmEntryControls);
   const hostLong = (exit & ExitCtls.HostAddressSpaceSize) !== 0;
   // ---- §27.2.2 control registers and MSRs
@@ -192,7 +219,7 @@ export function checkHostState(v: VmcsReader, caps: VmxCapabilities): EntryCheck
   b = firstDisallowedBit({ mustBe1: caps.cr4Fixed0, mayBe1: caps.cr4Fixed1 }, cr4);
   if (b >= 0) return hostFail(`host CR4 ${hex(cr4)}: bit ${b} must be ${(caps.cr4Fixed0 >>> b) & 1} in VMX operation (IA32_VMX_CR4_FIXED0/1)`);
   // Without Intel 64 the CR3 and SYSENTER fields are 32 bits wide: their Intel 64 checks
-  // (bits beyond MAXPHYADDR, canonical addresses) have nothing to check.
+  // (bits beyond MAXPHYADDR, canonical addresses, below) have nothing to check.
   if ((exit & ExitCtls.LoadPat) !== 0) {
     const lo = v.lo(V.HostIa32Pat), hi = v.hi(V.HostIa32Pat);
     for (let i = 0; i < 8; i++) {
@@ -200,9 +227,16 @@ export function checkHostState(v: VmcsReader, caps: VmxCapabilities): EntryCheck
       if (t > 7 || PAT_TYPE_OK[t] === 0) return hostFail(`host IA32_PAT ${hex(hi)}_${hex(lo).slice(2)}: PA${i} memory type ${t} is invalid`);
     }
   }
+  if (caps.isa.longMode) {
+    // Intel 64 (§27.2.2): CR3 bits beyond the physical-address width are 0; the SYSENTER
+    // ESP/EIP fields hold canonical addresses.
+    if (beyondWidth(v.hi(V.HostCr3), caps.pointerWidth)) return hostFail(`host CR3 ${hex(v.hi(V.HostCr3))}_${hex(v.lo(V.HostCr3)).slice(2)} sets bits beyond the ${caps.pointerWidth}-bit physical-address width`);
+    if (!canonicalField(v, V.HostIa32SysenterEsp)) return hostFail(`host IA32_SYSENTER_ESP ${pair(v, V.HostIa32SysenterEsp)} is not canonical`);
+    if (!canonicalField(v, V.HostIa32SysenterEip)) return hostFail(`host IA32_SYSENTER_EIP ${pair(v, V.HostIa32SysenterEip)} is not canonical`);
+  }
   if ((exit & ExitCtls.LoadEfer) !== 0) {
     const lo = v.lo(V.HostIa32Efer), hi = v.hi(V.HostIa32Efer);
-    if (hi !== 0 || (lo & ~caps.eferValid) !== 0) return hostFail(`host IA32_EFER ${hex(hi)}_${hex(lo).slice(2)} sets reserved bits`);
+    if (hi !== 0 || (lo & ~eferFieldBits(caps)) !== 0) return hostFail(`host IA32_EFER ${hex(hi)}_${hex(lo).slice(2)} sets reserved bits`);
     if (((lo & Efer.LMA) !== 0) !== hostLong) return hostFail('host IA32_EFER.LMA differs from "host address-space size"');
     if (((lo & Efer.LME) !== 0) !== hostLong) return hostFail('host IA32_EFER.LME differs from "host address-space size"');
   }
@@ -218,11 +252,25 @@ export function checkHostState(v: VmcsReader, caps: VmxCapabilities): EntryCheck
   if ((v.lo(V.HostCsSelector) & 0xffff) === 0) return hostFail('host CS selector is 0000H');
   if ((v.lo(V.HostTrSelector) & 0xffff) === 0) return hostFail('host TR selector is 0000H');
   if (!hostLong && (v.lo(V.HostSsSelector) & 0xffff) === 0) return hostFail('host SS selector is 0000H with "host address-space size" 0');
-  // ---- §27.2.4 address-space size. This CPU is never in IA-32e mode (no long mode), so both
-  // 64-bit controls must be 0 (they are not allowed-1 either: the control checks catch them
-  // first unless the CPU had long mode).
-  if (hostLong) return hostFail('"host address-space size" is 1 outside IA-32e mode');
-  if ((entry & EntryCtls.Ia32eModeGuest) !== 0) return hostFail('"IA-32e mode guest" is 1 outside IA-32e mode');
-  if ((cr4 & Cr4.PCIDE) !== 0) return hostFail('host CR4.PCIDE is 1 with "host address-space size" 0');
+  if (caps.isa.longMode) {
+    // Intel 64: the FS, GS, GDTR, IDTR and TR base-address fields hold canonical addresses.
+    for (const [field, name] of HOST_BASES) {
+      if (!canonicalField(v, field)) return hostFail(`host ${name} base ${pair(v, field)} is not canonical`);
+    }
+  }
+  // ---- §27.2.4 address-space size. Outside IA-32e mode (the current IA32_EFER.LMA = 0; always
+  // so without long mode) both 64-bit controls must be 0; inside it "host address-space size"
+  // must be 1. (Without long mode the control checks catch them first unless allowed-1.)
+  if (!hostLma) {
+    if (hostLong) return hostFail('"host address-space size" is 1 outside IA-32e mode');
+    if ((entry & EntryCtls.Ia32eModeGuest) !== 0) return hostFail('"IA-32e mode guest" is 1 outside IA-32e mode');
+  } else if (!hostLong) return hostFail('"host address-space size" is 0 in IA-32e mode');
+  if (!hostLong) {
+    if ((cr4 & Cr4.PCIDE) !== 0) return hostFail('host CR4.PCIDE is 1 with "host address-space size" 0');
+    if (v.hi(V.HostRip) !== 0) return hostFail(`host RIP ${pair(v, V.HostRip)} sets bits 63:32 with "host address-space size" 0`);
+  } else {
+    if ((cr4 & Cr4.PAE) === 0) return hostFail('host CR4.PAE is 0 with "host address-space size" 1');
+    if (!canonicalField(v, V.HostRip)) return hostFail(`host RIP ${pair(v, V.HostRip)} is not canonical`);
+  }
   return null;
 }

@@ -114,6 +114,8 @@ export class OperandParts {
   /** Displacement, sign-extended to 32 bits. */
   disp = 0;
   addr32 = true;
+  /** 64-bit addressing (64-bit mode without 67H): address size 2 in bits 9:7 (§28.2.5). */
+  addr64 = false;
   /** The segment of the effective address (override or default). */
   seg = Seg.DS;
 }
@@ -142,7 +144,7 @@ export function decodeOperand(c: Cpu, o: OperandParts): void {
   const m = byte();
   const mod = m >> 6, rm = m & 7;
   o.reg = (m >> 3) & 7; o.rm = rm;
-  o.memory = mod !== 3; o.addr32 = c.as32; o.seg = c.eaSeg;
+  o.memory = mod !== 3; o.addr32 = c.as32; o.addr64 = false; o.seg = c.eaSeg;
   o.base = -1; o.index = -1; o.scale = 0; o.disp = 0;
   if (!o.memory) return;
   const d8 = (): number => (byte() << 24) >> 24;
@@ -170,7 +172,7 @@ export function decodeOperand(c: Cpu, o: OperandParts): void {
 /** The memory-operand fields shared by Tables 28-9 to 28-14 (scaling, address size, segment,
  *  index and base registers with their invalid bits). */
 export function memoryOperandInfo(o: OperandParts): number {
-  let v = ((o.addr32 ? 1 : 0) << 7) | ((o.seg & 7) << 15);
+  let v = ((o.addr64 ? 2 : o.addr32 ? 1 : 0) << 7) | ((o.seg & 7) << 15);
   if (o.index >= 0) v |= (o.scale & 3) | ((o.index & 0xf) << 18); else v |= II_INDEX_INVALID;
   if (o.base >= 0) v |= (o.base & 0xf) << 23; else v |= II_BASE_INVALID;
   return v >>> 0;

@@ -5,10 +5,11 @@
 // the VMCS, the capabilities and physical memory (the VMCS link pointer's region; the PAE
 // PDPTEs through EptHooks); each failure names the check.
 //
-// vmxlab has no Intel 64 long mode: "IA-32e mode guest" can never pass the host-state checks
-// (§27.2.4, error 8), so the IA-32e-only items (canonical bases, L bits, 64-bit RIP) have nothing
-// to check, and natural-width fields are 32 bits wide.
-import { Cr0, Flag } from '../cpu/regs';
+// The Intel 64 items (canonical bases, bits 63:32 of natural-width fields, the IA-32e mode guest
+// rules) apply when the CPU model has long mode (caps.isa.longMode); without it natural-width
+// fields are 32 bits wide and "IA-32e mode guest" never passes the host-state checks (§27.2.4).
+import { Cr0, Cr4, Efer, Flag } from '../cpu/regs';
+import { beyondWidth, canonicalField, eferFieldBits, pair } from './entry-checks';
 import type { PhysicalMemory } from '../platform/memory';
 import type { VmxCapabilities } from './capabilities';
 import { EntryCtls, PinBasedCtls, ProcBasedCtls2 } from './controls';
@@ -82,7 +83,7 @@ function commonSegmentProblem(name: string, limit: number, ar: number, system: b
 }
 
 /** §27.3.1.2 "Checks on Guest Segment Registers". */
-function segmentProblem(v: VmcsReader, ug: boolean, v86: boolean): string | null {
+function segmentProblem(v: VmcsReader, ug: boolean, v86: boolean, ia32e: boolean): string | null {
   const trSel = v.lo(V.GuestTrSelector) & 0xffff, ldtrSel = v.lo(V.GuestLdtrSelector) & 0xffff;
   const ldtrAr = v.lo(V.GuestLdtrAccessRights), trAr = v.lo(V.GuestTrAccessRights);
   if ((trSel & 4) !== 0) return `guest TR selector ${hex(trSel, 4)} has TI set`;
@@ -104,6 +105,8 @@ function segmentProblem(v: VmcsReader, ug: boolean, v86: boolean): string | null
       if (name === 'CS') {
         const q = commonSegmentProblem(name, lim, ar & ~UNUSABLE, false);
         if (q !== null) return q;
+        // 64-bit code (L = 1) has D = 0 (§27.3.1.2, "IA-32e mode guest" 1).
+        if (ia32e && (ar & (1 << 13)) !== 0 && (ar & (1 << 14)) !== 0) return `guest CS access rights ${hex(ar)}: L and D/B both 1`;
         continue;
       }
       if ((ar & UNUSABLE) !== 0) continue;
@@ -119,6 +122,7 @@ function segmentProblem(v: VmcsReader, ug: boolean, v86: boolean): string | null
   // TR: usable, a busy 32-bit (11) or 16-bit (3) TSS.
   if ((trAr & UNUSABLE) !== 0) return 'guest TR is unusable';
   const trType = trAr & 0xf;
+  if (ia32e && trType !== 11) return `guest TR type ${trType} is not 11 (busy 64-bit TSS) with "IA-32e mode guest" 1`;
   if (trType !== 11 && trType !== 3) return `guest TR type ${trType} is not a busy TSS (3 or 11)`;
   let q = commonSegmentProblem('TR', v.lo(V.GuestTrLimit), trAr, true);
   if (q !== null) return q;
@@ -126,6 +130,34 @@ function segmentProblem(v: VmcsReader, ug: boolean, v86: boolean): string | null
     if ((ldtrAr & 0xf) !== 2) return `guest LDTR type ${ldtrAr & 0xf} is not 2 (LDT)`;
     q = commonSegmentProblem('LDTR', v.lo(V.GuestLdtrLimit), ldtrAr, true);
     if (q !== null) return q;
+  }
+  return null;
+}
+
+/** The Intel 64 items of §27.3.1.1: "IA-32e mode guest" needs CR0.PG and CR4.PAE, CR4.PCIDE
+ *  needs it; CR3 within the physical-address width; DR7 bits 63:32 with "load debug controls";
+ *  canonical IA32_SYSENTER_ESP/EIP. */
+function ia32eControlRegisterProblem(v: VmcsReader, caps: VmxCapabilities, entry: number, ia32e: boolean, cr0: number, cr4: number): string | null {
+  if (ia32e && (cr0 & Cr0.PG) === 0) return `guest CR0 ${hex(cr0)}: PG is 0 with "IA-32e mode guest" 1`;
+  if (ia32e && (cr4 & Cr4.PAE) === 0) return `guest CR4 ${hex(cr4)}: PAE is 0 with "IA-32e mode guest" 1`;
+  if (!ia32e && (cr4 & Cr4.PCIDE) !== 0) return `guest CR4 ${hex(cr4)}: PCIDE is 1 with "IA-32e mode guest" 0`;
+  if (beyondWidth(v.hi(V.GuestCr3), caps.pointerWidth)) return `guest CR3 ${pair(v, V.GuestCr3)} sets bits beyond the ${caps.pointerWidth}-bit physical-address width`;
+  if ((entry & EntryCtls.LoadDebugControls) !== 0 && v.hi(V.GuestDr7) !== 0) return `guest DR7 ${pair(v, V.GuestDr7)} sets bits 63:32`;
+  if (!canonicalField(v, V.GuestIa32SysenterEsp)) return `guest IA32_SYSENTER_ESP ${pair(v, V.GuestIa32SysenterEsp)} is not canonical`;
+  if (!canonicalField(v, V.GuestIa32SysenterEip)) return `guest IA32_SYSENTER_EIP ${pair(v, V.GuestIa32SysenterEip)} is not canonical`;
+  return null;
+}
+
+/** The Intel 64 base-address items of §27.3.1.2: TR, FS, GS (and LDTR if usable) canonical; CS,
+ *  and SS, DS, ES if usable, with bits 63:32 clear. */
+function ia32eSegmentProblem(v: VmcsReader): string | null {
+  for (const [, baseF, , arF, name] of GUEST_SEGMENT_FIELDS) {
+    const usable = (v.lo(arF) & UNUSABLE) === 0;
+    if (name === 'TR' || name === 'FS' || name === 'GS' || (name === 'LDTR' && usable)) {
+      if (!canonicalField(v, baseF)) return `guest ${name} base ${pair(v, baseF)} is not canonical`;
+    } else if ((name === 'CS' || (usable && name !== 'LDTR')) && v.hi(baseF) !== 0) {
+      return `guest ${name} base ${pair(v, baseF)} sets bits 63:32`;
+    }
   }
   return null;
 }
@@ -139,6 +171,7 @@ export function checkGuestState(v: VmcsReader, caps: VmxCapabilities, mem: Physi
   const ug = (proc2 & ProcBasedCtls2.UnrestrictedGuest) !== 0;
   const pin = v.lo(V.PinBasedControls), entry = v.lo(V.VmEntryControls);
   const cr0 = v.lo(V.GuestCr0), cr4 = v.lo(V.GuestCr4), rflags = v.lo(V.GuestRflags);
+  const ia32e = (entry & EntryCtls.Ia32eModeGuest) !== 0;
 
   // ---- §27.3.1.1 control registers, debug registers, MSRs
   let p = guestCr0Problem(caps, cr0, ug);
@@ -158,22 +191,44 @@ export function checkGuestState(v: VmcsReader, caps: VmxCapabilities, mem: Physi
   }
   if ((entry & EntryCtls.LoadEfer) !== 0) {
     const lo = v.lo(V.GuestIa32Efer), hi = v.hi(V.GuestIa32Efer);
-    if (hi !== 0 || (lo & ~caps.eferValid) !== 0) return fail(`guest IA32_EFER ${hex(hi)}_${hex(lo).slice(2)} sets reserved bits (LMA and LME included: no IA-32e mode)`);
+    if (hi !== 0 || (lo & ~eferFieldBits(caps)) !== 0) return fail(`guest IA32_EFER ${hex(hi)}_${hex(lo).slice(2)} sets reserved bits${caps.isa.longMode ? '' : ' (LMA and LME included: no IA-32e mode)'}`);
+    // LMA equals "IA-32e mode guest"; so does LME when CR0.PG = 1.
+    if (((lo & Efer.LMA) !== 0) !== ia32e) return fail(`guest IA32_EFER.LMA is ${(lo >>> 10) & 1} with "IA-32e mode guest" ${ia32e ? 1 : 0}`);
+    if ((cr0 & Cr0.PG) !== 0 && ((lo & Efer.LME) !== 0) !== ia32e) return fail(`guest IA32_EFER.LME is ${(lo >>> 8) & 1} with CR0.PG = 1 and "IA-32e mode guest" ${ia32e ? 1 : 0}`);
+  }
+  if (caps.isa.longMode) {
+    p = ia32eControlRegisterProblem(v, caps, entry, ia32e, cr0, cr4);
+    if (p !== null) return fail(p);
   }
 
   // ---- §27.3.1.2 segment registers (a virtual-8086 guest: RFLAGS.VM = 1 with CR0.PE = 1)
   const v86 = (rflags & Flag.VM) !== 0 && (cr0 & Cr0.PE) !== 0;
-  p = segmentProblem(v, ug, v86);
+  p = segmentProblem(v, ug, v86, ia32e);
   if (p !== null) return fail(p);
+  if (caps.isa.longMode && (p = ia32eSegmentProblem(v)) !== null) return fail(p);
 
   // ---- §27.3.1.3 descriptor-table registers
   if ((v.lo(V.GuestGdtrLimit) >>> 16) !== 0) return fail(`guest GDTR limit ${hex(v.lo(V.GuestGdtrLimit))} sets bits 31:16`);
   if ((v.lo(V.GuestIdtrLimit) >>> 16) !== 0) return fail(`guest IDTR limit ${hex(v.lo(V.GuestIdtrLimit))} sets bits 31:16`);
+  if (caps.isa.longMode) {
+    if (!canonicalField(v, V.GuestGdtrBase)) return fail(`guest GDTR base ${pair(v, V.GuestGdtrBase)} is not canonical`);
+    if (!canonicalField(v, V.GuestIdtrBase)) return fail(`guest IDTR base ${pair(v, V.GuestIdtrBase)} is not canonical`);
+  }
 
   // ---- §27.3.1.4 RIP and RFLAGS
   const info = v.lo(V.VmEntryInterruptionInfo);
   const injecting = (info & INTR_VALID) !== 0;
   const type = (info >>> 8) & 7, vector = info & 0xff;
+  if (caps.isa.longMode) {
+    // RIP: bits 63:32 are 0 unless the guest is in 64-bit mode ("IA-32e mode guest" and CS.L),
+    // where RIP is canonical (48 linear-address bits). RFLAGS bits 63:22 are reserved; VM is 0
+    // for an IA-32e mode guest.
+    const csL = (v.lo(V.GuestCsAccessRights) & (1 << 13)) !== 0;
+    if (ia32e && csL) { if (!canonicalField(v, V.GuestRip)) return fail(`guest RIP ${pair(v, V.GuestRip)} is not canonical`); }
+    else if (v.hi(V.GuestRip) !== 0) return fail(`guest RIP ${pair(v, V.GuestRip)} sets bits 63:32 outside 64-bit mode`);
+    if (v.hi(V.GuestRflags) !== 0) return fail(`guest RFLAGS ${pair(v, V.GuestRflags)} sets reserved bits 63:32`);
+    if (ia32e && (rflags & Flag.VM) !== 0) return fail('guest RFLAGS.VM is 1 with "IA-32e mode guest" 1');
+  }
   if ((rflags & RFLAGS_RESERVED) !== 0 || (rflags & 2) === 0) return fail(`guest RFLAGS ${hex(rflags)}: reserved bits set or bit 1 clear`);
   p = guestRflagsVmProblem(rflags, cr0);
   if (p !== null) return fail(p);
@@ -213,7 +268,7 @@ export function checkGuestState(v: VmcsReader, caps: VmxCapabilities, mem: Physi
     return fail('injecting an NMI with "virtual NMIs" = 1 and blocking by NMI');
   }
   const pend = v.lo(V.GuestPendingDebugExceptions);
-  if ((pend & ~PENDING_DEBUG_VALID) !== 0) return fail(`guest pending debug exceptions ${hex(pend)} set reserved bits`);
+  if ((pend & ~PENDING_DEBUG_VALID) !== 0 || v.hi(V.GuestPendingDebugExceptions) !== 0) return fail(`guest pending debug exceptions ${hex(pend)} set reserved bits`);
   if ((irq & (Interruptibility.Sti | Interruptibility.MovSs)) !== 0 || activity === ActivityState.Hlt) {
     // BS tracks a single step that is pending: TF = 1 without IA32_DEBUGCTL.BTF.
     const btf = (v.lo(V.GuestIa32Debugctl) & 2) !== 0;

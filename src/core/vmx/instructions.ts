@@ -15,6 +15,7 @@ import { ExitReason } from './exit-reasons';
 import { FieldWidth, VmcsField, fieldWidth, isHighAccess, isReadOnly } from './fields';
 import { VmxFeature } from './features';
 import { NO_VMCS, writeLaunchStateClear } from './vmcs';
+import { canonicalHalves } from '../cpu/long/long-mode';
 import type { VmxUnit } from './unit';
 import type { EntryOutcome } from './vm-entry';
 
@@ -261,7 +262,7 @@ export function launchOperation(u: VmxUnit, launch: boolean, inInstruction: bool
   if (launch && s.launched) return { outcome: E.VmlaunchNonClearVmcs, failure: null, entered: null };
   if (!launch && !s.launched) return { outcome: E.VmresumeNonLaunchedVmcs, failure: null, entered: null };
   const mem = c.mem;
-  const failure = checkControls(s, u.caps, (pa) => mem.read8(pa)) ?? checkHostState(s, u.caps);
+  const failure = checkControls(s, u.caps, (pa) => mem.read8(pa)) ?? checkHostState(s, u.caps, (c.efer & Efer.LMA) !== 0);
   if (failure !== null) {
     u.lastEntryFailure = entryFailureMessage(launch ? 'VMLAUNCH' : 'VMRESUME', failure);
     return { outcome: failure.error, failure, entered: null };
@@ -320,7 +321,10 @@ export function invvpidOperation(u: VmxUnit, type: number, d: Int32Array): VmOut
   if (type !== 2 && vpid === 0) return vmfail(u, E.InvalidInveptInvvpidOperand);
   // Individual address: the address must be canonical; with 32-bit linear addresses (no
   // Intel 64) that means bits 127:96 are 0.
-  if (type === 0 && d[3] !== 0) return vmfail(u, E.InvalidInveptInvvpidOperand);
+  if (type === 0 && !(u.caps.isa.longMode ? canonicalHalves(d[2], d[3]) : d[3] === 0)) return vmfail(u, E.InvalidInveptInvvpidOperand);
+  // An address above 4 GB: the TLB's part for those pages is not tagged by VPID (paging.ts),
+  // so all of it goes (invalidating more than asked is allowed, §29.4.3.1).
+  if (type === 0 && d[3] !== 0) u.cpu.tlb.flushHi();
   u.invalidateVpid(type, vpid, d[2] >>> 0);
   return VM_SUCCEED;
 }

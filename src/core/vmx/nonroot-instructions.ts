@@ -14,6 +14,10 @@ import {
   movDrQualification, regOrMemInfo, taskSwitchQualification,
 } from './exit-info';
 import { VmxFeature } from './features';
+import { tprVirtualization, VTPR } from './apic-virtualization';
+import { operandPartsLong } from './operands64';
+import { D64 } from '../cpu/long/decode64';
+import { numberHi, numberLo } from '../cpu/long/long-mode';
 import type { VmxUnit } from './unit';
 
 const operand = new OperandParts();
@@ -23,10 +27,32 @@ export function instructionLength(c: Cpu): number {
   return ((c.eip - c.instrStart) & (c.code32 ? 0xffffffff : 0xffff)) >>> 0;
 }
 
-/** A fault-like exit caused by the current instruction: RIP stays on it (§28.1). */
-function exitOnCurrent(u: VmxUnit, reason: ExitReason, qualification: number, info = 0, linear = 0): never {
+/** A fault-like exit caused by the current instruction: RIP stays on it (§28.1). `qualHi`: bits
+ *  63:32 of the qualification (64-bit mode). */
+function exitOnCurrent(u: VmxUnit, reason: ExitReason, qualification: number, info = 0, linear = 0, qualHi = 0): never {
   fillExitInfo(u, qualification, info, linear);
+  u.exitInfo.qualificationHi = qualHi;
   return u.exitAndUnwind(reason, u.cpu.instrStart);
+}
+
+/** The operand of the current VMX instruction (`operand`): re-decoded from its bytes, or in
+ *  64-bit mode from the 64-bit decoder's state. The qualification of a memory operand is its
+ *  displacement sign-extended to 64 bits; with RIP-relative addressing the displacement plus
+ *  the next instruction's RIP (§28.2.1). */
+function operandOf(c: Cpu): void {
+  if (!c.mode64) { decodeOperand(c, operand); return; }
+  operandPartsLong(operand);
+  if (D64.ripRel && operand.memory) {
+    const q = D64.disp + c.eip;
+    operand.disp = numberLo(q); ripRelHi = numberHi(q);
+  } else ripRelHi = operand.disp < 0 ? -1 : 0;
+}
+let ripRelHi = 0;
+/** Bits 63:32 of the qualification operandOf computed: the sign extension on Intel 64 parts, 0 on
+ *  the others (32-bit natural width). */
+function dispHi(u: VmxUnit): number {
+  if (u.cpu.mode64) return ripRelHi;
+  return u.caps.isa.longMode && operand.disp < 0 ? -1 : 0;
 }
 
 /** exitOnCurrent without unwinding (VmxHooks.tryInstructionExit and friends): the row returns. */
@@ -122,6 +148,31 @@ export function movToCr(u: VmxUnit, cr: number, gpr: number, value: number): num
       u.guestCr2 = value >>> 0;
       return value;
   }
+}
+
+/** MOV to CR8 (64-bit mode, §26.1.3 "CR8-load exiting"; §30.3 with "use TPR shadow": VTPR[7:4]
+ *  = bits 3:0 of the source, VTPR[3:0] and bytes 3:1 cleared, then TPR virtualization). True
+ *  when the TPR shadow took the write. */
+export function cr8Write(u: VmxUnit, gpr: number, value: number): boolean {
+  const c = u.cpu, k = u.ctl;
+  if ((k.proc & ProcBasedCtls.Cr8LoadExiting) !== 0) crExit(u, 8, CrAccessType.MovToCr, gpr);
+  if ((k.proc & ProcBasedCtls.UseTprShadow) === 0) return false;
+  c.mem.write32((k.virtualApicPage + VTPR) >>> 0, (value & 0xf) << 4);
+  if ((k.proc2 & ProcBasedCtls2.VirtualInterruptDelivery) === 0) tprVirtualization(u);
+  return true;
+}
+
+/** MOV from CR8 (64-bit mode, "CR8-store exiting"; §30.3: VTPR[7:4] with "use TPR shadow"). */
+export function cr8Read(u: VmxUnit, gpr: number, tpr: number): number {
+  const c = u.cpu, k = u.ctl;
+  if ((k.proc & ProcBasedCtls.Cr8StoreExiting) !== 0) crExit(u, 8, CrAccessType.MovFromCr, gpr);
+  if ((k.proc & ProcBasedCtls.UseTprShadow) === 0) return tpr;
+  return (c.mem.read8((k.virtualApicPage + VTPR) >>> 0) >>> 4) & 0xf;
+}
+
+/** INVLPG in 64-bit mode: the qualification is the whole linear address (§28.2.1). */
+export function invlpg64(u: VmxUnit, lo: number, hi: number): void {
+  if ((u.ctl.proc & ProcBasedCtls.InvlpgExiting) !== 0) exitOnCurrent(u, ExitReason.Invlpg, lo, 0, 0, hi);
 }
 
 /** CR0 or CR4 as the guest reads it: the read shadow in the bits the host owns. */
@@ -233,12 +284,12 @@ function msrExits(u: VmxUnit, write: boolean): boolean {
 export function descriptorTable(u: VmxUnit, x: RowExit, identity: number): void {
   if ((u.ctl.proc2 & ProcBasedCtls2.DescriptorTableExiting) === 0) return;
   const c = u.cpu;
-  decodeOperand(c, operand);
+  operandOf(c);
   const info = x.reason === ExitReason.GdtrIdtrAccess
     ? memoryOperandInfo(operand) | (c.os32 ? 1 << 11 : 0) | (identity << 28)
     : regOrMemInfo(operand) | (identity << 28);
   // Exit qualification: the memory operand's displacement (0 for a register operand).
-  exitOnCurrent(u, x.reason, operand.memory ? operand.disp : 0, info);
+  exitOnCurrent(u, x.reason, operand.memory ? operand.disp : 0, info, 0, operand.memory ? dispHi(u) : 0);
 }
 
 // ---- VMX instructions (§26.1.2; Tables 28-9, 28-13, 28-14) ------------------------------------
@@ -247,14 +298,14 @@ export function vmxInstructionExit(u: VmxUnit, reason: ExitReason): never {
   const c = u.cpu;
   switch (reason) {
     case ExitReason.Vmclear: case ExitReason.Vmptrld: case ExitReason.Vmptrst: case ExitReason.Vmxon:
-      decodeOperand(c, operand);
-      return exitOnCurrent(u, reason, operand.disp, memoryOperandInfo(operand));
+      operandOf(c);
+      return exitOnCurrent(u, reason, operand.disp, memoryOperandInfo(operand), 0, dispHi(u));
     case ExitReason.Vmread: case ExitReason.Vmwrite:
-      decodeOperand(c, operand);
-      return exitOnCurrent(u, reason, operand.memory ? operand.disp : 0, regOrMemInfo(operand) | (operand.reg << 28));
+      operandOf(c);
+      return exitOnCurrent(u, reason, operand.memory ? operand.disp : 0, regOrMemInfo(operand) | (operand.reg << 28), 0, operand.memory ? dispHi(u) : 0);
     case ExitReason.Invept: case ExitReason.Invvpid:
-      decodeOperand(c, operand);
-      return exitOnCurrent(u, reason, operand.disp, memoryOperandInfo(operand) | (operand.reg << 28));
+      operandOf(c);
+      return exitOnCurrent(u, reason, operand.disp, memoryOperandInfo(operand) | (operand.reg << 28), 0, dispHi(u));
     default: // VMCALL, VMLAUNCH, VMRESUME, VMXOFF
       return exitOnCurrent(u, reason, 0);
   }

@@ -15,6 +15,7 @@
 // When the instruction budget runs out first, the result is 'running' (the guest is still in
 // VMX non-root operation; runGuest() continues it). A VM-entry failure (exit reason 33 or 34
 // with bit 31) is an 'exit' too; a VMX abort is 'shutdown'.
+import { readFieldLong, writeFieldLong } from './operands64';
 import { FAULT } from '../cpu/fault';
 import type { Cpu } from '../cpu/cpu';
 import { VM_EXIT } from '../cpu/vmx-hooks';
@@ -168,6 +169,23 @@ export class VmxRoot {
       if (o === CONTINUE) o = vmwriteOperation(this.unit, field >>> 0, value | 0);
     } catch (e) { return (this.lastResult = this.caught(e)); }
     return (this.lastResult = this.outcome(o));
+  }
+
+  /** VMREAD with a 64-bit operand, as in 64-bit mode (SDM Vol. 3C §31.3 VMREAD: natural-width
+   *  and 64-bit fields whole, narrower ones zero-extended). Throws outside 64-bit mode, where
+   *  the operand size is 32 bits. */
+  vmreadLong(field: VmcsField | number): Vmread64Result {
+    if (!this.cpu.mode64) throw new Error('vmreadLong: the CPU is not in 64-bit mode');
+    this.vmreadValue(field);
+    return { result: this.lastResult, value: this.lastResult.kind === 'succeed' ? readFieldLong(this.unit.vmcs, field >>> 0) : 0n };
+  }
+
+  /** VMWRITE with a 64-bit operand, as in 64-bit mode. Throws outside 64-bit mode. */
+  vmwriteLong(field: VmcsField | number, value: bigint): VmxResult {
+    if (!this.cpu.mode64) throw new Error('vmwriteLong: the CPU is not in 64-bit mode');
+    const r = this.vmwrite(field, 0);
+    if (r.kind === 'succeed') writeFieldLong(this.unit.vmcs, field >>> 0, BigInt.asUintN(64, value));
+    return r;
   }
 
   /** How the last vmreadValue/vmread/vmwrite went. */

@@ -32,6 +32,11 @@ import * as insn from './nonroot-instructions';
 import { EntryOutcome, vmEntry } from './vm-entry';
 import { ExitInfo, vmExit } from './vm-exit';
 import { CurrentVmcs, NO_VMCS } from './vmcs';
+import { D64 } from '../cpu/long/decode64';
+import { nestedLinearHi } from '../cpu/nested-paging';
+import {
+  fieldEncodingLong, readFieldLong, readM128Long, readM64Long, readRm64, writeFieldLong, writeM64Long, writeRm64,
+} from './operands64';
 
 const CONTINUE = -2;
 
@@ -275,6 +280,8 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     x.clear();
     x.qualification = qualification >>> 0;
     x.guestLinear = (qualification & (1 << 7)) !== 0 ? gla >>> 0 : 0;
+    // An IA-32e mode guest's linear address above 4 GB: bits 63:32 from the nested walk.
+    x.guestLinearHi = (qualification & (1 << 7)) !== 0 ? nestedLinearHi : 0;
     x.guestPhysical = gpa >>> 0;
     x.duringDelivery = this.deliveryInfo !== 0;
     return this.exitAndUnwind(ExitReason.EptViolation, this.cpu.instrStart);
@@ -297,7 +304,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
 
   vmxon(): void {
     let o = vmxonChecks(this);
-    if (o === CONTINUE) { readM64(this.cpu, this.op); o = vmxonOperation(this, this.op[0], this.op[1]); }
+    if (o === CONTINUE) { this.readPointer(); o = vmxonOperation(this, this.op[0], this.op[1]); }
     finish(this, o);
   }
 
@@ -308,27 +315,40 @@ export class VmxUnit implements VmxHooks, EptExitSink {
 
   vmclear(): void {
     commonChecks(this, ExitReason.Vmclear);
-    readM64(this.cpu, this.op);
+    this.readPointer();
     finish(this, vmclearOperation(this, this.op[0], this.op[1]));
   }
 
   vmptrld(): void {
     commonChecks(this, ExitReason.Vmptrld);
-    readM64(this.cpu, this.op);
+    this.readPointer();
     finish(this, vmptrldOperation(this, this.op[0], this.op[1]));
   }
 
   vmptrst(): void {
     commonChecks(this, ExitReason.Vmptrst);
     currentPointer(this, this.op);
-    writeM64(this.cpu, this.op[0], this.op[1]);
+    if (this.cpu.mode64) writeM64Long(this.cpu, this.op[0], this.op[1]); else writeM64(this.cpu, this.op[0], this.op[1]);
     finish(this, VM_SUCCEED);
   }
 
-  /** VMREAD Ed,Gd: the field encoding in the reg operand, the destination r/m32. */
+  /** The m64 pointer operand of VMXON/VMCLEAR/VMPTRLD into op[0..1]. */
+  private readPointer(): void {
+    if (this.cpu.mode64) readM64Long(this.cpu, this.op); else readM64(this.cpu, this.op);
+  }
+
+  /** VMREAD Ed,Gd (Eq,Gq in 64-bit mode): the field encoding in the reg operand, the
+   *  destination r/m. */
   vmread(): void {
     const c = this.cpu;
     commonChecks(this, ExitReason.Vmread);
+    if (c.mode64) {
+      const enc = fieldEncodingLong(c);
+      const o = !this.vmcs.valid ? vmfail(this, VmInstructionError.UnsupportedVmcsComponent) : enc < 0 ? VmInstructionError.UnsupportedVmcsComponent : vmreadOperation(this, enc, this.op);
+      if (o === VM_SUCCEED) writeRm64(c, readFieldLong(this.vmcs, enc));
+      finish(this, o);
+      return;
+    }
     const o = vmreadOperation(this, c.r32[c.modReg], this.op);
     if (o === VM_SUCCEED) {
       if (c.modrm >= 0xc0) c.r32[c.modrm & 7] = this.op[0];
@@ -337,11 +357,21 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     finish(this, o);
   }
 
-  /** VMWRITE Gd,Ed: the field encoding in the reg operand, the value in r/m32. */
+  /** VMWRITE Gd,Ed (Gq,Eq in 64-bit mode): the field encoding in the reg operand, the value in
+   *  r/m. */
   vmwrite(): void {
     const c = this.cpu;
     commonChecks(this, ExitReason.Vmwrite);
     let o = vmwritePrelude(this);
+    if (c.mode64) {
+      if (o === CONTINUE) {
+        const v = readRm64(c), enc = fieldEncodingLong(c);
+        o = enc < 0 ? VmInstructionError.UnsupportedVmcsComponent : vmwriteOperation(this, enc, 0);
+        if (o === VM_SUCCEED) writeFieldLong(this.vmcs, enc, v);
+      }
+      finish(this, o);
+      return;
+    }
     if (o === CONTINUE) {
       const v = c.modrm >= 0xc0 ? c.r32[c.modrm & 7] : c.read32(c.eaSeg, c.eaOff);
       o = vmwriteOperation(this, c.r32[c.modReg], v);
@@ -365,21 +395,31 @@ export class VmxUnit implements VmxHooks, EptExitSink {
 
   /** INVEPT Gd,Mdq: the type in the reg operand, the 128-bit descriptor in memory. */
   invept(): void {
-    const c = this.cpu;
     inveptChecks(this);
-    const type = c.r32[c.modReg] >>> 0;
+    const type = this.typeOperand();
     if (!inveptTypeSupported(this, type)) { finish(this, vmfail(this, VmInstructionError.InvalidInveptInvvpidOperand)); return; }
-    readM128(c, this.op);
+    this.readDescriptor();
     finish(this, inveptOperation(this, type, this.op));
   }
 
   invvpid(): void {
-    const c = this.cpu;
     invvpidChecks(this);
-    const type = c.r32[c.modReg] >>> 0;
+    const type = this.typeOperand();
     if (!invvpidTypeSupported(this, type)) { finish(this, vmfail(this, VmInstructionError.InvalidInveptInvvpidOperand)); return; }
-    readM128(c, this.op);
+    this.readDescriptor();
     finish(this, invvpidOperation(this, type, this.op));
+  }
+
+  /** INVEPT/INVVPID's type register: 32 bits, 64 in 64-bit mode (a type above 2^32 is not
+   *  supported: -1). */
+  private typeOperand(): number {
+    const c = this.cpu;
+    if (c.mode64) { const r = D64.reg; return c.r32hi[r] !== 0 ? -1 : c.r32[r] >>> 0; }
+    return c.r32[c.modReg] >>> 0;
+  }
+
+  private readDescriptor(): void {
+    if (this.cpu.mode64) readM128Long(this.cpu, this.op); else readM128(this.cpu, this.op);
   }
 
   // ---- VmxHooks: MSRs, control registers, RESET, INIT, SIPI --------------------------------
@@ -430,6 +470,9 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   memoryOperandExit(x: RowExit): void { insn.memoryOperandExit(this, x); }
   movToCr(cr: number, gpr: number, value: number): number { return insn.movToCr(this, cr, gpr, value); }
   movFromCr(cr: number, gpr: number, value: number): number { return insn.movFromCr(this, cr, gpr, value); }
+  cr8Write(gpr: number, value: number): boolean { return insn.cr8Write(this, gpr, value); }
+  cr8Read(gpr: number, tpr: number): number { return insn.cr8Read(this, gpr, tpr); }
+  invlpg64(lo: number, hi: number): void { insn.invlpg64(this, lo, hi); }
   smsw(cr0: number): number { return insn.readShadowed(this, 0, cr0); }
   clts(): boolean { return insn.clts(this); }
   lmsw(source: number, memory: boolean, linear: number, cr0: number): number { return insn.lmsw(this, source, memory, linear, cr0); }

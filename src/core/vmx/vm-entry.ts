@@ -13,6 +13,8 @@ import { INTR_ERROR_CODE, INTR_VALID, IntrType } from './exit-info';
 import { VmcsField as V } from './fields';
 import { ActivityState, checkGuestState, Interruptibility, PendingDebug } from './guest-checks';
 import { loadMsrList } from './msr-lists';
+import { eferFieldBits } from './entry-checks';
+import { pairToNumber } from '../cpu/long/long-mode';
 import { SEG_FIELDS, vmEntryFailure } from './vm-exit';
 import type { VmxUnit } from './unit';
 
@@ -117,7 +119,7 @@ function inject(u: VmxUnit, info: number, boundary: number): void {
   const rip = c.eip;
   c.instrStart = rip;
   if (type === IntrType.SoftwareInterrupt || type === IntrType.PrivilegedSoftwareException || type === IntrType.SoftwareException) {
-    c.eip = (rip + s.lo(V.VmEntryInstructionLength)) & (c.code32 ? 0xffffffff : 0xffff);
+    c.eip = c.mode64 ? rip + s.lo(V.VmEntryInstructionLength) : (rip + s.lo(V.VmEntryInstructionLength)) & (c.code32 ? 0xffffffff : 0xffff);
   }
   c.inhibitUntil = -1; // delivering an event ends blocking by STI / MOV SS
   if (type === IntrType.Nmi) {
@@ -151,10 +153,23 @@ function loadGuestState(u: VmxUnit): void {
     const e = c.msrs.get(MSR_PAT), lo = s.lo(V.GuestIa32Pat) | 0, hi = s.hi(V.GuestIa32Pat) | 0;
     if (e !== undefined) { e[0] = lo; e[1] = hi; } else c.msrs.set(MSR_PAT, [lo, hi]);
   }
-  if ((entry & EntryCtls.LoadEfer) !== 0) c.efer = s.lo(V.GuestIa32Efer) & u.caps.eferValid & ~(Efer.LMA | Efer.LME);
+  const long = u.caps.isa.longMode, ia32e = (entry & EntryCtls.Ia32eModeGuest) !== 0;
+  // IA32_EFER: the field with "load IA32_EFER" (its LMA/LME checked against "IA-32e mode guest"),
+  // otherwise LMA and LME from "IA-32e mode guest" (§27.3.2.1).
+  const lm = long ? (ia32e ? Efer.LMA | Efer.LME : 0) : 0;
+  if ((entry & EntryCtls.LoadEfer) !== 0) c.efer = s.lo(V.GuestIa32Efer) & eferFieldBits(u.caps);
+  else if (long) c.efer = (c.efer & ~(Efer.LMA | Efer.LME)) | lm;
+  if (long) {
+    // Intel 64: the upper halves of the natural-width fields (CR3 bits 63:32 are checked to be
+    // within the physical-address width; the CPU keeps physical addresses below 4 GB, so they
+    // are not represented: long/README.md).
+    c.sysenterEspHi = s.hi(V.GuestIa32SysenterEsp) | 0;
+    c.sysenterEipHi = s.hi(V.GuestIa32SysenterEip) | 0;
+  }
   // ---- §27.3.2.3 RIP, RSP, RFLAGS (RFLAGS before the segments: VM decides how they behave)
   c.eip = s.lo(V.GuestRip) >>> 0;
   c.r32[4] = s.lo(V.GuestRsp);
+  if (long) c.r32hi[4] = s.hi(V.GuestRsp) | 0;
   c.flags = s.lo(V.GuestRflags) | 2; c.lazyMask = 0;
   // ---- §27.3.2.2 segment registers: unusable ones keep only their selector (FS/GS also their
   // base, SS its DPL: the CPL)
@@ -163,21 +178,31 @@ function loadGuestState(u: VmxUnit): void {
     const ar = s.lo(arF);
     c.segSel[seg] = s.lo(selF) & 0xffff;
     if ((ar & UNUSABLE) !== 0) {
-      c.segBase[seg] = seg === Seg.FS || seg === Seg.GS ? s.lo(baseF) | 0 : 0;
+      const keep = seg === Seg.FS || seg === Seg.GS;
+      c.segBase[seg] = keep ? s.lo(baseF) | 0 : 0;
+      if (long) c.segBaseHi[seg] = keep ? s.hi(baseF) | 0 : 0;
       c.segLimit[seg] = 0;
       c.segAttr[seg] = seg === Seg.SS ? UNUSABLE | (ar & 0x60) : UNUSABLE;
     } else {
       c.segBase[seg] = s.lo(baseF) | 0;
+      if (long) c.segBaseHi[seg] = s.hi(baseF) | 0;
       c.segLimit[seg] = s.lo(limF);
       c.segAttr[seg] = ar & 0xf0ff;
     }
   }
   c.gdtrBase = s.lo(V.GuestGdtrBase) | 0; c.gdtrLimit = s.lo(V.GuestGdtrLimit) & 0xffff;
   c.idtrBase = s.lo(V.GuestIdtrBase) | 0; c.idtrLimit = s.lo(V.GuestIdtrLimit) & 0xffff;
+  if (long) { c.gdtrBaseHi = s.hi(V.GuestGdtrBase) | 0; c.idtrBaseHi = s.hi(V.GuestIdtrBase) | 0; }
   // CPL = SS.DPL (3 in virtual-8086 mode, where SS's access rights are F3H).
   const v86 = (c.flags & Flag.VM) !== 0 && (c.cr0 & Cr0.PE) !== 0;
   c.setCpl(v86 ? 3 : (s.lo(V.GuestSsAccessRights) >>> 5) & 3);
   for (let seg = 0; seg < 8; seg++) c.updateSegLimits(seg);
   c.modeChanged();
+  if (long) {
+    // 64-bit mode (EFER.LMA and CS.L, set above): the whole RIP, canonical by the checks.
+    if (c.mode64) c.eip = pairToNumber(s.lo(V.GuestRip), s.hi(V.GuestRip));
+    // The TLB's part for linear pages above 4 GB is not tagged by VPID/EPT context.
+    c.tlb.flushHi();
+  }
   c.halted = false; c.waitForSipi = false; c.delivering = -1;
 }

@@ -2,14 +2,17 @@
 // (§28.3) and MSRs (§28.4), loading host state (§28.5) and MSRs (§28.6), and the VMX abort when
 // that fails (§28.7). Also the second half of a VM-entry failure (§27.8), which loads host state
 // the same way without saving any guest state.
-import { Cr0, Cr4, Seg } from '../cpu/regs';
+import { Cr0, Cr4, Efer, Seg } from '../cpu/regs';
+import { numberHi, numberLo, pairToNumber } from '../cpu/long/long-mode';
+import { VmxFeature } from './features';
 import { InhibitBy } from '../cpu/cpu';
-import { ExitCtls, PinBasedCtls } from './controls';
+import { EntryCtls, ExitCtls, PinBasedCtls } from './controls';
 import { EXIT_REASON_ENTRY_FAILURE, ExitReason } from './exit-reasons';
 import { INTR_VALID, IntrType } from './exit-info';
 import { GUEST_SEGMENT_FIELDS, VmcsField as V } from './fields';
 import { ActivityState, Interruptibility, PendingDebug } from './guest-checks';
 import { loadMsrList, storeMsrList } from './msr-lists';
+import { eferFieldBits } from './entry-checks';
 import type { VmxUnit } from './unit';
 
 /** VMX-abort indicators (§28.7 "VMX Aborts"). */
@@ -29,6 +32,9 @@ const VMX_ABORT_OFFSET = 4;
  *  is written to the VMCS, undefined ones as 0). */
 export class ExitInfo {
   qualification = 0;
+  /** Bits 63:32 of the qualification and guest-linear address (Intel 64: natural width). */
+  qualificationHi = 0;
+  guestLinearHi = 0;
   instructionLength = 0;
   instructionInfo = 0;
   guestLinear = 0;
@@ -43,7 +49,7 @@ export class ExitInfo {
   activity = -1;
 
   clear(): void {
-    this.qualification = 0; this.instructionLength = 0; this.instructionInfo = 0; this.guestLinear = 0;
+    this.qualification = 0; this.qualificationHi = 0; this.guestLinearHi = 0; this.instructionLength = 0; this.instructionInfo = 0; this.guestLinear = 0;
     this.guestPhysical = 0; this.interruptionInfo = 0; this.interruptionErrorCode = 0;
     this.duringDelivery = false; this.activity = -1;
   }
@@ -63,8 +69,8 @@ export function vmExit(u: VmxUnit, reason: ExitReason, rip: number): void {
   const c = u.cpu, s = u.vmcs, x = u.exitInfo;
   // ---- §28.2 recording VM-exit information and updating VM-entry control fields
   s.setLo(V.ExitReason, reason);
-  s.setLo(V.ExitQualification, x.qualification); s.setHi(V.ExitQualification, 0);
-  s.setLo(V.GuestLinearAddress, x.guestLinear); s.setHi(V.GuestLinearAddress, 0);
+  s.setLo(V.ExitQualification, x.qualification); s.setHi(V.ExitQualification, x.qualificationHi);
+  s.setLo(V.GuestLinearAddress, x.guestLinear); s.setHi(V.GuestLinearAddress, x.guestLinearHi);
   s.setLo(V.GuestPhysicalAddress, x.guestPhysical); s.setHi(V.GuestPhysicalAddress, 0);
   s.setLo(V.VmExitInstructionLength, x.instructionLength);
   s.setLo(V.VmExitInstructionInfo, x.instructionInfo);
@@ -81,6 +87,11 @@ export function vmExit(u: VmxUnit, reason: ExitReason, rip: number): void {
   }
   // Every VM exit clears the valid bit of the VM-entry interruption-information field.
   s.setLo(V.VmEntryInterruptionInfo, s.lo(V.VmEntryInterruptionInfo) & ~INTR_VALID);
+  // With IA32_VMX_MISC[5], IA32_EFER.LMA is stored into the "IA-32e mode guest" entry control.
+  if (u.caps.features.has(VmxFeature.StoreLmaOnExit)) {
+    const e = s.lo(V.VmEntryControls);
+    s.setLo(V.VmEntryControls, (c.efer & Efer.LMA) !== 0 ? e | EntryCtls.Ia32eModeGuest : e & ~EntryCtls.Ia32eModeGuest);
+  }
 
   // ---- §28.3 saving guest state
   c.eip = rip;
@@ -165,8 +176,10 @@ function saveGuestState(u: VmxUnit, activityOverride: number): void {
     s.setLo(V.GuestIa32Debugctl, 0); s.setHi(V.GuestIa32Debugctl, 0);
   }
   s.setLo(V.GuestIa32SysenterCs, c.sysenterCs);
-  s.setLo(V.GuestIa32SysenterEsp, c.sysenterEsp); s.setHi(V.GuestIa32SysenterEsp, 0);
-  s.setLo(V.GuestIa32SysenterEip, c.sysenterEip); s.setHi(V.GuestIa32SysenterEip, 0);
+  // Natural-width fields are 64 bits wide with Intel 64 (their upper halves the CPU's).
+  const long = u.caps.isa.longMode;
+  s.setLo(V.GuestIa32SysenterEsp, c.sysenterEsp); s.setHi(V.GuestIa32SysenterEsp, long ? c.sysenterEspHi : 0);
+  s.setLo(V.GuestIa32SysenterEip, c.sysenterEip); s.setHi(V.GuestIa32SysenterEip, long ? c.sysenterEipHi : 0);
   if ((exit & ExitCtls.SavePat) !== 0) {
     const pat = c.msrs.get(MSR_PAT);
     s.setLo(V.GuestIa32Pat, pat !== undefined ? pat[0] : 0x00070406); s.setHi(V.GuestIa32Pat, pat !== undefined ? pat[1] : 0x00070406);
@@ -176,17 +189,18 @@ function saveGuestState(u: VmxUnit, activityOverride: number): void {
   for (let seg = 0; seg < 8; seg++) {
     const [selF, baseF, limF, arF] = SEG_FIELDS[seg];
     s.setLo(selF, c.segSel[seg]);
-    s.setLo(baseF, c.segBase[seg]); s.setHi(baseF, 0);
+    s.setLo(baseF, c.segBase[seg]); s.setHi(baseF, long ? c.segBaseHi[seg] : 0);
     s.setLo(limF, c.segLimit[seg]);
     let ar = c.segAttr[seg] & 0x1f0ff;
     if ((ar & UNUSABLE) !== 0) ar = seg === Seg.SS ? UNUSABLE | (c.cpl << 5) : UNUSABLE;
     s.setLo(arF, ar);
   }
-  s.setLo(V.GuestGdtrBase, c.gdtrBase); s.setHi(V.GuestGdtrBase, 0); s.setLo(V.GuestGdtrLimit, c.gdtrLimit);
-  s.setLo(V.GuestIdtrBase, c.idtrBase); s.setHi(V.GuestIdtrBase, 0); s.setLo(V.GuestIdtrLimit, c.idtrLimit);
-  // ---- §28.3.3 RIP, RSP, RFLAGS (RF is not modelled by the interpreter: saved as it is)
-  s.setLo(V.GuestRip, c.eip); s.setHi(V.GuestRip, 0);
-  s.setLo(V.GuestRsp, c.r32[4]); s.setHi(V.GuestRsp, 0);
+  s.setLo(V.GuestGdtrBase, c.gdtrBase); s.setHi(V.GuestGdtrBase, long ? c.gdtrBaseHi : 0); s.setLo(V.GuestGdtrLimit, c.gdtrLimit);
+  s.setLo(V.GuestIdtrBase, c.idtrBase); s.setHi(V.GuestIdtrBase, long ? c.idtrBaseHi : 0); s.setLo(V.GuestIdtrLimit, c.idtrLimit);
+  // ---- §28.3.3 RIP, RSP, RFLAGS (RF is not modelled by the interpreter: saved as it is). In
+  // 64-bit mode Cpu.eip is the whole RIP as a signed number.
+  s.setLo(V.GuestRip, c.mode64 ? numberLo(c.eip) : c.eip); s.setHi(V.GuestRip, c.mode64 ? numberHi(c.eip) : 0);
+  s.setLo(V.GuestRsp, c.r32[4]); s.setHi(V.GuestRsp, long ? c.r32hi[4] : 0);
   s.setLo(V.GuestRflags, c.getFlags()); s.setHi(V.GuestRflags, 0);
   // ---- §28.3.4 non-register state
   const activity = activityOverride >= 0 ? activityOverride :
@@ -210,6 +224,8 @@ function saveGuestState(u: VmxUnit, activityOverride: number): void {
 // Host segment access rights (§28.5.2): CS 32-bit code execute/read accessed, G; data segments
 // read/write accessed, D/B, G; TR a busy 32-bit TSS.
 const HOST_CS_AR = 0xc09b, HOST_DATA_AR = 0xc093, HOST_TR_AR = 0x8b;
+/** A 64-bit host's CS: L = 1, D/B = 0 (§28.5.2). */
+const HOST_CS64_AR = 0xa09b;
 const HOST_SEL: readonly V[] = [V.HostEsSelector, V.HostCsSelector, V.HostSsSelector, V.HostDsSelector, V.HostFsSelector, V.HostGsSelector];
 
 /** §28.5 "Loading Host State"; returns why the host's PDPTEs are bad (a VMX abort), or null. */
@@ -223,19 +239,26 @@ function loadHostState(u: VmxUnit): string | null {
   c.sysenterCs = s.lo(V.HostIa32SysenterCs) & 0xffff;
   c.sysenterEsp = s.lo(V.HostIa32SysenterEsp) | 0;
   c.sysenterEip = s.lo(V.HostIa32SysenterEip) | 0;
+  const long = u.caps.isa.longMode, hostLong = (exit & ExitCtls.HostAddressSpaceSize) !== 0;
+  if (long) { c.sysenterEspHi = s.hi(V.HostIa32SysenterEsp) | 0; c.sysenterEipHi = s.hi(V.HostIa32SysenterEip) | 0; }
   if ((exit & ExitCtls.LoadPat) !== 0) {
     const e = c.msrs.get(MSR_PAT);
     const lo = s.lo(V.HostIa32Pat) | 0, hi = s.hi(V.HostIa32Pat) | 0;
     if (e !== undefined) { e[0] = lo; e[1] = hi; } else c.msrs.set(MSR_PAT, [lo, hi]);
   }
-  if ((exit & ExitCtls.LoadEfer) !== 0) c.efer = s.lo(V.HostIa32Efer) & u.caps.eferValid;
+  // IA32_EFER: the field with "load IA32_EFER"; otherwise LMA and LME from "host address-space
+  // size" (§28.5.1).
+  if ((exit & ExitCtls.LoadEfer) !== 0) c.efer = s.lo(V.HostIa32Efer) & eferFieldBits(u.caps);
+  else if (long) c.efer = (c.efer & ~(Efer.LMA | Efer.LME)) | (hostLong ? Efer.LMA | Efer.LME : 0);
   // ---- §28.5.2 segment and descriptor-table registers
   c.setCpl(0);
   for (let seg = Seg.ES; seg <= Seg.GS; seg++) {
     const sel = s.lo(HOST_SEL[seg]) & 0xffff;
     c.segSel[seg] = sel;
+    if (long) c.segBaseHi[seg] = seg === Seg.FS ? s.hi(V.HostFsBase) | 0 : seg === Seg.GS ? s.hi(V.HostGsBase) | 0 : 0;
     if (seg === Seg.CS) {
-      c.segBase[seg] = 0; c.segLimit[seg] = 0xffffffff; c.segAttr[seg] = HOST_CS_AR;
+      // CS.L = "host address-space size", D/B its inverse (§28.5.2).
+      c.segBase[seg] = 0; c.segLimit[seg] = 0xffffffff; c.segAttr[seg] = hostLong ? HOST_CS64_AR : HOST_CS_AR;
     } else if (sel === 0) {
       // Unusable; FS and GS still take their bases from the host fields.
       c.segBase[seg] = seg === Seg.FS ? s.lo(V.HostFsBase) | 0 : seg === Seg.GS ? s.lo(V.HostGsBase) | 0 : 0;
@@ -250,18 +273,29 @@ function loadHostState(u: VmxUnit): string | null {
   c.segSel[Seg.LDTR] = 0; c.segBase[Seg.LDTR] = 0; c.segLimit[Seg.LDTR] = 0; c.segAttr[Seg.LDTR] = UNUSABLE;
   c.gdtrBase = s.lo(V.HostGdtrBase) | 0; c.gdtrLimit = 0xffff;
   c.idtrBase = s.lo(V.HostIdtrBase) | 0; c.idtrLimit = 0xffff;
+  if (long) {
+    c.segBaseHi[Seg.TR] = s.hi(V.HostTrBase) | 0; c.segBaseHi[Seg.LDTR] = 0;
+    c.gdtrBaseHi = s.hi(V.HostGdtrBase) | 0; c.idtrBaseHi = s.hi(V.HostIdtrBase) | 0;
+  }
   // ---- §28.5.3 RIP, RSP, RFLAGS
   c.eip = s.lo(V.HostRip) >>> 0;
   c.r32[4] = s.lo(V.HostRsp);
+  if (long) c.r32hi[4] = s.hi(V.HostRsp) | 0;
   c.flags = 2; c.lazyMask = 0;
   // ---- §28.5.5 non-register state: active, no blocking by STI or MOV SS
   c.halted = false; c.waitForSipi = false; c.inhibitUntil = -1;
   for (let seg = 0; seg < 8; seg++) c.updateSegLimits(seg);
   c.modeChanged();
+  if (long) {
+    // A 64-bit host (EFER.LMA and CS.L) gets the whole RIP (canonical: §27.2.4); the part of the
+    // TLB for pages above 4 GB is not tagged by VPID/EPT context.
+    if (c.mode64) c.eip = pairToNumber(s.lo(V.HostRip), s.hi(V.HostRip));
+    c.tlb.flushHi();
+  }
   c.eventPending = true;
-  // ---- §28.5.4 PDPTEs of a PAE host (vmxlab's paging reads them from memory at every walk;
-  // their reserved bits are checked here as the load would)
-  if ((c.cr0 & Cr0.PG) !== 0 && (c.cr4 & Cr4.PAE) !== 0) {
+  // ---- §28.5.4 PDPTEs of a PAE host outside IA-32e mode (vmxlab's paging reads them from
+  // memory at every walk; their reserved bits are checked here as the load would)
+  if ((c.cr0 & Cr0.PG) !== 0 && (c.cr4 & Cr4.PAE) !== 0 && (c.efer & Efer.LMA) === 0) {
     const base = c.cr3 & ~0x1f;
     for (let i = 0; i < 4; i++) {
       const lo = c.mem.read32(base + i * 8), hi = c.mem.read32(base + i * 8 + 4);

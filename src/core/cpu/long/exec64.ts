@@ -23,6 +23,7 @@ import {
   write64, writeSized,
 } from './mem64';
 import { CANON } from './long-mode';
+import { map0F38, vmreadVmwrite64, vmxGroup9 } from './vmx64';
 import { interruptReturn64, syscall, sysret } from './system64';
 
 const RSP = 4;
@@ -606,7 +607,16 @@ function exec0F(c: Cpu, op: number): void {
     case 0x1f: modrm64(c); if (d.mod !== 3) ea(c); return; // NOP Ev
     case 0x20: case 0x22: movCr64(c, op === 0x22); return;
     case 0x21: case 0x23: movDr64(c, op === 0x23); return;
-    case 0xc7: modrm64(c); if (((d.modrm >> 3) & 7) !== 1) c.ud(); cmpxchg8or16(c); return; // VMX/RDRAND forms: not in phase 1
+    case 0xc7: { // CMPXCHG8B/16B; the VMX forms (vmx64.ts); RDRAND/RDSEED not in phase 1
+      modrm64(c);
+      const g = (d.modrm >> 3) & 7;
+      if (g === 6 || g === 7) { vmxGroup9(c); return; }
+      if (g !== 1) c.ud();
+      cmpxchg8or16(c);
+      return;
+    }
+    case 0x78: case 0x79: vmreadVmwrite64(c, op === 0x79); return;
+    case 0x38: map0F38(c); return;
     case 0x30: OPS_0F[op](c, op); return; // WRMSR reads EDX:EAX, ECX
     case 0x31: case 0x32: OPS_0F[op](c, op); zeroHi(c, 0, 2); return; // RDTSC, RDMSR
     case 0xa2: OPS_0F[op](c, op); zeroHi(c, 0, 1, 2, 3); return; // CPUID

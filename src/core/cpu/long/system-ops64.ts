@@ -9,6 +9,14 @@ import { D64, Sz, ea, eaOffset, modrm64, rmLin, rmRead, setR } from './decode64'
 import { read16, read32, sysRead32, write16, write64, writeSized } from './mem64';
 import { canonicalHalves } from './long-mode';
 import { swapgs } from './system64';
+import { vmxGroup7 } from './vmx64';
+import { rowExit } from '../vmx-hooks';
+import { ExitReason } from '../../vmx/exit-reasons';
+import { ControlField, ProcBasedCtls2 } from '../../vmx/controls';
+
+// Exit columns of the descriptor-table instructions (as ops/system.ts's rows).
+const X_GDTR_IDTR = rowExit(ExitReason.GdtrIdtrAccess, ControlField.ProcBased2, ProcBasedCtls2.DescriptorTableExiting);
+const X_LDTR_TR = rowExit(ExitReason.LdtrTrAccess, ControlField.ProcBased2, ProcBasedCtls2.DescriptorTableExiting);
 
 const DS = new Desc();
 const TWO32 = 4294967296;
@@ -22,7 +30,10 @@ export function movDr64(c: Cpu, toDr: boolean): void {
   const r = (m & 7) | D64.b;
   if (dr > 7) c.ud();
   if (c.cpl !== 0) c.gp(0);
-  if (dr === 4 || dr === 5) { if ((c.cr4 & 8) !== 0) c.ud(); dr += 2; }
+  if (dr === 4 || dr === 5) { if ((c.cr4 & 8) !== 0) c.ud(); }
+  // VMX non-root: "MOV-DR exiting" after the #UD and #GP checks (SDM Vol. 3C §26.1.3).
+  if (c.nonRoot) c.vmx!.movDr(dr, r, toDr);
+  if (dr === 4 || dr === 5) dr += 2;
   if (!toDr) { c.r32[r] = c.dr[dr]; c.r32hi[r] = 0; return; }
   const v = c.r32[r];
   if (dr >= 6 && c.r32hi[r] !== 0) c.gp(0);
@@ -46,10 +57,20 @@ export function movCr64(c: Cpu, toCr: boolean): void {
       case 4: lo = c.cr4; break;
       default: lo = c.cr8; break;
     }
+    // VMX non-root (SDM Vol. 3C §26.1.3, §26.3, §30.3): CR3-store and CR8-store exiting, read
+    // shadows of CR0/CR4, the TPR shadow for CR8.
+    if (c.nonRoot) lo = cr === 8 ? c.vmx!.cr8Read(r, lo) : c.vmx!.movFromCr(cr, r, lo);
     c.r32[r] = lo; c.r32hi[r] = hi;
     return;
   }
-  const lo = c.r32[r], hi = c.r32hi[r];
+  let lo = c.r32[r];
+  const hi = c.r32hi[r];
+  // VMX non-root: CR-access exits come before the value's own #GP checks (§26.1.1); without an
+  // exit the CR0/CR4 bits the host owns keep their values; CR8 may go to the TPR shadow.
+  if (c.nonRoot) {
+    if (cr === 8) { if (c.vmx!.cr8Write(r, lo)) { if (hi !== 0 || (lo & ~0xf) !== 0) c.gp(0); return; } }
+    else lo = c.vmx!.movToCr(cr, r, lo);
+  }
   switch (cr) {
     case 0: if (hi !== 0) c.gp(0); writeCr0(c, lo); return;
     case 2: c.cr2 = lo >>> 0; c.cr2hi = hi; return;
@@ -67,6 +88,9 @@ export function group6_64(c: Cpu): void {
   const d = D64;
   modrm64(c);
   const g = (d.modrm >> 3) & 7;
+  // VMX non-root: "descriptor-table exiting" (exit 47, identity 0-3 SLDT STR LLDT LTR, §26.1.3),
+  // after the CPL check of LLDT/LTR.
+  if (c.nonRoot && g <= 3) { if (g >= 2 && c.cpl !== 0) c.gp(0); c.vmx!.descriptorTable(X_LDTR_TR, g); }
   switch (g) {
     case 0: case 1: {
       const v = BigInt(c.segSel[g === 0 ? Seg.LDTR : Seg.TR]);
@@ -101,9 +125,13 @@ export function group7_64(c: Cpu): void {
   const g = (d.modrm >> 3) & 7;
   if (d.mod === 3) {
     if (d.modrm === 0xf8) { swapgs(c); return; }
+    if (d.modrm >= 0xc1 && d.modrm <= 0xc4) { vmxGroup7(c, d.modrm); return; }
     if (g === 4) { setR(c, d.rm, d.os === Sz.W ? Sz.W : d.os, BigInt(c.cr0 >>> 0) & (d.os === Sz.W ? 0xffffn : 0xffffffffn)); return; }
     c.ud();
   }
+  // VMX non-root: "descriptor-table exiting" (exit 46, identity 0-3 SGDT SIDT LGDT LIDT), after
+  // the CPL check of LGDT/LIDT.
+  if (c.nonRoot && g <= 3) { if (g >= 2 && c.cpl !== 0) c.gp(0); c.vmx!.descriptorTable(X_GDTR_IDTR, g); }
   switch (g) {
     case 0: case 1: { // SGDT/SIDT: limit, 64-bit base
       const lin = ea(c);
@@ -132,6 +160,8 @@ export function group7_64(c: Cpu): void {
     case 7: { // INVLPG m
       if (c.cpl !== 0) c.gp(0);
       const lin = eaOffset(c) + (d.seg === Seg.FS || d.seg === Seg.GS ? c.segBaseHi[d.seg] * TWO32 + (c.segBase[d.seg] >>> 0) : 0);
+      // VMX non-root: "INVLPG exiting", the whole linear address as the qualification.
+      if (c.nonRoot) c.vmx!.invlpg64(lin >>> 0, Math.floor(lin / TWO32) | 0);
       // A 1 GB page's entries span more than the 2 MB region invlpg() drops: flush everything.
       if (c.tlb.has1G) { c.tlb.has1G = false; c.tlb.flushAll(); return; }
       if (lin >= 0 && lin < TWO32) invlpg(c, lin | 0); else c.tlb.flushHi();
