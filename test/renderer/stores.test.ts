@@ -47,24 +47,25 @@ describe('machine store', () => {
     m.settings.vcpus = 4;
     m.setMode('hosted');
     expect(m.settings.vcpus).toBe(4); // the VMM runs several vCPUs (it refuses what it cannot run)
-    // Nehalem runs hosted with shadow paging, one vCPU only (as the CLI): 4 vCPUs force bare.
+    // Nehalem runs hosted with shadow paging, with 4 vCPUs as with 1 (as the CLI: one shadow MMU
+    // shared by the vCPUs).
     m.setGeneration('nehalem');
-    expect(m.settings.mode).toBe('bare');
-    expect(m.hostedReason).toBe('Nehalem lacks EPT or unrestricted guest: the VMM runs it with shadow paging for one vCPU only (4 vCPUs chosen)');
-    m.setMode('hosted');
-    expect(m.settings.mode).toBe('bare');
-    m.settings.vcpus = 1; // back to what the VMM runs: hosted again
+    expect(m.settings.mode).toBe('hosted');
     expect(m.hostedReason).toBeNull();
+    m.settings.vcpus = 1;
     expect(m.settings.mode).toBe('hosted');
     m.settings.vcpus = 2;
-    expect(m.settings.mode).toBe('bare');
+    expect(m.settings.mode).toBe('hosted');
     m.setGeneration('westmere');
     expect(m.settings.mode).toBe('hosted');
+    // Prescott has no VMX: bare, with the reason; leaving it for a VMX generation goes back.
     m.setGeneration('prescott');
     expect(m.settings.mode).toBe('bare');
     expect(m.hostedReason).toBe('Prescott has no VMX');
+    m.setMode('hosted');
+    expect(m.settings.mode).toBe('bare');
     m.setGeneration('merom');
-    expect(m.settings.mode).toBe('bare'); // 2 vCPUs
+    expect(m.settings.mode).toBe('hosted'); // 2 vCPUs
     m.settings.vcpus = 1;
     expect(m.settings.mode).toBe('hosted');
     m.setGeneration('westmere');
