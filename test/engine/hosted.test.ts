@@ -58,18 +58,17 @@ describe('hosted mode in the engine', () => {
     expect(defaultSettings('westmere').mode).toBe('hosted');
     expect(defaultSettings('nehalem').mode).toBe('hosted');
     expect(defaultModeFor('penryn')).toBe('hosted');
-    expect(defaultModeFor('merom', 2)).toBe('hosted');
+    expect(defaultModeFor('merom')).toBe('hosted');
     expect(defaultModeFor('prescott')).toBe('bare');
     expect(hostedUnavailableReason('skylake')).toBeNull();
     expect(hostedUnavailableReason('merom')).toBeNull();
-    expect(hostedUnavailableReason('skylake', 8)).toBeNull();
-    // As the CLI (run.ts hostedUnavailable): shadow paging runs several vCPUs (one shared MMU).
-    expect(hostedUnavailableReason('nehalem', 2)).toBeNull();
+    expect(hostedUnavailableReason('nehalem')).toBeNull();
     expect(hostedUnavailableReason('prescott')).toBe('Prescott has no VMX');
     expect(pagingModeFor('merom')).toBe('shadow');
     expect(pagingModeFor('nehalem')).toBe('shadow');
     expect(pagingModeFor('westmere')).toBe('ept');
     expect(pagingModeFor('prescott')).toBeNull();
+    // As the CLI (run.ts hostedUnavailable): shadow paging runs several vCPUs (one shared MMU).
     expect(() => checkSettings({ ...defaultSettings('nehalem'), mode: 'hosted', vcpus: 2 })).not.toThrow();
     const s = { ...defaultSettings('prescott'), mode: 'hosted' };
     expect(() => checkSettings(s)).toThrow(/settings\.mode: hosted mode is not available: Prescott has no VMX/);

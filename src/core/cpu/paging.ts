@@ -363,10 +363,8 @@ export class Tlb {
     }
     if (global) bits |= TlbBit.Global;
     if (nx) bits |= TlbBit.NoExec;
-    if (this.curHi !== 0) {
-      const i = (lin >>> 12) & (HI_SIZE - 1);
-      this.hiTag[i] = this.curHi; this.hiEntry[i] = (phys & ~0xfff) | bits; this.hiUsed = true;
-    } else this.install(lin >>> 12, ((phys & ~0xfff) | bits));
+    if (this.curHi !== 0) this.installHi(lin, this.curHi, (phys & ~0xfff) | bits);
+    else this.install(lin >>> 12, ((phys & ~0xfff) | bits));
     return true;
   }
 

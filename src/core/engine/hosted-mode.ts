@@ -23,10 +23,10 @@ export function pagingModeFor(name: GenerationName): PagingMode | null {
   return hasEptAndUnrestricted(caps) ? 'ept' : 'shadow';
 }
 
-/** null when `name` can run hosted mode with `vcpus` vCPUs, else why not (one sentence for the
- *  UI). Every generation with VMX runs it, with 1-8 vCPUs (shadow paging too, since issue 6's
- *  shared shadow MMU); the vCPU count stays in the signature for the UI's callers. */
-export function hostedUnavailableReason(name: GenerationName, _vcpus = 1): string | null {
+/** null when `name` can run hosted mode, else why not (one sentence for the UI). Every
+ *  generation with VMX runs it, with 1-8 vCPUs (shadow paging too: one shadow MMU shared by the
+ *  vCPUs, issue 6). */
+export function hostedUnavailableReason(name: GenerationName): string | null {
   const gen = findGeneration(name);
   if (gen === undefined) return `unknown CPU generation '${name}'`;
   if (generationCaps(name) === null) return `${gen.title} has no VMX`;
@@ -34,8 +34,8 @@ export function hostedUnavailableReason(name: GenerationName, _vcpus = 1): strin
 }
 
 /** The run mode the app starts in for `name`: hosted where the VMM can run, else bare. */
-export function defaultModeFor(name: GenerationName, vcpus = 1): 'bare' | 'hosted' {
-  return hostedUnavailableReason(name, vcpus) === null ? 'hosted' : 'bare';
+export function defaultModeFor(name: GenerationName): 'bare' | 'hosted' {
+  return hostedUnavailableReason(name) === null ? 'hosted' : 'bare';
 }
 
 /** The VMX-preemption timer value the VMM gets when the panel turns the timer on (the panel

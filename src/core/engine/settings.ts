@@ -55,7 +55,7 @@ export function checkSettings(v: unknown): MachineSettings {
   }
   const exitControls = checkControls(v['exitControls']);
   if (mode === 'hosted') {
-    const why = hostedUnavailableReason(generation, vcpus);
+    const why = hostedUnavailableReason(generation);
     if (why !== null) throw new Error(`settings.mode: hosted mode is not available: ${why}`);
     // What the VMM would refuse when it takes the CPU, refused here with the settings' name.
     try { checkExitControls(hostedExitControls(exitControls, generation), generationCaps(generation)!); } catch (e) { throw new Error(`settings.exitControls: ${(e as Error).message}`); }

@@ -545,11 +545,11 @@ export class HostedVm {
       task.leave(v);
     }
     if ((v.r(V.Cr0ReadShadow) & Cr0.PE) !== 0) {
-      if (!this.vc.lastReal) return -1;
-      this.vc.lastReal = false; vc.emulating = true;
+      if (!vc.lastReal) return -1;
+      vc.lastReal = false; vc.emulating = true;
       return null;
     }
-    this.vc.lastReal = true;
+    vc.lastReal = true;
     if (!v86FitsVmcs(v)) { vc.emulating = true; return null; }
     const n = this.deliverRealModeEvents();
     if (this.fault !== null) return null;
@@ -575,12 +575,31 @@ export class HostedVm {
     }
   }
 
+  /** The guest can take an external interrupt at the next entry: RFLAGS.IF = 1 and no blocking
+   *  by STI or MOV SS (§26.4.1 via §27.6; the interruptibility state, §25.4.2 Table 25-3). */
+  private interruptible(): boolean {
+    const v = this.vc.v;
+    return (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
+  }
+
   /** An event deliverRealModeEvents would deliver now. */
   private realModeEventDue(): boolean {
-    const vc = this.vc, v = vc.v;
+    const vc = this.vc;
     if (vc.reinjectInfo !== 0 || vc.injectedException) return true;
-    return vc.pending.length > 0 && (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
+    return vc.pending.length > 0 && this.interruptible();
   }
+
+  /** The event set up for the next VM entry (a re-injected one, else an exception the VMM
+   *  injects), taken for the emulator to deliver instead: `info` 0 when there is none. */
+  private takeEntryEvent(): { readonly info: number; readonly error: number; readonly length: number } {
+    const vc = this.vc, v = vc.v, e = this.entryEvent;
+    e.info = 0; e.error = 0; e.length = 0;
+    if (vc.reinjectInfo !== 0) { e.info = vc.reinjectInfo; e.error = vc.reinjectError; e.length = vc.reinjectLength; vc.reinjectInfo = 0; }
+    else if (vc.injectedException) { e.info = v.r(V.VmEntryInterruptionInfo); e.error = v.r(V.VmEntryExceptionErrorCode); e.length = v.r(V.VmEntryInstructionLength); }
+    vc.injectedException = false;
+    return e;
+  }
+  private readonly entryEvent = { info: 0, error: 0, length: 0 };
 
   /**
    * Events for a real-mode guest about to enter as a V86 task, delivered by the VMM through the
@@ -593,13 +612,10 @@ export class HostedVm {
    */
   private deliverRealModeEvents(): number {
     const vc = this.vc, v = vc.v, c = vc.cpu;
-    let info = 0, error = 0, length = 0;
-    if (vc.reinjectInfo !== 0) { info = vc.reinjectInfo; error = vc.reinjectError; length = vc.reinjectLength; vc.reinjectInfo = 0; }
-    else if (vc.injectedException) { info = v.r(V.VmEntryInterruptionInfo); error = v.r(V.VmEntryExceptionErrorCode); length = v.r(V.VmEntryInstructionLength); }
-    vc.injectedException = false;
+    const { info, error, length } = this.takeEntryEvent();
     let vector = -1;
     if ((info & INTR_VALID) !== 0) v.w(V.VmEntryInterruptionInfo, 0);
-    else if (vc.pending.length > 0 && (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0) vector = vc.pending.pop()!;
+    else if (vc.pending.length > 0 && this.interruptible()) vector = vc.pending.pop()!;
     else return 0;
     vc.view.with(v.r(V.GuestRip), () => this.asEmulator(() => {
       if (vector >= 0) { c.halted = false; c.interruptNow(vector, InterruptKind.External); } else this.deliverEmulated(info, error, length);
@@ -661,6 +677,16 @@ export class HostedVm {
     try { fn(); } finally { c.vmx = vmx; }
   }
 
+  /** Runs the vCPU's CPU for `ticks` on the lent guest state: the machine's run with one vCPU
+   *  (devices, idle time), its own turn with several (the others keep their turns: a HLT or a
+   *  PAUSE-yield ends the batch, 'idle' / 'yield'). */
+  private runEmulated(ticks: number): MachineStop | 'yield' | 'idle' {
+    if (!this.scheduling) return this.m.run(ticks);
+    const i = this.vc.index, r = this.m.runCpu(i, ticks, this.othersRunnable(i));
+    if (r === 'yield') this.vc.yieldNow = true;
+    return r;
+  }
+
   /**
    * Runs the guest's code in the VMM while its state cannot be entered (emulation.ts: a PE switch
    * whose segment caches no descriptor load could give; v86.ts: real mode that V86 mode cannot
@@ -675,24 +701,11 @@ export class HostedVm {
    * that cleared PE), or, before the first exit, to the recorder's run total; `emulation`
    * counts them all.
    */
-  /** Runs the vCPU's CPU for `ticks` on the lent guest state: the machine's run with one vCPU
-   *  (devices, idle time), its own turn with several (the others keep their turns: a HLT or a
-   *  PAUSE-yield ends the batch, 'idle' / 'yield'). */
-  private runEmulated(ticks: number): MachineStop | 'yield' | 'idle' {
-    if (!this.scheduling) return this.m.run(ticks);
-    const i = this.vc.index, r = this.m.runCpu(i, ticks, this.othersRunnable(i));
-    if (r === 'yield') this.vc.yieldNow = true;
-    return r;
-  }
-
   private emulateBatch(end: number): HostedStop | null {
     const vc = this.vc, c = vc.cpu, m = this.m, clk = m.clock, v = vc.v;
     // An event set up for the next entry (an injected exception, a re-injected event) is
     // delivered by the emulator instead.
-    let info = 0, error = 0, length = 0;
-    if (vc.reinjectInfo !== 0) { info = vc.reinjectInfo; error = vc.reinjectError; length = vc.reinjectLength; vc.reinjectInfo = 0; }
-    else if (vc.injectedException) { info = v.r(V.VmEntryInterruptionInfo); error = v.r(V.VmEntryExceptionErrorCode); length = v.r(V.VmEntryInstructionLength); }
-    vc.injectedException = false;
+    const { info, error, length } = this.takeEntryEvent();
     v.w(V.VmEntryInterruptionInfo, 0);
     this.setProc(ProcBasedCtls.InterruptWindowExiting, false);
     const i0 = c.icount;
@@ -703,7 +716,7 @@ export class HostedVm {
         if (vc.pending.length > 0 && (c.getFlags() & Flag.IF) !== 0) { c.halted = false; c.interruptNow(vc.pending.pop()!, InterruptKind.External); }
         const real = (c.cr0 & Cr0.PE) === 0;
         required = real ? !v86FitsCpu(c) : emulationRequired(c);
-        this.vc.lastReal = real;
+        vc.lastReal = real;
         if (!required) break;
         if (end - clk.ticks() <= 0) break;
         const r = this.runEmulated(1);
@@ -820,10 +833,6 @@ export class HostedVm {
     this.skip(x);
   }
 
-  /** INVLPG exiting: the linear address is the qualification (§28.2.1). With VPID the guest's
-   *  translations outlive entries, so INVVPID individual-address drops it (§31.3, the type
-   *  IA32_VMX_EPT_VPID_CAP[40] reports; all-context otherwise); without VPID every entry
-   *  flushes the guest's TLB already. */
   /** INVPCID exit (reason 58: "enable INVPCID" with "INVLPG exiting", SDM Vol. 3C §26.1.3: shadow
    *  paging's setting, or invlpg=on): the CPU core runs it on the lent guest state (its #GP
    *  checks; the descriptor read through the guest's tables), then what the guest's TLB would
@@ -839,6 +848,10 @@ export class HostedVm {
     return stop;
   }
 
+  /** INVLPG exiting: the linear address is the qualification (§28.2.1). With VPID the guest's
+   *  translations outlive entries, so INVVPID individual-address drops it (§31.3, the type
+   *  IA32_VMX_EPT_VPID_CAP[40] reports; all-context otherwise); without VPID every entry
+   *  flushes the guest's TLB already. */
   private invlpg(x: VmExitRecord): void {
     if (this.shadow !== null) this.shadow.invlpg(x.qualification >>> 0);
     if (this.exits.vpid) {
@@ -1273,7 +1286,7 @@ export class HostedVm {
     }
     if (this.vc.mtfPages.length > 0) return 0; // one instruction first, then events
     if (this.vc.pending.length === 0) { this.setProc(ProcBasedCtls.InterruptWindowExiting, false); return 0; }
-    const ready = (v.r(V.GuestRflags) & Flag.IF) !== 0 && (v.r(V.GuestInterruptibilityState) & 3) === 0;
+    const ready = this.interruptible();
     if (!ready) { this.setProc(ProcBasedCtls.InterruptWindowExiting, true); return 0; }
     v.w(V.VmEntryInterruptionInfo, (INTR_VALID | this.vc.pending.pop()!) >>> 0);
     this.setProc(ProcBasedCtls.InterruptWindowExiting, this.vc.pending.length > 0);
@@ -1323,7 +1336,8 @@ export class HostedVm {
     v.w(V.GuestCsLimit, 0xffff); v.w(V.GuestCsAccessRights, 0x9b);
     v.w(V.GuestRip, 0);
     v.w(V.GuestActivityState, Activity.Active);
-    // Without unrestricted guest the real-mode code runs in the VMM (emulation.ts).
+    // Without unrestricted guest the VMM's real-mode path takes it (emulateBatch: a V86 task
+    // where V86 mode holds the state, else emulation).
     if (this.shadow !== null) this.vc.emulating = true;
   }
 

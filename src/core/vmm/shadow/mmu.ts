@@ -91,19 +91,14 @@ export class ShadowMmu {
   private readonly roots = new Map<number, number>();
   /** Tables not write-protected (see above): dropped at the next INVLPG/CR3 load. */
   private readonly unsync: Uint8Array;
-  private current = NO_SLOT;
-  private paging = false;
-  private pae = false;
-  private nxe = false;
-  private cr3 = 0;
-  private wp = true;
-  private pse = false;
+  /** The selected vCPU's paging mode, guest CR3 and current root (select; a lone context when
+   *  the MMU is used without newContext, as the unit tests do). */
+  private ctx = new ShadowContext();
   /** CR0.WP, CR4.PSE, CR4.PAE and EFER.NXE the cached shadow was built under (-1: none yet). */
   private role = -1;
   private clock = 0;
-  /** Contexts of the vCPUs (newContext), the selected one, and the flush count. */
+  /** Contexts of the vCPUs (newContext) and the flush count. */
   private readonly contexts: ShadowContext[] = [];
-  private selected: ShadowContext | null = null;
   private epoch = 0;
   private readonly guestFault = { kind: 'guest' as const, errorCode: 0 };
   private readonly mmioFault = { kind: 'mmio' as const, gpa: 0, write: false };
@@ -133,13 +128,11 @@ export class ShadowMmu {
     this.vmmEnd = opts.vmmPages === undefined ? 0 : opts.vmmPages.base + opts.vmmPages.pages * 4096;
   }
 
-  /** A context for one more vCPU; the first one is selected at once (a single vCPU never needs
-   *  select()). */
+  /** A context for one more vCPU; the first is the one the MMU started with (selected). */
   newContext(): ShadowContext {
-    const ctx = new ShadowContext();
+    const ctx = this.contexts.length === 0 ? this.ctx : new ShadowContext();
     ctx.epoch = this.epoch;
     this.contexts.push(ctx);
-    if (this.selected === null) this.selected = ctx;
     return ctx;
   }
 
@@ -147,31 +140,22 @@ export class ShadowMmu {
    *  gone (a flush since it activated, or never activated): the VMM must activate() again
    *  before it enters that vCPU, as its VMCS GuestCr3 no longer points to a root. */
   select(ctx: ShadowContext): boolean {
-    const cur = this.selected;
-    if (cur !== ctx) {
-      if (cur !== null) {
-        cur.current = this.current; cur.paging = this.paging; cur.pae = this.pae; cur.nxe = this.nxe;
-        cur.cr3 = this.cr3; cur.wp = this.wp; cur.pse = this.pse;
-      }
-      this.current = ctx.current; this.paging = ctx.paging; this.pae = ctx.pae; this.nxe = ctx.nxe;
-      this.cr3 = ctx.cr3; this.wp = ctx.wp; this.pse = ctx.pse;
-      this.selected = ctx;
-    }
-    if (ctx.epoch !== this.epoch) this.current = NO_SLOT;
-    return this.current !== NO_SLOT;
+    this.ctx = ctx;
+    if (ctx.epoch !== this.epoch) ctx.current = NO_SLOT;
+    return ctx.current !== NO_SLOT;
   }
 
   /** Whether shadow page `s` is the current root of a vCPU other than the selected one (never
    *  evicted: that vCPU's VMCS points to it). */
   private rootOfOther(s: number): boolean {
-    for (const ctx of this.contexts) if (ctx !== this.selected && ctx.epoch === this.epoch && ctx.current === s) return true;
+    for (const ctx of this.contexts) if (ctx !== this.ctx && ctx.epoch === this.epoch && ctx.current === s) return true;
     return false;
   }
 
   /** Host-physical address of the current shadow root (NO_SLOT before activate). */
-  get root(): number { return this.current === NO_SLOT ? NO_SLOT : this.pool.addr(this.current); }
+  get root(): number { return this.ctx.current === NO_SLOT ? NO_SLOT : this.pool.addr(this.ctx.current); }
   /** Whether the current shadow uses PAE paging: the real CR4.PAE the VMM must load. */
-  get shadowPae(): boolean { return this.paging && this.pae; }
+  get shadowPae(): boolean { return this.ctx.paging && this.ctx.pae; }
 
   /**
    * The guest loaded CR3, or wrote CR0 or CR4 (or IA32_EFER): returns the host-physical CR3 for
@@ -189,10 +173,10 @@ export class ShadowMmu {
       if (this.role !== -1) this.flush();
       this.role = role;
     }
-    this.paging = paging; this.wp = wp; this.pse = pse; this.pae = pae; this.nxe = nxe;
-    this.cr3 = guestCr3 >>> 0;
-    const key = !paging ? IDENTITY : pae ? this.cr3 >>> 5 : this.cr3 >>> 12;
-    this.current = NO_SLOT; // the root being left may be evicted for the new one
+    this.ctx.paging = paging; this.ctx.wp = wp; this.ctx.pse = pse; this.ctx.pae = pae; this.ctx.nxe = nxe;
+    this.ctx.cr3 = guestCr3 >>> 0;
+    const key = !paging ? IDENTITY : pae ? this.ctx.cr3 >>> 5 : this.ctx.cr3 >>> 12;
+    this.ctx.current = NO_SLOT; // the root being left may be evicted for the new one
     let s = this.roots.get(key);
     if (s === undefined) {
       s = paging && pae ? this.newPaeRoot(key) : this.allocPage(ShadowKind.Root, key);
@@ -203,8 +187,8 @@ export class ShadowMmu {
       if (paging) this.resync(s);
     }
     this.pool.stamp[s] = ++this.clock;
-    this.current = s;
-    if (this.selected !== null) this.selected.epoch = this.epoch;
+    this.ctx.current = s;
+    this.ctx.epoch = this.epoch;
     this.stats.rootsCached = this.roots.size;
     this.count();
     return this.pool.addr(s);
@@ -216,13 +200,13 @@ export class ShadowMmu {
    * the access (U/S, not CPL: implicit supervisor accesses from CPL 3 have U/S = 0, §4.7).
    */
   pageFault(linear: number, errorCode: number): ShadowFault {
-    if (this.current === NO_SLOT) throw new Error('ShadowMmu.pageFault: no shadow root (activate first)');
+    if (this.ctx.current === NO_SLOT) throw new Error('ShadowMmu.pageFault: no shadow root (activate first)');
     linear >>>= 0;
     const write = (errorCode & PfErr.W) !== 0, user = (errorCode & PfErr.U) !== 0, fetch = (errorCode & PfErr.I) !== 0;
     const w = this.walker;
     let frame: number;
-    if (this.paging) {
-      if (!this.guestWalk(linear, write, user, fetch, this.wp)) {
+    if (this.ctx.paging) {
+      if (!this.guestWalk(linear, write, user, fetch, this.ctx.wp)) {
         this.stats.faultsInjected++;
         this.guestFault.errorCode = w.errorCode;
         return this.guestFault;
@@ -242,11 +226,11 @@ export class ShadowMmu {
     const rom = frame < this.guestRamBytes && this.mem.kind[gfn] === PageKind.Rom;
     if (frame >= this.guestRamBytes || this.isMmio(frame) || (write && rom)) {
       let bits = Pte.P | Pte.RW | Pte.US;
-      if (this.paging) {
+      if (this.ctx.paging) {
         w.commit(write);
-        bits = Pte.P | (w.us ? Pte.US : 0) | (w.rw || (write && !user && !this.wp) ? Pte.RW : 0);
+        bits = Pte.P | (w.us ? Pte.US : 0) | (w.rw || (write && !user && !this.ctx.wp) ? Pte.RW : 0);
       }
-      this.mmioLinear = linear & ~0xfff; this.mmioFrame = frame; this.mmioBits = bits; this.mmioNx = this.paging && w.nx;
+      this.mmioLinear = linear & ~0xfff; this.mmioFrame = frame; this.mmioBits = bits; this.mmioNx = this.ctx.paging && w.nx;
       this.stats.mmioFaults++;
       this.mmioFault.gpa = (frame | (linear & 0xfff)) >>> 0; this.mmioFault.write = write;
       return this.mmioFault;
@@ -258,19 +242,19 @@ export class ShadowMmu {
     }
     const t = this.tableFor(linear, write ? gfn : -1);
     let bits = Pte.P, writable: boolean;
-    if (this.paging) {
+    if (this.ctx.paging) {
       w.commit(write);
       this.recordPde(linear);
       if (w.us) bits |= Pte.US;
       writable = w.rw && w.dirty;
       // CR0.WP = 0: the supervisor write the guest allows on a read-only page.
-      if (write && !user && !w.rw && !this.wp) { writable = true; bits &= ~Pte.US; }
+      if (write && !user && !w.rw && !this.ctx.wp) { writable = true; bits &= ~Pte.US; }
     } else {
       bits |= Pte.US;
       writable = true;
     }
     if (writable && !rom && !this.protect.isProtected(gfn)) bits |= Pte.RW;
-    this.builder.setEntry(t, this.pteOff(linear), frame, bits, this.wide(), this.paging && w.nx);
+    this.builder.setEntry(t, this.pteOff(linear), frame, bits, this.wide(), this.ctx.paging && w.nx);
     this.stats.faultsFixed++;
     this.count();
     return FIXED;
@@ -283,14 +267,14 @@ export class ShadowMmu {
    * flag, as the EPT path of hosted.ts does); unmapMmioOnce() at the MTF exit takes it away.
    */
   mapMmioOnce(): void {
-    if (this.mmioLinear === -1 || this.current === NO_SLOT) throw new Error('ShadowMmu.mapMmioOnce: no MMIO fault to map');
+    if (this.mmioLinear === -1 || this.ctx.current === NO_SLOT) throw new Error('ShadowMmu.mapMmioOnce: no MMIO fault to map');
     this.unmapMmioOnce();
     const lin = this.mmioLinear;
-    if (this.paging && !this.guestWalk(lin, false, false, false, false)) {
+    if (this.ctx.paging && !this.guestWalk(lin, false, false, false, false)) {
       throw new Error(`ShadowMmu.mapMmioOnce: the guest no longer maps 0x${lin.toString(16)}`);
     }
     const t = this.tableFor(lin, -1);
-    if (this.paging) this.recordPde(lin);
+    if (this.ctx.paging) this.recordPde(lin);
     this.builder.setEntry(t, this.pteOff(lin), this.mmioFrame, this.mmioBits, this.wide(), this.mmioNx);
     this.onceTable = t; this.onceOff = this.pteOff(lin); this.onceFrame = this.mmioFrame;
     this.mmioLinear = -1;
@@ -311,11 +295,11 @@ export class ShadowMmu {
    *  access refills it from the guest's tables); a table built from a changed PDE (or PDPTE),
    *  or unsync, goes entirely. */
   invlpg(linear: number): void {
-    if (this.current === NO_SLOT || !this.paging) return;
+    if (this.ctx.current === NO_SLOT || !this.ctx.paging) return;
     linear >>>= 0;
     const idx = this.pdeIndex(linear);
-    if (this.pae && !this.pdpteCurrent(this.current, idx >>> 9)) { this.count(); return; }
-    const d = this.dirFor(this.current, idx), off = this.pdeOff(idx), t = this.builder.childOf(d, off);
+    if (this.ctx.pae && !this.pdpteCurrent(this.ctx.current, idx >>> 9)) { this.count(); return; }
+    const d = this.dirFor(this.ctx.current, idx), off = this.pdeOff(idx), t = this.builder.childOf(d, off);
     if (t === NO_SLOT) return;
     if (this.unsync[t] !== 0 || !this.pdeCurrent(d, off, idx)) this.builder.dropTable(t);
     else this.builder.clearEntry(t, this.pteOff(linear), this.wide());
@@ -327,7 +311,7 @@ export class ShadowMmu {
   flush(): void {
     for (const s of this.roots.values()) this.builder.dropRoot(s);
     this.roots.clear();
-    this.current = NO_SLOT;
+    this.ctx.current = NO_SLOT;
     this.epoch++; // every vCPU's root went: each activates again before its next entry
     this.role = -1;
     this.stats.rootsCached = 0;
@@ -336,7 +320,7 @@ export class ShadowMmu {
 
   // ---- geometry: 32-bit paging (1024 four-byte entries) or PAE (512 eight-byte entries)
 
-  private wide(): boolean { return this.paging && this.pae; }
+  private wide(): boolean { return this.ctx.paging && this.ctx.pae; }
   /** Index of the PDE that maps `lin` over the whole root (PAE: 0-2047 across 4 directories). */
   private pdeIndex(lin: number): number { return this.wide() ? lin >>> 21 : lin >>> 22; }
   private dirFor(r: number, idx: number): number { return this.wide() ? this.pool.dirs[r * 4 + (idx >>> 9)] : r; }
@@ -344,7 +328,7 @@ export class ShadowMmu {
   private pteOff(lin: number): number { return this.wide() ? ((lin >>> 12) & 0x1ff) << 1 : (lin >>> 12) & 0x3ff; }
 
   private guestWalk(lin: number, write: boolean, user: boolean, fetch: boolean, wp: boolean): boolean {
-    return this.pae ? this.walker.walkPae(this.cr3, lin, write, user, fetch, wp, this.nxe) : this.walker.walk(this.cr3, lin, write, user, wp, this.pse);
+    return this.ctx.pae ? this.walker.walkPae(this.ctx.cr3, lin, write, user, fetch, wp, this.ctx.nxe) : this.walker.walk(this.ctx.cr3, lin, write, user, wp, this.ctx.pse);
   }
 
   /** PAE root: 4 directories first (eviction never takes a directory on its own), then the
@@ -364,7 +348,7 @@ export class ShadowMmu {
    *  one directory `k` of root `r` was built from; if not, the directory is emptied and the new
    *  PDPTE recorded. */
   private pdpteCurrent(r: number, k: number): boolean {
-    const a = ((this.cr3 & ~0x1f) + k * 8) >>> 0;
+    const a = ((this.ctx.cr3 & ~0x1f) + k * 8) >>> 0;
     const lo = this.walker.read(a), hi = this.walker.read(a + 4), p = this.pool;
     if (lo === p.pdpte[r * 8 + k * 2] && hi === p.pdpte[r * 8 + k * 2 + 1]) return true;
     this.builder.clearDir(p.dirs[r * 4 + k]);
@@ -376,8 +360,8 @@ export class ShadowMmu {
    *  `off` of directory `d` was built from. */
   private pdeCurrent(d: number, off: number, idx: number): boolean {
     const p = this.pool, id = p.entryId(d, off);
-    if (!this.wide()) return pdeKey(this.walker.read((this.cr3 & ~0xfff) + idx * 4)) === p.srcPde[id];
-    const k = idx >>> 9, dir = p.pdpte[this.current * 8 + k * 2] & ~0xfff;
+    if (!this.wide()) return pdeKey(this.walker.read((this.ctx.cr3 & ~0xfff) + idx * 4)) === p.srcPde[id];
+    const k = idx >>> 9, dir = p.pdpte[this.ctx.current * 8 + k * 2] & ~0xfff;
     const a = (dir + (idx & 511) * 8) >>> 0;
     return pdeKey(this.walker.read(a)) === p.srcPde[id] && this.walker.read(a + 4) === p.srcPde[id + 1];
   }
@@ -385,7 +369,7 @@ export class ShadowMmu {
   /** Records the walker's PDE (after its accessed/dirty update) as the source of the table
    *  that maps `lin`. */
   private recordPde(lin: number): void {
-    const idx = this.pdeIndex(lin), id = this.pool.entryId(this.dirFor(this.current, idx), this.pdeOff(idx));
+    const idx = this.pdeIndex(lin), id = this.pool.entryId(this.dirFor(this.ctx.current, idx), this.pdeOff(idx));
     this.pool.srcPde[id] = pdeKey(this.walker.pde);
     if (this.wide()) this.pool.srcPde[id + 1] = this.walker.pdeHi;
   }
@@ -393,7 +377,7 @@ export class ShadowMmu {
   /** The table under the PDE that maps `linear` in the current root, built if missing (or if
    *  the guest PDE, PAE: PDPTE, changed). `writing`: the guest page a write goes to (-1: none). */
   private tableFor(linear: number, writing: number): number {
-    const r = this.current, w = this.walker, p = this.pool, idx = this.pdeIndex(linear);
+    const r = this.ctx.current, w = this.walker, p = this.pool, idx = this.pdeIndex(linear);
     if (this.wide()) {
       const k = idx >>> 9;
       if (w.pdpte !== p.pdpte[r * 8 + k * 2] || w.pdpteHi !== p.pdpte[r * 8 + k * 2 + 1]) {
@@ -403,12 +387,12 @@ export class ShadowMmu {
     }
     const d = this.dirFor(r, idx), off = this.pdeOff(idx), id = p.entryId(d, off);
     let t = this.builder.childOf(d, off);
-    if (t !== NO_SLOT && this.paging && (pdeKey(w.pde) !== p.srcPde[id] || (this.wide() && w.pdeHi !== p.srcPde[id + 1]))) {
+    if (t !== NO_SLOT && this.ctx.paging && (pdeKey(w.pde) !== p.srcPde[id] || (this.wide() && w.pdeHi !== p.srcPde[id + 1]))) {
       this.builder.dropTable(t);
       t = NO_SLOT;
     }
     if (t !== NO_SLOT) return t;
-    let from = this.paging && !w.large ? (w.pde >>> 12) : -1;
+    let from = this.ctx.paging && !w.large ? (w.pde >>> 12) : -1;
     if (from >= this.ramPages) from = -1;
     const self = from !== -1 && from === writing;
     t = this.allocPage(ShadowKind.Table, self ? -1 : from);
@@ -416,7 +400,7 @@ export class ShadowMmu {
     if (!self && from !== -1) this.protect.hold(from);
     // The directory of a PAE root is never evicted while its root is current.
     this.builder.linkTable(d, off, t);
-    if (this.paging) this.recordPde(linear);
+    if (this.ctx.paging) this.recordPde(linear);
     return t;
   }
 
@@ -424,7 +408,7 @@ export class ShadowMmu {
    *  changed PDEs (PAE: directories from changed PDPTEs) and unsync tables go. */
   private resync(r: number): void {
     const p = this.pool;
-    this.current = r;
+    this.ctx.current = r;
     const dirs = this.wide() ? 4 : 1, per = this.wide() ? 512 : 1024;
     for (let k = 0; k < dirs; k++) {
       if (this.wide() && !this.pdpteCurrent(r, k)) continue;
@@ -451,7 +435,7 @@ export class ShadowMmu {
       if (s !== NO_SLOT) return s;
       let victim = NO_SLOT;
       for (let v = 0; v < this.pool.pages; v++) {
-        if (this.pool.kind[v] === ShadowKind.Root && v !== this.current && !this.rootOfOther(v) && (victim === NO_SLOT || this.pool.stamp[v] < this.pool.stamp[victim])) victim = v;
+        if (this.pool.kind[v] === ShadowKind.Root && v !== this.ctx.current && !this.rootOfOther(v) && (victim === NO_SLOT || this.pool.stamp[v] < this.pool.stamp[victim])) victim = v;
       }
       let freed: number;
       if (victim !== NO_SLOT) {
@@ -459,7 +443,7 @@ export class ShadowMmu {
         freed = this.builder.dropRoot(victim);
         this.stats.rootsCached = this.roots.size;
       } else {
-        freed = this.current === NO_SLOT ? 0 : this.builder.clearRoot(this.current);
+        freed = this.ctx.current === NO_SLOT ? 0 : this.builder.clearRoot(this.ctx.current);
       }
       if (freed === 0) throw new Error(`ShadowMmu: shadow pool of ${this.pool.pages} pages exhausted`);
       this.stats.evictions += freed;

@@ -3,7 +3,7 @@
 // the platform and are dispatched here once (init); stats batches go on to the exit store and
 // the chart feed.
 import { defineStore } from 'pinia';
-import { markRaw, ref, shallowRef, computed, watch } from 'vue';
+import { markRaw, ref, shallowRef, computed } from 'vue';
 import { presetControls, MASK_KEY, PRESET_LISTS, type ControlInfo } from '../../../core/engine/controls-catalog';
 import { ProcBasedCtls } from '../../../core/vmx/controls';
 import type {
@@ -55,15 +55,8 @@ export const useMachineStore = defineStore('machine', () => {
   const imageName = computed(() => picked.value?.name ?? guestById(guestId.value)?.name ?? null);
   const canRun = computed(() => state.value === 'ready' || state.value === 'paused');
   const running = computed(() => state.value === 'running');
-  /** Why hosted mode cannot run on the chosen generation with the chosen vCPUs, or null. */
-  const hostedReason = computed(() => hostedUnavailableReason(settings.value.generation, settings.value.vcpus));
-  // More vCPUs than the VMM runs on this generation would force bare mode (none today: every
-  // generation with VMX runs 1-8), and going back returns to hosted (as setGeneration does).
-  watch(() => settings.value.vcpus, (n, old) => {
-    const g = settings.value.generation;
-    if (hostedUnavailableReason(g, n) !== null) settings.value.mode = 'bare';
-    else if (hostedUnavailableReason(g, old) !== null) settings.value.mode = 'hosted';
-  }, { flush: 'sync' });
+  /** Why hosted mode cannot run on the chosen generation, or null (any vCPU count runs). */
+  const hostedReason = computed(() => hostedUnavailableReason(settings.value.generation));
 
   function onEvent(ev: EngineEvent): void {
     switch (ev.type) {
@@ -189,10 +182,9 @@ export const useMachineStore = defineStore('machine', () => {
     const preset = settings.value.exitControls.preset;
     // Hosted is the default where it can run: a generation without it forces bare, and leaving
     // such a generation for one with it goes back to hosted (a bare choice elsewhere stays).
-    const vcpus = settings.value.vcpus;
-    const wasForcedBare = hostedUnavailableReason(settings.value.generation, vcpus) !== null;
+    const wasForcedBare = hostedUnavailableReason(settings.value.generation) !== null;
     settings.value.generation = g;
-    if (hostedUnavailableReason(g, vcpus) !== null) settings.value.mode = 'bare';
+    if (hostedUnavailableReason(g) !== null) settings.value.mode = 'bare';
     else if (wasForcedBare) setMode('hosted');
     // Keep the preset's meaning on the new generation; custom masks keep what it allows.
     const old = settings.value.exitControls;
@@ -204,7 +196,7 @@ export const useMachineStore = defineStore('machine', () => {
     persist();
   }
   function setMode(mode: 'bare' | 'hosted'): void {
-    if (mode === 'hosted' && hostedUnavailableReason(settings.value.generation, settings.value.vcpus) !== null) return;
+    if (mode === 'hosted' && hostedUnavailableReason(settings.value.generation) !== null) return;
     settings.value.mode = mode;
     persist();
   }
