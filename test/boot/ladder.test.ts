@@ -170,9 +170,12 @@ describe('boot ladder (bare mode, vmxlab BIOS)', () => {
     const missing = !existsSync(path);
     const how = r.fetch !== undefined ? r.fetch : `apt-get install -y ${r.pkg}`;
     it.skipIf(missing)(`${r.name}${missing ? ` (skipped: ${path} missing; run ${how})` : ''}`, () => {
-      // The bare run uses the hosted run's generation, so the two see the same CPUID identity.
+      // The bare run uses the hosted run's generation, so the two see the same CPUID identity,
+      // and --no-long-mode: the VMM's 32-bit host shows its guests no Intel 64
+      // (src/core/vmm/host-width.ts; memtest86+ runs in IA-32e mode where it sees LM).
       const gen0 = r.hosted?.[0]?.gen;
-      const res = vmxlab(r, ['--mode', 'bare', ...(gen0 !== undefined ? ['--gen', gen0] : [])]);
+      const BARE = ['--mode', 'bare', ...(r.hosted !== undefined ? ['--no-long-mode'] : [])];
+      const res = vmxlab(r, [...BARE, ...(gen0 !== undefined ? ['--gen', gen0] : [])]);
       expect(res.err, res.err).toMatch(new RegExp(`stopped: saw '${r.until}'`));
       expect(res.code).toBe(0);
       for (const e of r.expect ?? []) expect(res.out).toMatch(e);
@@ -185,7 +188,7 @@ describe('boot ladder (bare mode, vmxlab BIOS)', () => {
       for (const h of r.hosted ?? []) {
         let bare = bareOn.get(h.gen);
         if (bare === undefined) {
-          const b = vmxlab(r, ['--mode', 'bare', '--gen', h.gen]);
+          const b = vmxlab(r, [...BARE, '--gen', h.gen]);
           expect(b.err, b.err).toMatch(new RegExp(`stopped: saw '${r.until}'`));
           bare = b.out;
           bareOn.set(h.gen, bare);

@@ -3,7 +3,7 @@
 // and guest RIP (the unit's exit listener: what the CPU did, not what the VMM says it did).
 import { BlockDevice } from '../../src/core/platform/block';
 import { PcMachine, type MachineStop } from '../../src/core/platform/machine';
-import { cpuModelFor } from '../../src/core/vmx/cpu-model';
+import { cpuModelFor, type CpuModelOptions } from '../../src/core/vmx/cpu-model';
 import { generation } from '../../src/core/vmx/generations';
 import { HostedVm, hostReservedBytes, type HostedOptions, type HostedStop } from '../../src/core/vmm/index';
 import type { VmExitRecord } from '../../src/core/vmx/exit-record';
@@ -19,9 +19,9 @@ function padded(disk: Uint8Array): Uint8Array {
 
 /** The same boot disk on the bare machine (no VMM), as HostedPc sets it up: what the guest
  *  printed, each CPU's retired instructions, and why the run (`ticks` of virtual time) stopped. */
-export function bareRun(disk: Uint8Array, gen: string, cpus = 1, ticks = 100_000_000): { serial: string; icounts: number[]; stop: MachineStop } {
+export function bareRun(disk: Uint8Array, gen: string, cpus = 1, ticks = 100_000_000, model: CpuModelOptions = {}): { serial: string; icounts: number[]; stop: MachineStop } {
   const m = new PcMachine({
-    cpuModel: cpuModelFor(generation(gen)), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded(disk))], bootOrder: ['hdd'],
+    cpuModel: cpuModelFor(generation(gen), model), memoryBytes: MEM, disks: [new BlockDevice('hd0', padded(disk))], bootOrder: ['hdd'],
     biosSerialConsole: false, cpus,
   });
   let serial = '';

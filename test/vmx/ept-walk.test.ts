@@ -10,7 +10,7 @@ import { eptpProblem } from '../../src/core/vmx/ept/eptp';
 import { EptAccess, EptOutcome, EptWalker, Misconfig, eptFeaturesOf } from '../../src/core/vmx/ept/walk';
 import { A, D, EPTP_AD, EptBuilder, LEAF, R, RWX, W, WB, X } from './ept-support';
 
-const caps = (gen: string) => capabilitiesFor(generation(gen), cpuModelFor(generation(gen)));
+const caps = (gen: string, o: { longMode?: boolean } = {}) => capabilitiesFor(generation(gen), cpuModelFor(generation(gen), o));
 
 function setup(gen = 'haswell') {
   const mem = new PhysicalMemory(16 << 20);
@@ -222,6 +222,9 @@ describe('EPTP checks (§27.2.1.1)', () => {
     for (const t of [1, 2, 3, 4, 5, 7]) expect(eptpProblem(hw, 0x5000 | 0x18 | t, 0)).toMatch(/memory type/);
     for (const l of [0, 1, 2, 4, 7]) expect(eptpProblem(hw, 0x5000 | (l << 3) | 6, 0)).toMatch(/page-walk length/);
     for (const bit of [7, 8, 9, 10, 11]) expect(eptpProblem(hw, 0x5000 | 0x1e | (1 << bit), 0)).toMatch(/reserved bits 11:7/);
-    expect(eptpProblem(hw, 0x5000 | 0x1e, 1)).toMatch(/beyond the 32-bit/);
+    // Haswell has Intel 64: MAXPHYADDR 36 (CPUID.80000008H), so bits 35:32 are address bits.
+    expect(eptpProblem(hw, 0x5000 | 0x1e, 1)).toBeNull();
+    expect(eptpProblem(hw, 0x5000 | 0x1e, 1 << 4)).toMatch(/beyond the 36-bit/);
+    expect(eptpProblem(caps('haswell', { longMode: false }), 0x5000 | 0x1e, 1)).toMatch(/beyond the 32-bit/);
   });
 });

@@ -29,7 +29,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 interface RunOpts {
   image: string; mode: 'bare' | 'hosted'; modeGiven: boolean; bareWhy?: string; prof: ProfileCliOptions; hltExiting: boolean; exits: string[]; exitsFile?: string; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
-  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName;
+  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName; longMode: boolean;
 }
 
 function parseSize(v: string): number {
@@ -41,7 +41,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'hosted', modeGiven: false, prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION };
+  const o: RunOpts = { image: '', mode: 'hosted', modeGiven: false, prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION, longMode: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -70,6 +70,7 @@ function parse(args: readonly string[]): RunOpts {
         if (g === undefined) throw new UsageError(`--gen: unknown CPU generation '${v}'; one of ${GENERATION_NAMES.join(', ')}`);
         o.gen = g.name; break;
       }
+      case '--no-long-mode': o.longMode = false; break;
       case '--serial': o.serial = val(); break;
       case '--until': case '--marker': o.until = val(); break;
       case '--max-seconds': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--max-seconds: a positive number'); o.maxSeconds = n; break; }
@@ -157,6 +158,8 @@ export const run: Command = {
     'What it writes to the debug port 0x402 goes to standard error (not with --quiet).\n' +
     `--gen GEN picks the CPU generation: its CPUID identity and VMX capabilities (${GENERATION_NAMES.join(', ')};\n` +
     `default ${DEFAULT_GENERATION}; prescott has no VMX).\n` +
+    '--no-long-mode hides Intel 64 from CPUID (LM, 1 GB pages, SYSCALL), as the hosted VMM (a 32-bit\n' +
+    'host) does for its guests: a bare run that the hosted run of the same guest can be compared with.\n' +
     '--machine testbed runs a boot sector on the BIOS-less test machine.\n' +
     '--mode hosted (the default) runs the guest in VMX non-root operation under vmxlab\'s VMM\n' +
     '(src/core/vmm; 1-8 vCPUs, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere\n' +
@@ -173,7 +176,7 @@ export const run: Command = {
     'own VMX guests cause (e.g. test/vmx-guests/exits/vmx-exits.img).',
   run(args, ctx) {
     const o = parse(args);
-    const cpuModel = cpuModelFor(findGeneration(o.gen)!);
+    const cpuModel = cpuModelFor(findGeneration(o.gen)!, { longMode: o.longMode });
     let bytes: Uint8Array;
     try { bytes = new Uint8Array(readFileSync(o.image)); } catch (e) {
       ctx.err(`vmxlab run: cannot read ${o.image}: ${(e as Error).message}\n`);

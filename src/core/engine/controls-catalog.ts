@@ -285,7 +285,7 @@ export function controlState(ctl: ControlInfo, name: GenerationName): ControlSta
     return { availability: 'unavailable', reason: `${gen.title} has no secondary controls` };
   }
   const need = NEEDS.get(`${ctl.field}:${ctl.mask}`);
-  if (need === 'long-mode') return { availability: 'unavailable', reason: 'needs Intel 64 (long mode), which vmxlab\'s CPU does not implement' };
+  if (need === 'long-mode') return { availability: 'unavailable', reason: 'needs Intel 64 (long mode), which this CPU model does not report' };
   if (need === undefined || need === 'none') return { availability: 'unavailable', reason: 'not modelled by vmxlab' };
   const fname = featureName(need);
   if (gen.vmx?.features.has(need) === true) {

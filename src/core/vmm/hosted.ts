@@ -36,7 +36,7 @@ import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
 import { cpuidLeaf, cpuidLeaf1Apic, cpuSignature } from '../cpu/model';
 import { cr4ValidBits, readMsrTo, writeMsr } from '../cpu/ops/system';
-import { Cr0, Cr4, Flag, Seg, Vector } from '../cpu/regs';
+import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
 import type { MachineStop, PcMachine } from '../platform/machine';
 import { PageKind } from '../platform/memory';
@@ -57,6 +57,7 @@ import { emulationRequired } from './emulation';
 import { v86FitsCpu, v86FitsVmcs, V86Task, V86_TSS_PAGES, writeV86Tss } from './v86';
 import { ShadowMmu, type ShadowStats } from './shadow/index';
 import { Vcpu } from './vcpu';
+import { GUEST_EFER_BITS, HIDDEN_EXT_EDX, isIa32eMsr } from './host-width';
 import { SMP_QUANTUM } from '../platform/smp';
 
 export { hostReservedBytes } from './layout';
@@ -1029,13 +1030,15 @@ export class HostedVm {
     } else if (leaf === 0x80000001) {
       // CPUID.80000001H:EDX[27] RDTSCP: #UD in the guest unless "enable RDTSCP" (§26.3).
       if ((this.proc2() & ProcBasedCtls2.EnableRdtscp) === 0) o[3] &= ~(1 << 27);
+      // No IA-32e mode under a 32-bit host (host-width.ts).
+      o[3] &= ~HIDDEN_EXT_EDX;
     }
     c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
   }
 
   /** MSR policy: the VMX capability MSRs do not exist for the guest, IA32_FEATURE_CONTROL reads
    *  as locked with VMX off and cannot be written; every other MSR is the CPU's. */
-  private static hiddenMsr(n: number): boolean { return n >= 0x480 && n <= 0x493; }
+  private static hiddenMsr(n: number): boolean { return (n >= 0x480 && n <= 0x493) || isIa32eMsr(n); }
 
   /** MSRs whose guest values live in the VMCS guest-state area (VM entry loads them, VM exit
    *  saves them and loads the host's: §27.3.2.1, §28.3.3), so the guest's RDMSR/WRMSR go there. */
@@ -1071,7 +1074,8 @@ export class HostedVm {
       this.skip(x);
       return;
     }
-    if (n === MSR_FEATURE_CONTROL || HostedVm.hiddenMsr(n) || !writeMsr(c, n, c.r32[0], c.r32[2])) { this.injectException(GP, 0); return; }
+    if (n === MSR_FEATURE_CONTROL || HostedVm.hiddenMsr(n) || (n === MSR_EFER && (c.r32[0] & ~(GUEST_EFER_BITS | Efer.LMA)) !== 0) ||
+      !writeMsr(c, n, c.r32[0], c.r32[2])) { this.injectException(GP, 0); return; }
     // IA32_EFER.NXE changes what the guest's PAE entries mean: the shadow follows (its XD bits).
     if (n === MSR_EFER && this.shadow !== null) {
       this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));

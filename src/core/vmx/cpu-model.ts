@@ -3,13 +3,12 @@
 // plus CPUID.1:ECX.VMX when the generation has VMX and the generation's instruction-set facts
 // the interpreter implements (IMPLEMENTED_ISA), with the factory that installs its VMX unit.
 // The interpreter has no SSE: reporting the real part's other feature bits would promise
-// instructions that raise #UD here. Long mode (Intel 64, 1 GB pages) comes from the generation's
-// facts only with `longMode: true`. The interpreter runs IA-32e mode (src/core/cpu/long) and the
-// VMX unit takes IA-32e guests and 64-bit hosts (issue 4: test/vmx/ia32e.test.ts,
-// test/vmx-guests/long64.test.ts), but CPUID.80000001H:EDX.LM changes the derived capability MSRs
-// (IA32_VMX_BASIC[48] = 0, "save IA32_EFER.LMA", CR8-load/store exiting), which the recorded
-// expectations of test/vmx, the 32-bit test hypervisors' transcripts and the hosted VMM were
-// written against; the default stays off until those are moved over (see the issue-4 report).
+// instructions that raise #UD here. Long mode (Intel 64: LM, SYSCALL, 1 GB pages) is reported
+// as the generation has it; `longMode: false` hides it (vmxlab run --no-long-mode), which the
+// derived VMX capability MSRs follow (IA32_VMX_BASIC[48] = 1, no "IA-32e mode guest", "host
+// address-space size", "save IA32_EFER.LMA" or CR8 exiting; capabilities.ts). The hosted VMM's
+// host is 32-bit, so it hides Intel 64 from its guests (src/core/vmm/host-width.ts): a bare run
+// with --no-long-mode is the one to compare a hosted run with.
 import { Cpuid1Ecx, Cpuid7Ebx, CpuidExtEdx, CpuModel, P6_MODEL } from '../cpu/model';
 import { capabilitiesFor } from './capabilities';
 import { Generation, IsaFeature, generation } from './generations';
@@ -29,7 +28,7 @@ const IMPLEMENTED_ISA: ReadonlyMap<IsaFeature, readonly ['leaf1Ecx' | 'extEdx' |
 
 /** Options of cpuModelFor. */
 export interface CpuModelOptions {
-  /** Report the generation's Intel 64 facts (LM, SYSCALL, 1 GB pages) in CPUID (default false). */
+  /** Report the generation's Intel 64 facts (LM, SYSCALL, 1 GB pages) in CPUID (default true). */
   readonly longMode?: boolean;
 }
 
@@ -38,7 +37,7 @@ const LONG_MODE_ISA: ReadonlySet<IsaFeature> = new Set([IsaFeature.Intel64, IsaF
 export function cpuModelFor(gen: Generation, opts: CpuModelOptions = {}): CpuModel {
   const bits = { leaf1Ecx: gen.vmx !== null ? P6_MODEL.leaf1Ecx | Cpuid1Ecx.VMX : P6_MODEL.leaf1Ecx, extEdx: P6_MODEL.extEdx, leaf7Ebx: 0 };
   for (const f of gen.isa) {
-    if (LONG_MODE_ISA.has(f) && opts.longMode !== true) continue;
+    if (LONG_MODE_ISA.has(f) && opts.longMode === false) continue;
     const b = IMPLEMENTED_ISA.get(f);
     if (b !== undefined) bits[b[0]] |= b[1];
   }

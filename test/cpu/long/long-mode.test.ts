@@ -127,8 +127,9 @@ describe('IA-32e mode transitions (SDM Vol. 3A §9.8.5, Vol. 2B MOV CR, Vol. 4 I
     for (const g of ['prescott', 'merom', 'penryn', 'nehalem', 'westmere', 'sandy-bridge', 'ivy-bridge']) expect(bits(g), g).toEqual([true, true, false]);
     for (const g of ['haswell', 'broadwell', 'skylake', 'ice-lake']) expect(bits(g), g).toEqual([true, true, true]);
     expect((P6_MODEL.extEdx & CpuidExtEdx.LM) !== 0).toBe(false);
-    // Off by default until the VMX layer handles IA-32e mode (cpu-model.ts).
-    expect(cpuModelForName('skylake').extEdx & (CpuidExtEdx.LM | CpuidExtEdx.SYSCALL | CpuidExtEdx.PAGE1GB)).toBe(0);
+    // On by default; `longMode: false` hides them (vmxlab run --no-long-mode, cpu-model.ts).
+    expect(cpuModelForName('skylake').extEdx & (CpuidExtEdx.LM | CpuidExtEdx.SYSCALL | CpuidExtEdx.PAGE1GB)).toBe(CpuidExtEdx.LM | CpuidExtEdx.SYSCALL | CpuidExtEdx.PAGE1GB);
+    expect(cpuModelForName('skylake', { longMode: false }).extEdx & (CpuidExtEdx.LM | CpuidExtEdx.SYSCALL | CpuidExtEdx.PAGE1GB)).toBe(0);
   });
 
   it('a 1 GB page is a reserved-bit #PF without CPUID 1 GB pages (westmere)', () => {
