@@ -110,6 +110,9 @@ export class Cpu {
   gdtrBaseHi = 0; idtrBaseHi = 0;
   /** CR2 bits 63:32 (the faulting linear address of a #PF above 4 GB). */
   cr2hi = 0;
+  /** CR3 bits 35:32 (MAXPHYADDR 36): the PML4 table's address above 4 GB in IA-32e mode, set by
+   *  MOV to CR3 in 64-bit mode and VM entry/exit; only the 4-level walk (paging.ts) reads it. */
+  cr3hi = 0;
   /** CR8 (TPR in 64-bit mode, SDM Vol. 3A §10.8.6.1): 4 bits. */
   cr8 = 0;
   /** IA-32e MSRs as [lo, hi] pairs by LongMsr index (long/long-mode.ts). */
@@ -292,7 +295,7 @@ export class Cpu {
     this.eip = 0xfff0;
     this.flags = 2; this.lazyMask = 0;
     this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
-    this.mode64 = false; this.segBaseHi.fill(0); this.gdtrBaseHi = 0; this.idtrBaseHi = 0; this.cr2hi = 0; this.cr8 = 0;
+    this.mode64 = false; this.segBaseHi.fill(0); this.gdtrBaseHi = 0; this.idtrBaseHi = 0; this.cr2hi = 0; this.cr3hi = 0; this.cr8 = 0;
     this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
     for (let s = 0; s < 6; s++) this.setSegReal(s, 0, 0xffff, 0x93);
     this.setSegReal(Seg.CS, 0xf000, 0xffff, 0x9b);

@@ -13,6 +13,9 @@ import type { Tlb } from './paging';
 import { PfErr, TlbBit } from './paging';
 import { Cr0, Cr4, Efer } from './regs';
 import { asGuestPhysical, asLinear, type GuestLinear, type GuestPhysical, type HostPhysical } from '../platform/address';
+import { PHYS_LIMIT } from '../platform/memory';
+
+const TWO32 = 4294967296;
 
 /** Access kinds (numbered as the EPT-violation qualification bits 0-2). */
 export enum NestedAccess { Read = 1, Write = 2, Fetch = 4 }
@@ -77,6 +80,8 @@ export function nestedTranslate64(t: Tlb, n: NestedMmu, lo: number, hi: number, 
 /** Fills the TLB with a combined translation: the guest's rights (`rw`, `us`, `nx`, `dirty`,
  *  `global` as paging.ts computes them) intersected with the second level's `perm`. */
 function installCombined(t: Tlb, lin: number, hpa: HostPhysical, perm: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, hi = 0): void {
+  // No memory at or above 4 GB (PhysicalMemory): nothing cached, every access walks again.
+  if (hpa >= PHYS_LIMIT) return;
   const wp = (t.cpu.cr0 & Cr0.WP) !== 0;
   let bits = TlbBit.Valid | ((perm & NestedPerm.Read) !== 0 ? t.ramBits(hpa) : TlbBit.NoRead);
   if (us) bits |= TlbBit.ReadUser;
@@ -184,8 +189,8 @@ function walkPae(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boole
  * 4-level paging of an IA-32e mode guest (SDM Vol. 3A §4.5; Vol. 3C §29.3.2: each guest
  * paging-structure access is a guest-physical access through EPT, its violation qualification
  * saying so by bit 8 = 0 with bit 7 = 1, §28.2.1). `lo`/`hi` are bits 31:0 and 63:32 of the
- * canonical linear address. Reserved bits and 1 GB pages as paging.ts's walk4; guest physical
- * addresses stay below 4 GB (entry bits 35:32 are not represented, long/README.md).
+ * canonical linear address. Reserved bits and 1 GB pages as paging.ts's walk4; guest-physical
+ * addresses have 36 bits (CR3 and the entries' bits 35:32), JS numbers up to 2^36 here.
  */
 function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fetch: boolean, access: number): number {
   const c = t.cpu, m = c.mem, gla = asLinear(lo);
@@ -196,14 +201,14 @@ function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fet
   const rsvdHi = nxe ? 0x000ffff0 : 0x800ffff0 | 0;
   const rsvd = PfErr.P | PfErr.Rsvd;
   // PML4E
-  const pml4Gpa = ((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0;
+  const pml4Gpa = c.cr3hi * TWO32 + (((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0);
   const pml4Hpa = n.translate(asGuestPhysical(pml4Gpa), NestedAccess.Read, gla, true);
   const pml4Perm = n.perm;
   const pml4e = m.read32(pml4Hpa), pml4Hi = m.read32(pml4Hpa + 4);
   if ((pml4e & 1) === 0) t.pageFault(lo, 0, write, fetch);
   if ((pml4Hi & rsvdHi) !== 0 || (pml4e & 0x80) !== 0) t.pageFault(lo, rsvd, write, fetch);
   // PDPTE
-  const pdptGpa = ((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0;
+  const pdptGpa = (pml4Hi & 0xf) * TWO32 + (((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0);
   const pdptHpa = n.translate(asGuestPhysical(pdptGpa), NestedAccess.Read, gla, true);
   const pdptPerm = n.perm;
   const pdpte = m.read32(pdptHpa), pdpteHi = m.read32(pdptHpa + 4);
@@ -218,13 +223,13 @@ function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fet
     const np = pdpte | 0x20 | (write ? 0x40 : 0);
     if (np !== pdpte) writeEntry(t, n, pdptGpa, pdptHpa, pdptPerm, np, gla);
     t.has1G = true;
-    const gpa = ((pdpte & 0xc0000000) | (lo & 0x3fffffff)) >>> 0;
+    const gpa = (pdpteHi & 0xf) * TWO32 + (((pdpte & 0xc0000000) | (lo & 0x3fffffff)) >>> 0);
     const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
     installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pdpte & 0x40) !== 0, pge && (pdpte & 0x100) !== 0, hi);
     return hpa;
   }
   // PDE
-  const pdeGpa = ((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0;
+  const pdeGpa = (pdpteHi & 0xf) * TWO32 + (((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0);
   const pdeHpa = n.translate(asGuestPhysical(pdeGpa), NestedAccess.Read, gla, true);
   const pdePerm = n.perm;
   const pde = m.read32(pdeHpa), pdeHi = m.read32(pdeHpa + 4);
@@ -238,13 +243,13 @@ function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fet
     if ((pdpte & 0x20) === 0) writeEntry(t, n, pdptGpa, pdptHpa, pdptPerm, pdpte | 0x20, gla);
     const np = pde | 0x20 | (write ? 0x40 : 0);
     if (np !== pde) writeEntry(t, n, pdeGpa, pdeHpa, pdePerm, np, gla);
-    const gpa = ((pde & 0xffe00000) | (lo & 0x1fffff)) >>> 0;
+    const gpa = (pdeHi & 0xf) * TWO32 + (((pde & 0xffe00000) | (lo & 0x1fffff)) >>> 0);
     const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
     installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, hi);
     return hpa;
   }
   // PTE
-  const pteGpa = ((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0;
+  const pteGpa = (pdeHi & 0xf) * TWO32 + (((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0);
   const pteHpa = n.translate(asGuestPhysical(pteGpa), NestedAccess.Read, gla, true);
   const ptePerm = n.perm;
   const pte = m.read32(pteHpa), pteHi = m.read32(pteHpa + 4);
@@ -257,7 +262,7 @@ function walk4(t: Tlb, n: NestedMmu, lo: number, hi: number, write: boolean, fet
   if ((pde & 0x20) === 0) writeEntry(t, n, pdeGpa, pdeHpa, pdePerm, pde | 0x20, gla);
   const np = pte | 0x20 | (write ? 0x40 : 0);
   if (np !== pte) writeEntry(t, n, pteGpa, pteHpa, ptePerm, np, gla);
-  const gpa = ((pte & ~0xfff) | (lo & 0xfff)) >>> 0;
+  const gpa = (pteHi & 0xf) * TWO32 + (((pte & ~0xfff) | (lo & 0xfff)) >>> 0);
   const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
   installCombined(t, lo, hpa, n.perm, rw, us, nx, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, hi);
   return hpa;

@@ -11,7 +11,7 @@
 // is the same load-compare-index.
 import type { Cpu } from './cpu';
 import { Cr0, Cr4, Efer, Vector } from './regs';
-import { PageKind } from '../platform/memory';
+import { PageKind, PHYS_LIMIT } from '../platform/memory';
 import { nestedTranslate, nestedTranslate64, type NestedMmu } from './nested-paging';
 
 export enum TlbBit {
@@ -36,6 +36,7 @@ export enum TlbBit {
 export enum PfErr { P = 1, W = 2, U = 4, Rsvd = 8, I = 16 }
 
 const CAPACITY = 8192;
+const TWO32 = 4294967296;
 /** Entries of the TLB for linear pages above 4 GB (IA-32e mode): direct-mapped by bits 21:12 of
  *  the address and tagged by bits 63:32. Pages below 4 GB stay in the main array, whose hit path
  *  (32-bit code) therefore has no tag to compare. */
@@ -351,10 +352,19 @@ export class Tlb {
     if (fetch && nx) this.pageFault(lin, PfErr.P, write, fetch);
   }
 
-  /** Checks rights, then installs. `rw`/`us` are the combined bits of all levels. */
-  private finish(lin: number, phys: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, write: boolean, fetch: boolean): boolean {
+  /** Checks rights, then installs; returns the physical page as installed. `rw`/`us` are the
+   *  combined bits of all levels. A20M# masks bit 20 of the physical address the translation
+   *  produces, in every paging mode (as with paging off; the walks' entry reads go through
+   *  PhysicalMemory, which masks too): the TLB entry and so the fast paths see the same address
+   *  as the slow paths (PhysicalMemory). The mask is 0xFFFFFFFF unless the 8042/port 92h gate
+   *  is closed, and only the miss path pays for it. */
+  private finish(lin: number, phys: number, rw: boolean, us: boolean, nx: boolean, dirty: boolean, global: boolean, write: boolean, fetch: boolean): number {
     const wp = (this.cpu.cr0 & Cr0.WP) !== 0;
     this.checkRights(lin, rw, us, nx, write, fetch);
+    // At or above 4 GB there is no memory (PhysicalMemory): nothing is cached, so every access
+    // walks again and reaches PhysicalMemory's slow paths with the whole address.
+    if (phys >= PHYS_LIMIT) return phys - (phys % 4096);
+    phys = (phys & this.cpu.mem.a20Mask & ~0xfff) >>> 0;
     let bits = TlbBit.Valid | this.ramBits(phys);
     if (us) bits |= TlbBit.ReadUser;
     if (dirty) {
@@ -363,16 +373,18 @@ export class Tlb {
     }
     if (global) bits |= TlbBit.Global;
     if (nx) bits |= TlbBit.NoExec;
-    if (this.curHi !== 0) this.installHi(lin, this.curHi, (phys & ~0xfff) | bits);
-    else this.install(lin >>> 12, ((phys & ~0xfff) | bits));
-    return true;
+    if (this.curHi !== 0) this.installHi(lin, this.curHi, phys | bits);
+    else this.install(lin >>> 12, phys | bits);
+    return phys;
   }
 
   /**
    * 4-level paging (SDM Vol. 3A §4.5): PML4E -> PDPTE (1 GB pages where CPUID.80000001H:EDX[26])
    * -> PDE (2 MB pages) -> PTE, 48-bit linear addresses given as `lo` (bits 31:0) and `hi`
-   * (bits 63:32). Physical addresses are those below 4 GB: bits 35:32 of an entry's address are
-   * reserved here (MAXPHYADDR 36, as CPUID.80000008H says) but not represented (phase 1).
+   * (bits 63:32). Physical addresses have 36 bits (MAXPHYADDR, CPUID.80000008H): CR3 and the
+   * entries' bits 35:32 count, and a table or page at or above 4 GB is where no memory is
+   * (PhysicalMemory reads all ones there and drops writes; `finish` caches no such page), so
+   * such addresses are JS numbers up to 2^36 on this path.
    */
   private walk4(lo: number, hi: number, write: boolean, fetch: boolean): number {
     const c = this.cpu, m = c.mem;
@@ -382,12 +394,12 @@ export class Tlb {
     // bits 62:52 are ignored (§4.5.4, Tables 4-15 to 4-20).
     const rsvdHi = nxe ? 0x000ffff0 : 0x800ffff0 | 0;
     const RSVD = PfErr.P | PfErr.Rsvd;
-    const pml4Addr = ((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0;
+    const pml4Addr = c.cr3hi * TWO32 + (((c.cr3 & ~0xfff) + (((hi >>> 7) & 0x1ff) << 3)) >>> 0);
     let pml4e = m.read32(pml4Addr);
     const pml4Hi = m.read32(pml4Addr + 4);
     if ((pml4e & 1) === 0) this.pageFault(lo, 0, write, fetch);
     if ((pml4Hi & rsvdHi) !== 0 || (pml4e & 0x80) !== 0) this.pageFault(lo, RSVD, write, fetch);
-    const pdptAddr = ((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0;
+    const pdptAddr = (pml4Hi & 0xf) * TWO32 + (((pml4e & ~0xfff) + ((((hi & 0x7f) << 2) | (lo >>> 30)) << 3)) >>> 0);
     let pdpte = m.read32(pdptAddr);
     const pdpteHi = m.read32(pdptAddr + 4);
     if ((pdpte & 1) === 0) this.pageFault(lo, 0, write, fetch);
@@ -398,14 +410,14 @@ export class Tlb {
     if ((pdpte & 0x80) !== 0) {
       // 1 GB page: only with CPUID.80000001H:EDX.Page1GB; bits 29:13 reserved.
       if ((c.model.extEdx & (1 << 26)) === 0 || (pdpte & 0x3fffe000) !== 0) this.pageFault(lo, RSVD, write, fetch);
-      const phys = ((pdpte & 0xc0000000) | (lo & 0x3ffff000)) >>> 0;
+      const phys = (pdpteHi & 0xf) * TWO32 + (((pdpte & 0xc0000000) | (lo & 0x3ffff000)) >>> 0);
       this.has1G = true;
-      this.finish(lo, phys, rw, us, nx, write || (pdpte & 0x40) !== 0, pge && (pdpte & 0x100) !== 0, write, fetch);
+      const pa = this.finish(lo, phys, rw, us, nx, write || (pdpte & 0x40) !== 0, pge && (pdpte & 0x100) !== 0, write, fetch);
       const n = pdpte | 0x20 | (write ? 0x40 : 0);
       if (n !== pdpte) m.write32(pdptAddr, n);
-      return (phys | (lo & 0xfff)) >>> 0;
+      return pa + (lo & 0xfff);
     }
-    const pdeAddr = ((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0;
+    const pdeAddr = (pdpteHi & 0xf) * TWO32 + (((pdpte & ~0xfff) + (((lo >>> 21) & 0x1ff) << 3)) >>> 0);
     let pde = m.read32(pdeAddr);
     const pdeHi = m.read32(pdeAddr + 4);
     if ((pde & 1) === 0) this.pageFault(lo, 0, write, fetch);
@@ -414,22 +426,22 @@ export class Tlb {
     if ((pdpte & 0x20) === 0) { pdpte |= 0x20; m.write32(pdptAddr, pdpte); }
     if ((pde & 0x80) !== 0) {
       if ((pde & 0x1fe000) !== 0) this.pageFault(lo, RSVD, write, fetch);
-      const phys = ((pde & 0xffe00000) | (lo & 0x1ff000)) >>> 0;
-      this.finish(lo, phys, rw, us, nx, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
+      const phys = (pdeHi & 0xf) * TWO32 + (((pde & 0xffe00000) | (lo & 0x1ff000)) >>> 0);
+      const pa = this.finish(lo, phys, rw, us, nx, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
       const n = pde | 0x20 | (write ? 0x40 : 0);
       if (n !== pde) m.write32(pdeAddr, n);
-      return (phys | (lo & 0xfff)) >>> 0;
+      return pa + (lo & 0xfff);
     }
-    const pteAddr = ((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0;
+    const pteAddr = (pdeHi & 0xf) * TWO32 + (((pde & ~0xfff) + (((lo >>> 12) & 0x1ff) << 3)) >>> 0);
     const pte = m.read32(pteAddr), pteHi = m.read32(pteAddr + 4);
     if ((pte & 1) === 0) this.pageFault(lo, 0, write, fetch);
     if ((pteHi & rsvdHi) !== 0) this.pageFault(lo, RSVD, write, fetch);
-    const phys = (pte & ~0xfff) >>> 0;
-    this.finish(lo, phys, rw && (pte & 2) !== 0, us && (pte & 4) !== 0, nx || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
+    const phys = (pteHi & 0xf) * TWO32 + ((pte & ~0xfff) >>> 0);
+    const pa = this.finish(lo, phys, rw && (pte & 2) !== 0, us && (pte & 4) !== 0, nx || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
     if ((pde & 0x20) === 0) { pde |= 0x20; m.write32(pdeAddr, pde); }
     const n = pte | 0x20 | (write ? 0x40 : 0);
     if (n !== pte) m.write32(pteAddr, n);
-    return (phys | (lo & 0xfff)) >>> 0;
+    return pa + (lo & 0xfff);
   }
 
   private walk32(lin: number, write: boolean, fetch: boolean): number {
@@ -441,21 +453,21 @@ export class Tlb {
     if ((pde & 0x80) !== 0 && (c.cr4 & Cr4.PSE) !== 0) {
       const phys = ((pde & 0xffc00000) | (lin & 0x3ff000)) >>> 0;
       const rw = (pde & 2) !== 0, us = (pde & 4) !== 0;
-      this.finish(lin, phys, rw, us, false, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
+      const pa = this.finish(lin, phys, rw, us, false, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
       const npde = pde | 0x20 | (write ? 0x40 : 0);
       if (npde !== pde) m.write32(pdeAddr, npde);
-      return (phys | (lin & 0xfff)) >>> 0;
+      return (pa | (lin & 0xfff)) >>> 0;
     }
     const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
     const pte = m.read32(pteAddr);
     if ((pte & 1) === 0) this.pageFault(lin, 0, write, fetch);
     const rw = (pde & pte & 2) !== 0, us = (pde & pte & 4) !== 0;
     const phys = (pte & ~0xfff) >>> 0;
-    this.finish(lin, phys, rw, us, false, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
+    const pa = this.finish(lin, phys, rw, us, false, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
     if ((pde & 0x20) === 0) { pde |= 0x20; m.write32(pdeAddr, pde); }
     const npte = pte | 0x20 | (write ? 0x40 : 0);
     if (npte !== pte) m.write32(pteAddr, npte);
-    return (phys | (lin & 0xfff)) >>> 0;
+    return (pa | (lin & 0xfff)) >>> 0;
   }
 
   /** PAE paging: PDPTE -> PDE (2 MB pages) -> PTE, with NX (bit 63) under EFER.NXE. */
@@ -476,20 +488,20 @@ export class Tlb {
     if ((pde & 0x80) !== 0) {
       if ((pde & 0x1fe000) !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
       const phys = ((pde & 0xffe00000) | (lin & 0x1ff000)) >>> 0;
-      this.finish(lin, phys, (pde & 2) !== 0, (pde & 4) !== 0, nxPde, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
+      const pa = this.finish(lin, phys, (pde & 2) !== 0, (pde & 4) !== 0, nxPde, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
       const npde = pde | 0x20 | (write ? 0x40 : 0);
       if (npde !== pde) m.write32(pdeAddr, npde);
-      return (phys | (lin & 0xfff)) >>> 0;
+      return (pa | (lin & 0xfff)) >>> 0;
     }
     const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0;
     const pte = m.read32(pteAddr), pteHi = m.read32(pteAddr + 4);
     if ((pte & 1) === 0) this.pageFault(lin, 0, write, fetch);
     if ((pteHi < 0 && !nxe) || (pteHi & 0x7fffffff) !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
     const phys = (pte & ~0xfff) >>> 0;
-    this.finish(lin, phys, (pde & pte & 2) !== 0, (pde & pte & 4) !== 0, nxPde || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
+    const pa = this.finish(lin, phys, (pde & pte & 2) !== 0, (pde & pte & 4) !== 0, nxPde || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
     if ((pde & 0x20) === 0) { pde |= 0x20; m.write32(pdeAddr, pde); }
     const npte = pte | 0x20 | (write ? 0x40 : 0);
     if (npte !== pte) m.write32(pteAddr, npte);
-    return (phys | (lin & 0xfff)) >>> 0;
+    return (pa | (lin & 0xfff)) >>> 0;
   }
 }

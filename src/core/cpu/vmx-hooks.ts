@@ -21,8 +21,10 @@ import type { ExitReason } from '../vmx/exit-reasons';
 export class VmExitSignal { readonly what = 'VM exit'; }
 export const VM_EXIT = new VmExitSignal();
 
-/** How a guest touches the APIC-access page (vmx-hooks.ts apicAccess). */
-export enum ApicAccessKind { Read = 0, Write = 1, Fetch = 2 }
+/** How a guest touches the APIC-access page (vmx-hooks.ts apicAccess): by a linear address
+ *  (read, write, fetch), or by a guest-physical address through EPT (a guest paging-structure
+ *  access of a page walk or of a PDPTE load; never virtualized, SDM Vol. 3C §30.4.6.1). */
+export enum ApicAccessKind { Read = 0, Write = 1, Fetch = 2, GuestPhysical = 3 }
 
 /** The VM-execution control bit that makes an instruction exit: `bit` of control field `field`
  *  (SDM Vol. 3C §25.6, Tables 25-5 to 25-7). */

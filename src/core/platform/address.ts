@@ -6,5 +6,8 @@ export type GuestPhysical = number & { readonly __space: 'guest-physical' };
 export type HostPhysical = number & { readonly __space: 'host-physical' };
 
 export const asLinear = (a: number): GuestLinear => (a >>> 0) as GuestLinear;
-export const asGuestPhysical = (a: number): GuestPhysical => (a >>> 0) as GuestPhysical;
-export const asHostPhysical = (a: number): HostPhysical => (a >>> 0) as HostPhysical;
+// Physical addresses have up to 36 bits (MAXPHYADDR; at or above 4 GB no memory answers,
+// PhysicalMemory): a 32-bit value computed as a signed int32 becomes unsigned, a larger one
+// (bits 35:32 from a paging or EPT entry) is kept.
+export const asGuestPhysical = (a: number): GuestPhysical => (a < 0 ? a >>> 0 : a) as GuestPhysical;
+export const asHostPhysical = (a: number): HostPhysical => (a < 0 ? a >>> 0 : a) as HostPhysical;

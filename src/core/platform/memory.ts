@@ -14,6 +14,8 @@ export interface MmioRange { readonly base: number; readonly size: number; reado
 export enum PageKind { Ram = 0, Rom = 1, Mmio = 2, Unmapped = 3 }
 
 const PAGES = 1 << 20;
+/** Physical addresses at or above 4 GB reach nothing (PhysicalMemory's slow paths). */
+export const PHYS_LIMIT = 4294967296;
 
 export class PhysicalMemory {
   readonly buffer: ArrayBuffer;
@@ -86,8 +88,13 @@ export class PhysicalMemory {
   }
 
   // Slow paths: MMIO, unmapped, ROM writes, page-crossing accesses. The CPU's fast paths
-  // touch `u8`/`u16`/`i32` directly after checking `kind`.
+  // touch `u8`/`u16`/`i32` directly after checking `kind`. A physical address at or above 4 GB
+  // (MAXPHYADDR is 36: paging-structure entries, CR3 and EPT entries carry bits 35:32) reaches
+  // nothing, as on a PC with less than 4 GB of RAM and no device there: reads give all ones,
+  // writes are dropped (the TLB never caches such a page, paging.ts, so only these paths see it).
+
   read8(addr: number): number {
+    if (addr >= PHYS_LIMIT) return 0xff;
     addr = (addr & this.a20Mask) >>> 0;
     const k = this.kind[addr >>> 12];
     if (k <= PageKind.Rom) return this.u8[addr];
@@ -95,6 +102,7 @@ export class PhysicalMemory {
     return 0xff;
   }
   read16(addr: number): number {
+    if (addr >= PHYS_LIMIT) return 0xffff;
     addr = (addr & this.a20Mask) >>> 0;
     const k = this.kind[addr >>> 12];
     if ((addr & 0xfff) === 0xfff) return this.read8(addr) | (this.read8(addr + 1) << 8);
@@ -103,6 +111,7 @@ export class PhysicalMemory {
     return 0xffff;
   }
   read32(addr: number): number {
+    if (addr >= PHYS_LIMIT) return -1;
     addr = (addr & this.a20Mask) >>> 0;
     const k = this.kind[addr >>> 12];
     if ((addr & 0xfff) > 0xffc) return this.read16(addr) | (this.read16(addr + 2) << 16);
@@ -114,12 +123,14 @@ export class PhysicalMemory {
     return -1;
   }
   write8(addr: number, v: number): void {
+    if (addr >= PHYS_LIMIT) return;
     addr = (addr & this.a20Mask) >>> 0;
     const p = addr >>> 12, k = this.kind[p];
     if (k === PageKind.Ram) { if (this.codePage[p] !== 0) this.codeWritten(addr, 1); this.u8[addr] = v; return; }
     if (k === PageKind.Mmio) { const r = this.mmio[this.mmioIndex[p]]; r.device.mmioWrite(addr - r.base, 1, v & 0xff); }
   }
   write16(addr: number, v: number): void {
+    if (addr >= PHYS_LIMIT) return;
     addr = (addr & this.a20Mask) >>> 0;
     if ((addr & 0xfff) === 0xfff) { this.write8(addr, v & 0xff); this.write8(addr + 1, (v >>> 8) & 0xff); return; }
     const p = addr >>> 12, k = this.kind[p];
@@ -127,6 +138,7 @@ export class PhysicalMemory {
     if (k === PageKind.Mmio) { const r = this.mmio[this.mmioIndex[p]]; r.device.mmioWrite(addr - r.base, 2, v & 0xffff); }
   }
   write32(addr: number, v: number): void {
+    if (addr >= PHYS_LIMIT) return;
     addr = (addr & this.a20Mask) >>> 0;
     if ((addr & 0xfff) > 0xffc) { this.write16(addr, v & 0xffff); this.write16(addr + 2, (v >>> 16) & 0xffff); return; }
     const p = addr >>> 12, k = this.kind[p];

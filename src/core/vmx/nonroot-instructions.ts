@@ -108,7 +108,9 @@ function controlSet(u: VmxUnit, x: RowExit): boolean {
  *    [31:13] undefined (0) */
 export function registerInstructionExit(u: VmxUnit, x: RowExit, reg: number, os32: boolean): void {
   if (!controlSet(u, x)) return;
-  exitOnCurrent(u, x.reason, 0, ((reg & 0xf) << 3) | ((os32 ? 1 : 0) << 11));
+  // In 64-bit mode REX.W makes the operand 64-bit (size 2) and `reg` carries REX.B (0-15).
+  const size = u.cpu.mode64 && D64.w ? 2 : os32 ? 1 : 0;
+  exitOnCurrent(u, x.reason, 0, ((reg & 0xf) << 3) | (size << 11));
 }
 
 /** INVPCID (§26.1.3: "INVLPG exiting" with "enable INVPCID"): exit qualification = the memory
@@ -116,8 +118,8 @@ export function registerInstructionExit(u: VmxUnit, x: RowExit, reg: number, os3
  *  the memory operand's fields and [31:28] reg2, the register holding the type. */
 export function memoryOperandExit(u: VmxUnit, x: RowExit): void {
   if (!controlSet(u, x)) return;
-  decodeOperand(u.cpu, operand);
-  exitOnCurrent(u, x.reason, operand.disp, memoryOperandInfo(operand) | (operand.reg << 28));
+  operandOf(u.cpu); // in 64-bit mode: address size 2, REX registers, the 64-bit displacement
+  exitOnCurrent(u, x.reason, operand.disp, memoryOperandInfo(operand) | ((operand.reg & 0xf) << 28), 0, dispHi(u));
 }
 
 // ---- control registers (§26.1.3 "MOV to CR0/CR3/CR4", "MOV from CR3", CLTS, LMSW; §26.3) ----

@@ -282,7 +282,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     x.guestLinear = (qualification & (1 << 7)) !== 0 ? gla >>> 0 : 0;
     // An IA-32e mode guest's linear address above 4 GB: bits 63:32 from the nested walk.
     x.guestLinearHi = (qualification & (1 << 7)) !== 0 ? nestedLinearHi : 0;
-    x.guestPhysical = gpa >>> 0;
+    x.guestPhysical = gpa >>> 0; x.guestPhysicalHi = Math.floor(gpa / 4294967296);
     x.duringDelivery = this.deliveryInfo !== 0;
     return this.exitAndUnwind(ExitReason.EptViolation, this.cpu.instrStart);
   }
@@ -290,7 +290,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
   eptMisconfiguration(gpa: GuestPhysical): never {
     const x = this.exitInfo;
     x.clear();
-    x.guestPhysical = gpa >>> 0;
+    x.guestPhysical = gpa >>> 0; x.guestPhysicalHi = Math.floor(gpa / 4294967296);
     x.duringDelivery = this.deliveryInfo !== 0;
     return this.exitAndUnwind(ExitReason.EptMisconfiguration, this.cpu.instrStart);
   }

@@ -143,7 +143,7 @@ function loadGuestState(u: VmxUnit): void {
   const c = u.cpu, s = u.vmcs, entry = s.lo(V.VmEntryControls);
   // ---- §27.3.2.1 control registers, debug registers, MSRs
   c.cr0 = ((s.lo(V.GuestCr0) & ~CR0_KEPT_ON_ENTRY) | (c.cr0 & CR0_KEPT_ON_ENTRY)) | 0;
-  c.cr3 = s.lo(V.GuestCr3);
+  c.cr3 = s.lo(V.GuestCr3); c.cr3hi = s.hi(V.GuestCr3) & 0xf; // bits 35:32 (checked, §27.3.1.1)
   c.cr4 = s.lo(V.GuestCr4);
   if ((entry & EntryCtls.LoadDebugControls) !== 0) c.dr[7] = (s.lo(V.GuestDr7) & ~0xd000) | 0x400;
   c.sysenterCs = s.lo(V.GuestIa32SysenterCs) & 0xffff;

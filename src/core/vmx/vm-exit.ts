@@ -39,6 +39,8 @@ export class ExitInfo {
   instructionInfo = 0;
   guestLinear = 0;
   guestPhysical = 0;
+  /** Bits 63:32 of the guest-physical address (35:32 with MAXPHYADDR 36). */
+  guestPhysicalHi = 0;
   interruptionInfo = 0;
   interruptionErrorCode = 0;
   /** The exit happened while an event was being delivered (§28.2.4): IDT-vectoring information
@@ -50,7 +52,7 @@ export class ExitInfo {
 
   clear(): void {
     this.qualification = 0; this.qualificationHi = 0; this.guestLinearHi = 0; this.instructionLength = 0; this.instructionInfo = 0; this.guestLinear = 0;
-    this.guestPhysical = 0; this.interruptionInfo = 0; this.interruptionErrorCode = 0;
+    this.guestPhysical = 0; this.guestPhysicalHi = 0; this.interruptionInfo = 0; this.interruptionErrorCode = 0;
     this.duringDelivery = false; this.activity = -1;
   }
 }
@@ -71,7 +73,7 @@ export function vmExit(u: VmxUnit, reason: ExitReason, rip: number): void {
   s.setLo(V.ExitReason, reason);
   s.setLo(V.ExitQualification, x.qualification); s.setHi(V.ExitQualification, x.qualificationHi);
   s.setLo(V.GuestLinearAddress, x.guestLinear); s.setHi(V.GuestLinearAddress, x.guestLinearHi);
-  s.setLo(V.GuestPhysicalAddress, x.guestPhysical); s.setHi(V.GuestPhysicalAddress, 0);
+  s.setLo(V.GuestPhysicalAddress, x.guestPhysical); s.setHi(V.GuestPhysicalAddress, x.guestPhysicalHi);
   s.setLo(V.VmExitInstructionLength, x.instructionLength);
   s.setLo(V.VmExitInstructionInfo, x.instructionInfo);
   s.setLo(V.VmExitInterruptionInfo, x.interruptionInfo);
@@ -168,7 +170,7 @@ function saveGuestState(u: VmxUnit, activityOverride: number): void {
   const c = u.cpu, s = u.vmcs, exit = u.ctl.exit;
   // ---- §28.3.1 control registers, debug registers, MSRs
   s.setLo(V.GuestCr0, c.cr0); s.setHi(V.GuestCr0, 0);
-  s.setLo(V.GuestCr3, c.cr3); s.setHi(V.GuestCr3, 0);
+  s.setLo(V.GuestCr3, c.cr3); s.setHi(V.GuestCr3, c.cr3hi);
   s.setLo(V.GuestCr4, c.cr4); s.setHi(V.GuestCr4, 0);
   if ((exit & ExitCtls.SaveDebugControls) !== 0) {
     s.setLo(V.GuestDr7, c.dr[7]); s.setHi(V.GuestDr7, 0);
@@ -233,7 +235,7 @@ function loadHostState(u: VmxUnit): string | null {
   const c = u.cpu, s = u.vmcs, exit = s.lo(V.VmExitControls);
   // ---- §28.5.1 control registers, debug registers, MSRs
   c.cr0 = ((s.lo(V.HostCr0) & ~CR0_KEPT_ON_EXIT) | (c.cr0 & CR0_KEPT_ON_EXIT)) | 0;
-  c.cr3 = s.lo(V.HostCr3);
+  c.cr3 = s.lo(V.HostCr3); c.cr3hi = s.hi(V.HostCr3) & 0xf; // bits 35:32 (checked, §27.2.2)
   c.cr4 = s.lo(V.HostCr4) | Cr4.VMXE;
   c.dr[7] = 0x400;
   c.sysenterCs = s.lo(V.HostIa32SysenterCs) & 0xffff;

@@ -540,6 +540,69 @@ body:
         mov r8, [rsp + 0x20]
         mov rsp, r9
         ENDFORM
+        ; RDRAND/RDSEED/RDTSCP (isa64.ts): the values differ, so what is hashed is the flags
+        ; (RDSEED's CF may be 0 on the host when its entropy runs short: CF not hashed) and the
+        ; destination bits the operand size keeps or clears.
+        FORM 'rdrand16', 0
+        rdrand ax
+        pushfq
+        pop r8
+        and r8d, 0x8D5
+        shr rax, 16
+        xor edx, edx
+        ENDFORM
+        FORM 'rdrand32', 0
+        rdrand edx
+        pushfq
+        pop r8
+        and r8d, 0x8D5
+        shr rdx, 32
+        ENDFORM
+        FORM 'rdrand64rex', 0
+        rdrand r9
+        pushfq
+        pop r8
+        and r8d, 0x8D5
+        xor eax, eax
+        xor edx, edx
+        ENDFORM
+        FORM 'rdseed16', 0
+        rdseed ax
+        pushfq
+        pop r8
+        and r8d, 0x8D4
+        shr rax, 16
+        xor edx, edx
+        ENDFORM
+        FORM 'rdseed32', 0
+        rdseed eax
+        pushfq
+        pop r8
+        and r8d, 0x8D4
+        shr rax, 32
+        xor edx, edx
+        ENDFORM
+        FORM 'rdtscp', 0
+        mov rcx, rax
+        rdtscp
+        shr rax, 32
+        shr rdx, 32
+        shr rcx, 32
+        mov r8, rcx
+        ENDFORM
+        ; LAR/LSL of a null selector: ZF = 0, the destination unchanged (also its bits 63:32).
+        FORM 'larnull', 0x040
+        and ebx, 3
+        lar rax, bx
+        ENDFORM
+        FORM 'lslnull', 0x040
+        and ebx, 3
+        lsl edx, ebx
+        ENDFORM
+        FORM 'verrnull', 0x040
+        and ebx, 3
+        verr bx
+        ENDFORM
         lea rsi, [rel m_done]
         call puts64
         ret

@@ -6,9 +6,8 @@
 // 64-bit mode (HLT, CLI, STI, INT n, CPUID, ...) run through the opcode table (OPS/OPS_0F), with
 // the upper halves of the registers they write cleared afterwards.
 //
-// Phase 1: no x87/SSE in 64-bit mode, no VMX instructions (VMREAD/VMWRITE with 64-bit operands
-// need the VMX unit's operand access), no RDRAND/RDSEED/RDTSCP/INVPCID/MONITOR forms, no
-// LAR/LSL/VERR/VERW, no call gates or far returns to an outer level; these raise #UD or #GP.
+// Phase 1: no x87/SSE in 64-bit mode, no call gates or far returns to an outer level; these
+// raise #UD or #GP. RDRAND/RDSEED/RDTSCP/INVPCID/MONITOR/MWAIT/LAR/LSL/VERR/VERW: isa64.ts.
 import { Cpu, InhibitBy, OPS, OPS_0F } from '../cpu';
 import { Flag, Seg, SegAttr, Vector } from '../regs';
 import { Desc, fetchDesc, loadCache, loadNull, notPresent, selErr, setAccessed } from '../descriptor';
@@ -25,6 +24,7 @@ import {
 import { CANON } from './long-mode';
 import { map0F38, vmreadVmwrite64, vmxGroup9 } from './vmx64';
 import { interruptReturn64, syscall, sysret } from './system64';
+import { larLsl64 } from './isa64';
 
 const RSP = 4;
 const DS = new Desc();
@@ -599,6 +599,7 @@ function exec0F(c: Cpu, op: number): void {
   }
   switch (op) {
     case 0x00: group6_64(c); return;
+    case 0x02: case 0x03: modrm64(c); larLsl64(c, op === 0x03); return; // LAR, LSL (isa64.ts)
     case 0x01: group7_64(c); return;
     case 0x05: syscall(c); return;
     case 0x07: sysret(c); return;
@@ -607,7 +608,7 @@ function exec0F(c: Cpu, op: number): void {
     case 0x1f: modrm64(c); if (d.mod !== 3) ea(c); return; // NOP Ev
     case 0x20: case 0x22: movCr64(c, op === 0x22); return;
     case 0x21: case 0x23: movDr64(c, op === 0x23); return;
-    case 0xc7: { // CMPXCHG8B/16B; the VMX forms (vmx64.ts); RDRAND/RDSEED not in phase 1
+    case 0xc7: { // CMPXCHG8B/16B; the VMX forms and RDRAND/RDSEED (vmx64.ts)
       modrm64(c);
       const g = (d.modrm >> 3) & 7;
       if (g === 6 || g === 7) { vmxGroup9(c); return; }

@@ -4,7 +4,7 @@
 // the accesses go through the CPU's ordinary TLB paths, above through Tlb.translate64.
 import type { Cpu } from '../cpu';
 import { Seg, Vector } from '../regs';
-import { PageKind } from '../../platform/memory';
+import { PageKind, PHYS_LIMIT } from '../../platform/memory';
 import { ApicAccessKind } from '../vmx-hooks';
 import { CANON } from './long-mode';
 
@@ -121,7 +121,8 @@ export function refillFetch64(c: Cpu): void {
   const lo = rip >>> 0 | 0, hi = hiOf(rip);
   c.fetchCache = null;
   const p = c.tlb.translate64(lo, hi, false, true); // faults on #PF (NX too)
-  const k = c.mem.kind[p >>> 12];
+  // Above 4 GB (no memory) byte by byte through fetchSlow64, which reads all ones there.
+  const k = p >= PHYS_LIMIT ? PageKind.Unmapped : c.mem.kind[p >>> 12];
   if ((k !== PageKind.Ram && k !== PageKind.Rom) || (p & ~0xfff) === c.apicAccessPage) { c.fetchLo = 1; c.fetchHi = 0; return; }
   const pageStart = rip - (lo & 0xfff);
   c.fetchLo = pageStart;

@@ -10,6 +10,7 @@ import { read16, read32, sysRead32, write16, write64, writeSized } from './mem64
 import { canonicalHalves } from './long-mode';
 import { swapgs } from './system64';
 import { vmxGroup7 } from './vmx64';
+import { monitor64, mwait64, rdtscp64, verify64 } from './isa64';
 import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls2 } from '../../vmx/controls';
@@ -53,7 +54,7 @@ export function movCr64(c: Cpu, toCr: boolean): void {
     switch (cr) {
       case 0: lo = c.cr0; break;
       case 2: lo = c.cr2; hi = c.cr2hi; break;
-      case 3: lo = c.cr3; break;
+      case 3: lo = c.cr3; hi = c.cr3hi; break;
       case 4: lo = c.cr4; break;
       default: lo = c.cr8; break;
     }
@@ -75,15 +76,16 @@ export function movCr64(c: Cpu, toCr: boolean): void {
     case 0: if (hi !== 0) c.gp(0); writeCr0(c, lo); return;
     case 2: c.cr2 = lo >>> 0; c.cr2hi = hi; return;
     case 3:
-      // Bits 63:MAXPHYADDR reserved (#GP); the PML4 table must lie below 4 GB here (phase 1).
+      // Bits 63:MAXPHYADDR (36) reserved (#GP); bits 35:32 may put the PML4 table above 4 GB,
+      // where no memory is (PhysicalMemory: its entries read as all ones).
       if ((hi & ~0xf) !== 0) c.gp(0);
-      c.cr3 = lo >>> 0; c.tlb.flushNonGlobal(); return;
+      c.cr3 = lo >>> 0; c.cr3hi = hi; c.tlb.flushNonGlobal(); return;
     case 4: if (hi !== 0) c.gp(0); writeCr4(c, lo); return;
     default: if (hi !== 0 || (lo & ~0xf) !== 0) c.gp(0); c.cr8 = lo & 0xf; return; // TPR (SDM Vol. 3A §10.8.6.1)
   }
 }
 
-/** 0F 00 in 64-bit mode: SLDT/STR store, LTR/LLDT load 16-byte system descriptors. */
+/** 0F 00 in 64-bit mode: SLDT/STR store, LTR/LLDT load 16-byte system descriptors, VERR/VERW. */
 export function group6_64(c: Cpu): void {
   const d = D64;
   modrm64(c);
@@ -114,11 +116,13 @@ export function group6_64(c: Cpu): void {
       c.segBaseHi[seg] = baseHi;
       return;
     }
+    case 4: case 5: verify64(c, g === 5); return;
     default: c.ud();
   }
 }
 
-/** 0F 01 in 64-bit mode: SGDT/SIDT/LGDT/LIDT with 10-byte operands, SMSW, LMSW, INVLPG, SWAPGS. */
+/** 0F 01 in 64-bit mode: SGDT/SIDT/LGDT/LIDT with 10-byte operands, SMSW, LMSW, INVLPG, SWAPGS,
+ *  MONITOR/MWAIT, RDTSCP. */
 export function group7_64(c: Cpu): void {
   const d = D64;
   modrm64(c);
@@ -126,6 +130,9 @@ export function group7_64(c: Cpu): void {
   if (d.mod === 3) {
     if (d.modrm === 0xf8) { swapgs(c); return; }
     if (d.modrm >= 0xc1 && d.modrm <= 0xc4) { vmxGroup7(c, d.modrm); return; }
+    if (d.modrm === 0xc8) { monitor64(c); return; }
+    if (d.modrm === 0xc9) { mwait64(c); return; }
+    if (d.modrm === 0xf9) { rdtscp64(c); return; }
     if (g === 4) { setR(c, d.rm, d.os === Sz.W ? Sz.W : d.os, BigInt(c.cr0 >>> 0) & (d.os === Sz.W ? 0xffffn : 0xffffffffn)); return; }
     c.ud();
   }
@@ -162,12 +169,17 @@ export function group7_64(c: Cpu): void {
       const lin = eaOffset(c) + (d.seg === Seg.FS || d.seg === Seg.GS ? c.segBaseHi[d.seg] * TWO32 + (c.segBase[d.seg] >>> 0) : 0);
       // VMX non-root: "INVLPG exiting", the whole linear address as the qualification.
       if (c.nonRoot) c.vmx!.invlpg64(lin >>> 0, Math.floor(lin / TWO32) | 0);
-      // A 1 GB page's entries span more than the 2 MB region invlpg() drops: flush everything.
-      if (c.tlb.has1G) { c.tlb.has1G = false; c.tlb.flushAll(); return; }
-      if (lin >= 0 && lin < TWO32) invlpg(c, lin | 0); else c.tlb.flushHi();
-      c.invalidateFetch();
+      invalidatePage64(c, lin);
       return;
     }
     default: c.ud();
   }
+}
+
+/** Drops the translations of canonical linear address `lin` (INVLPG, INVPCID type 0). */
+export function invalidatePage64(c: Cpu, lin: number): void {
+  // A 1 GB page's entries span more than the 2 MB region invlpg() drops: flush everything.
+  if (c.tlb.has1G) { c.tlb.has1G = false; c.tlb.flushAll(); return; }
+  if (lin >= 0 && lin < TWO32) invlpg(c, lin | 0); else c.tlb.flushHi();
+  c.invalidateFetch();
 }

@@ -5,6 +5,7 @@
 import type { Cpu } from '../cpu';
 import type { VmxHooks } from '../vmx-hooks';
 import { D64, modrm64 } from './decode64';
+import { invpcid64, random64 } from './isa64';
 
 function unit(c: Cpu): VmxHooks {
   if (c.vmx === null || D64.lock) c.ud();
@@ -31,10 +32,10 @@ export function vmreadVmwrite64(c: Cpu, write: boolean): void {
 }
 
 /** 0F C7 /6 and /7 with a memory operand: VMPTRLD (NP), VMCLEAR (66), VMXON (F3), VMPTRST
- *  (NP, /7). The register forms (RDRAND, RDSEED) are not in phase 1: #UD. ModRM is decoded. */
+ *  (NP, /7); the register forms are RDRAND and RDSEED (isa64.ts). ModRM is decoded. */
 export function vmxGroup9(c: Cpu): void {
   const g = (D64.modrm >> 3) & 7;
-  if (D64.mod === 3) c.ud();
+  if (D64.mod === 3) { random64(c, g === 7); return; }
   const u = unit(c);
   if (g === 6) {
     if (D64.rep === 0xf3 && !D64.p66) { u.vmxon(); return; }
@@ -46,12 +47,13 @@ export function vmxGroup9(c: Cpu): void {
   u.vmptrst();
 }
 
-/** 66 0F 38 80 INVEPT Gq,Mdq / 66 0F 38 81 INVVPID Gq,Mdq; other 0F 38 forms are not in
- *  phase 1 (#UD). */
+/** 66 0F 38 80 INVEPT Gq,Mdq / 66 0F 38 81 INVVPID Gq,Mdq / 66 0F 38 82 INVPCID Gq,Mdq
+ *  (isa64.ts); other 0F 38 forms are not in phase 1 (#UD). */
 export function map0F38(c: Cpu): void {
   const op = c.fetch8();
-  if ((op !== 0x80 && op !== 0x81) || !D64.p66 || D64.rep !== 0) c.ud();
+  if ((op !== 0x80 && op !== 0x81 && op !== 0x82) || !D64.p66 || D64.rep !== 0) c.ud();
   modrm64(c);
+  if (op === 0x82) { invpcid64(c); return; }
   if (D64.mod === 3) c.ud();
   const u = unit(c);
   if (op === 0x80) u.invept(); else u.invvpid();

@@ -20,7 +20,7 @@ import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
 import { invlpg } from './system';
 
-const X_INVPCID = rowExit(ExitReason.Invpcid, ControlField.ProcBased, ProcBasedCtls.InvlpgExiting,
+export const X_INVPCID = rowExit(ExitReason.Invpcid, ControlField.ProcBased, ProcBasedCtls.InvlpgExiting,
   'only with "enable INVPCID" = 1 (secondary control): with it 0, INVPCID is #UD in VMX non-root operation');
 
 function invpcid(c: Cpu): void {

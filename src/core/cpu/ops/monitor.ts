@@ -22,11 +22,11 @@ import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls } from '../../vmx/controls';
 
-const X_MONITOR = rowExit(ExitReason.Monitor, ControlField.ProcBased, ProcBasedCtls.MonitorExiting);
+export const X_MONITOR = rowExit(ExitReason.Monitor, ControlField.ProcBased, ProcBasedCtls.MonitorExiting);
 const X_MWAIT = rowExit(ExitReason.Mwait, ControlField.ProcBased, ProcBasedCtls.MwaitExiting);
 
 /** The #UD conditions both share: no MONITOR in CPUID, LOCK, CPL > 0. */
-function udChecks(c: Cpu): void {
+export function udChecks(c: Cpu): void {
   if ((c.model.leaf1Ecx & Cpuid1Ecx.MONITOR) === 0 || c.lock) c.ud();
   if (c.v86() || (c.protectedMode() && c.cpl !== 0)) c.ud();
 }
@@ -42,7 +42,8 @@ function monitor(c: Cpu): void {
   c.monitorArmed = true;
 }
 
-function mwait(c: Cpu): void {
+/** Also the 64-bit row (long/isa64.ts): ECX only, RAX/RCX bits 63:32 ignored. */
+export function mwait(c: Cpu): void {
   udChecks(c);
   // Qualification bit 0: the monitoring hardware was armed (§28.2.1).
   if (c.nonRoot) c.vmx!.instructionExit(X_MWAIT, c.monitorArmed ? 1 : 0);

@@ -15,8 +15,8 @@ import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls2 } from '../../vmx/controls';
 
-const X_RDRAND = rowExit(ExitReason.Rdrand, ControlField.ProcBased2, ProcBasedCtls2.RdrandExiting);
-const X_RDSEED = rowExit(ExitReason.Rdseed, ControlField.ProcBased2, ProcBasedCtls2.RdseedExiting);
+export const X_RDRAND = rowExit(ExitReason.Rdrand, ControlField.ProcBased2, ProcBasedCtls2.RdrandExiting);
+export const X_RDSEED = rowExit(ExitReason.Rdseed, ControlField.ProcBased2, ProcBasedCtls2.RdseedExiting);
 
 /** The MurmurHash3 32-bit finalizer: a bijection that mixes every input bit into every output bit. */
 function fmix32(h: number): number {

@@ -21,7 +21,8 @@ export function hasRdtscp(c: Cpu): boolean {
   return (c.model.extEdx & CpuidExtEdx.RDTSCP) !== 0;
 }
 
-function rdtscp(c: Cpu): void {
+/** Also the 64-bit row (long/isa64.ts), which clears bits 63:32 of RAX, RDX, RCX after it. */
+export function rdtscp(c: Cpu): void {
   if (!hasRdtscp(c) || c.lock) c.ud();
   if (c.nonRoot && !c.vmx!.secondaryControl(ProcBasedCtls2.EnableRdtscp)) c.ud();
   if ((c.cr4 & Cr4.TSD) !== 0 && c.protectedMode() && (c.cpl !== 0 || c.v86())) c.gp(0);

@@ -54,8 +54,9 @@ export enum Eptp {
   AddressMask = 0xfffff000 | 0,
 }
 
-/** High-dword bits of an EPT entry that are address bits beyond vmxlab's 32-bit physical
- *  addresses (51:32): reserved, a misconfiguration when set (§29.3.3.1). */
+/** High-dword bits of an EPT entry that are address bits 51:32: those at and above the
+ *  physical-address width are reserved, a misconfiguration when set (§29.3.3.1); the walker
+ *  (walk.ts) keeps bits 35:32 as address bits with a 36-bit width. */
 export const ENTRY_HIGH_RESERVED = 0x000fffff;
 
 /** Reserved low-dword bits per entry kind, besides the page-size rules (§29.3.2 tables). */

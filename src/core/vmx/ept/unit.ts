@@ -15,6 +15,8 @@ import { NestedAccess, NestedPerm, type NestedMmu } from '../../cpu/nested-pagin
 import { Cr0, Cr4 } from '../../cpu/regs';
 import type { GuestLinear, GuestPhysical, HostPhysical } from '../../platform/address';
 import { asGuestPhysical, asLinear } from '../../platform/address';
+import { PHYS_LIMIT } from '../../platform/memory';
+import { ApicAccessKind } from '../../cpu/vmx-hooks';
 import type { VmxCapabilities } from '../capabilities';
 import { EntryCtls, ProcBasedCtls, ProcBasedCtls2 } from '../controls';
 import type { EptExitSink, EptHooks } from '../ept-hooks';
@@ -67,7 +69,7 @@ export class EptUnit implements EptHooks, NestedMmu {
   private readonly scratch = new Int32Array(8);
 
   constructor(readonly cpu: Cpu, readonly caps: VmxCapabilities) {
-    this.walker = new EptWalker(cpu.mem, eptFeaturesOf(caps.eptCap));
+    this.walker = new EptWalker(cpu.mem, eptFeaturesOf(caps.eptCap), caps.pointerWidth);
   }
 
   // ---- NestedMmu ---------------------------------------------------------------------------
@@ -83,6 +85,12 @@ export class EptUnit implements EptHooks, NestedMmu {
     const hpa = w.translate(gpa, a);
     if (w.outcome === EptOutcome.Ok) {
       this.perm = w.perm | (w.dirtyOk ? NestedPerm.WriteCached : 0);
+      // A guest paging-structure access (walk, A/D update, PDPTE load) that reaches the
+      // APIC-access page: an APIC-access VM exit, after the EPT checks (SDM Vol. 3C §30.4.6.1,
+      // §30.4.1). cpu.apicAccessPage is -1 unless "virtualize APIC accesses" is 1.
+      if (pagingEntry && hpa < PHYS_LIMIT && (hpa & ~0xfff) === this.cpu.apicAccessPage) {
+        this.cpu.vmx!.apicAccess(hpa & 0xfff, 8, ApicAccessKind.GuestPhysical, 0);
+      }
       return hpa;
     }
     if (w.outcome === EptOutcome.Misconfiguration) return this.sink.eptMisconfiguration(gpa);

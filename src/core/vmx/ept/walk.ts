@@ -16,6 +16,8 @@ import {
   TABLE_REF_RESERVED,
 } from './format';
 
+const TWO32 = 4294967296;
+
 /** How a walk ended. */
 export enum EptOutcome { Ok = 0, Violation = 1, Misconfiguration = 2 }
 
@@ -68,13 +70,24 @@ export class EptWalker {
   /** The level (4 PML4E .. 1 PTE) whose entry ended the walk, and why for misconfigurations. */
   level = 0;
   misconfig = Misconfig.None;
-  /** Entries read by the last walk (4 at most): their addresses and low dwords. */
-  private readonly entryAddr = new Int32Array(4);
+  /** Entries read by the last walk (4 at most): their addresses (up to 2^36: Float64) and low
+   *  dwords. */
+  private readonly entryAddr = new Float64Array(4);
   private readonly entryLo = new Int32Array(4);
   /** Walks performed (tests and statistics). */
   walks = 0;
 
-  constructor(private readonly mem: PhysicalMemory, readonly features: EptFeatures) {}
+  /** Reserved bits of an entry's high dword: address bits 51:`width` (§29.3.2: bits N-1:12 hold
+   *  the address, N the physical-address width). */
+  private readonly highReserved: number;
+
+  /** `width`: the physical-address width (MAXPHYADDR; 36 on the Intel 64 models, whose CPUID
+   *  reports leaf 80000008H, the VMX unit passes VmxCapabilities.pointerWidth). Host-physical
+   *  addresses at or above 4 GB reach no memory (PhysicalMemory): a table there reads as all
+   *  ones (reserved bits set: a misconfiguration), a page there reads all ones and drops writes. */
+  constructor(private readonly mem: PhysicalMemory, readonly features: EptFeatures, readonly width = 32) {
+    this.highReserved = (ENTRY_HIGH_RESERVED & ~((1 << (width - 32)) - 1)) >>> 0;
+  }
 
   /** Uses the EPT named by an EPTP (checked by VM entry: eptp.ts). */
   setEptp(eptpLo: number): void {
@@ -92,10 +105,12 @@ export class EptWalker {
     const m = this.mem, f = this.features;
     this.walks++;
     let table = this.pml4, perm = EptEntry.Rwx, n = 0;
+    // A guest-physical address may exceed 32 bits (an IA-32e guest's entries carry bits 35:32).
+    const gpaHi = gpa >= TWO32 ? Math.floor(gpa / TWO32) : 0, gpaLo = gpa >>> 0;
     for (let level = 4; level >= 1; level--) {
-      // Index bits: 47:39 (0 for 32-bit guest-physical addresses), 38:30, 29:21, 20:12.
-      const index = level === 4 ? 0 : (gpa >>> (12 + 9 * (level - 1))) & 0x1ff;
-      const addr = (table + index * 8) >>> 0;
+      // Index bits: 47:39, 38:30, 29:21, 20:12.
+      const index = level === 4 ? (gpaHi >>> 7) & 0x1ff : level === 3 ? ((gpaHi & 0x7f) << 2) | (gpaLo >>> 30) : (gpaLo >>> (12 + 9 * (level - 1))) & 0x1ff;
+      const addr = table + index * 8;
       const lo = m.read32(addr), hi = m.read32(addr + 4);
       this.entryAddr[n] = addr; this.entryLo[n] = lo; n++;
       const rwx = lo & EptEntry.Rwx;
@@ -105,7 +120,7 @@ export class EptWalker {
       // ---- misconfigurations of a present entry (§29.3.3.1)
       if ((rwx & 3) === EptEntry.Write) return this.misconfigured(Misconfig.WriteWithoutRead, perm);
       if (rwx === EptEntry.Execute && !f.executeOnly) return this.misconfigured(Misconfig.ExecuteOnlyUnsupported, perm);
-      if ((hi & ENTRY_HIGH_RESERVED) !== 0) return this.misconfigured(Misconfig.AddressBeyondWidth, perm);
+      if ((hi & this.highReserved) !== 0) return this.misconfigured(Misconfig.AddressBeyondWidth, perm);
       let leaf = level === 1;
       if (level === 4) {
         if ((lo & PML4E_RESERVED) !== 0) return this.misconfigured(Misconfig.ReservedBit, perm);
@@ -116,14 +131,14 @@ export class EptWalker {
       } else if (!leaf && (lo & TABLE_REF_RESERVED) !== 0) {
         return this.misconfigured(Misconfig.ReservedBit, perm);
       }
-      if (!leaf) { table = (lo & ~0xfff) >>> 0; continue; }
+      if (!leaf) { table = (hi & 0xf) * TWO32 + ((lo & ~0xfff) >>> 0); continue; }
       if (!LEAF_MEMORY_TYPE_OK[(lo & EptEntry.MemTypeMask) >>> EptEntry.MemTypeShift]) {
         return this.misconfigured(Misconfig.MemoryType, perm);
       }
       // ---- the leaf: permissions (§29.3.3.2), then the flags (§29.3.5)
       if ((perm & access) !== access) return this.fail(EptOutcome.Violation, perm);
       const pageMask = level === 3 ? 0x3fffffff : level === 2 ? 0x1fffff : 0xfff;
-      const hpa = ((lo & ~pageMask) | (gpa & pageMask)) >>> 0;
+      const hpa = (hi & 0xf) * TWO32 + (((lo & ~pageMask) | (gpaLo & pageMask)) >>> 0);
       this.outcome = EptOutcome.Ok;
       this.perm = perm;
       this.misconfig = Misconfig.None;
