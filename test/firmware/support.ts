@@ -13,11 +13,11 @@ import { Firmware, type BootDevice } from '../../src/core/firmware/firmware';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmxlab-bios-'));
 let n = 0;
-/** Assembles a 16-bit flat binary with nasm. */
-export function asm(src: string): Uint8Array {
+/** Assembles a 16-bit flat binary with nasm (`includeDir`: where its %include files are). */
+export function asm(src: string, includeDir?: string): Uint8Array {
   const f = join(dir, `g${n++}.asm`);
   writeFileSync(f, src);
-  execFileSync('nasm', ['-f', 'bin', '-o', `${f}.bin`, f]);
+  execFileSync('nasm', ['-f', 'bin', ...(includeDir !== undefined ? ['-I', `${includeDir}/`] : []), '-o', `${f}.bin`, f]);
   return new Uint8Array(readFileSync(`${f}.bin`));
 }
 

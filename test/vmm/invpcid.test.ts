@@ -14,7 +14,7 @@ import { kvmDefaults, parseExits } from '../../src/core/vmm/index';
 import { asm } from '../firmware/support';
 import { bareRun, HostedPc } from './support';
 
-const IMG = asm(readFileSync(join(__dirname, 'guests/invpcid.asm'), 'utf8'));
+const IMG = asm(readFileSync(join(__dirname, 'guests/invpcid.asm'), 'utf8'), join(__dirname, 'guests'));
 const OUT = 'ABCDEOK\n';
 
 describe('INVPCID exits (reason 58) under shadow paging', () => {

@@ -11,7 +11,7 @@ import { ExitReason } from '../../src/core/vmx/exit-reasons';
 import { asm } from '../firmware/support';
 import { bareRun, HostedPc } from './support';
 
-const IMG = asm(readFileSync(join(__dirname, 'guests/no-long-mode.asm'), 'utf8'));
+const IMG = asm(readFileSync(join(__dirname, 'guests/no-long-mode.asm'), 'utf8'), join(__dirname, 'guests'));
 
 describe('a guest of the 32-bit host sees no Intel 64', () => {
   it('bare: LM, 1 GB pages (Haswell) and SYSCALL; EFER.LME/SCE and LSTAR/KERNEL_GS_BASE exist', () => {

@@ -71,16 +71,6 @@ export const MODEL_DIFFERENCES: ModelDifference[] = [
       .replace(/(vmptrld shadow-VMCS indicator: [^\n]*\n {2}vmptrst: ok\n {2}current VMCS pointer = 00000000:)00109000/, '$100101000'),
   },
   {
-    id: 'no-xsave',
-    images: ['isa'],
-    models: ['haswell', 'penryn', 'icelake'],
-    why: 'vmxlab\'s interpreter reports no XSAVE (CPUID.1:ECX.XSAVE = 0): its only extended state would be x87, and ' +
-      'an XSAVE processor without SSE state (XCR0[1]) is no real part (Linux refuses it: "FP/SSE not present amongst ' +
-      'the CPU\'s xstate features"). So CR4.OSXSAVE cannot be set, XSETBV is #UD and its exit (55) never happens; ' +
-      'S10 checks CPUID and skips',
-    apply: (t) => replaceBody(t.replace(/^(cpuid: .* )xsave=1 /m, '$1xsave=0 '), 'S10 ', () => SKIP),
-  },
-  {
     id: 'mtf-on-haswell',
     images: ['exits'],
     models: ['haswell'],

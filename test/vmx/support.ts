@@ -53,6 +53,8 @@ export interface Options {
   host?: { mem: PhysicalMemory; io: IoBus; cpu: Cpu };
   /** CPUID reports the generation's Intel 64 facts (cpuModelFor's longMode; default false). */
   longMode?: boolean;
+  /** CPUID reports SMX (cpuModelFor's smx; default false). */
+  smx?: boolean;
   /** Start in 64-bit mode (IA-32e paging identity-mapping 0-16 MB, also at FFFF8000_00000000;
    *  CS = CODE64): implies longMode. */
   start64?: boolean;
@@ -70,7 +72,7 @@ export class VmxMachine {
   readonly model: CpuModel;
 
   constructor(readonly gen: string, opts: Options = {}) {
-    this.model = cpuModelFor(generation(gen), { longMode: opts.longMode === true || opts.start64 === true });
+    this.model = cpuModelFor(generation(gen), { longMode: opts.longMode === true || opts.start64 === true, smx: opts.smx === true });
     this.mem = opts.host?.mem ?? new PhysicalMemory(16 << 20);
     this.io = opts.host?.io ?? new IoBus();
     this.c = opts.host?.cpu ?? createCpu(this.mem, this.io, this.model);

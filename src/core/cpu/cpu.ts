@@ -124,6 +124,9 @@ export class Cpu {
   cr3 = 0;
   cr4 = 0;
   efer = 0;
+  /** XCR0, the XSAVE feature mask (SDM Vol. 1 §13.3; ops/xsave.ts): 1 (x87) after RESET,
+   *  unchanged by INIT (SDM Vol. 3A Table 9-1). */
+  xcr0 = 1;
   readonly dr = new Int32Array(8);
   /** MSRs the core does not model individually: number -> [lo, hi]. */
   readonly msrs = new Map<number, [number, number]>();
@@ -263,6 +266,7 @@ export class Cpu {
     this.randState.fill(0);
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0; this.tscOffset = 0;
     this.sysenterEspHi = 0; this.sysenterEipHi = 0;
+    this.xcr0 = 1;
     this.fpu?.powerOnReset(); // hardware RESET state (SDM Vol. 3A Table 9-1); INIT keeps it
     this.dcache?.clear();
     this.vmx?.reset(); // RESET leaves VMX operation (SDM Vol. 3C §24.8)

@@ -4,8 +4,9 @@
 // Codes: 0x00-0xFF one-byte map, 0x0F00-0x0FFF two-byte (0F xx) map, 0x0F3800-0x0F38FF the
 // three-byte 0F 38 map (Table A-4), 0x0F01C0-0x0F01FF the 0F 01 instructions whose ModRM byte
 // has mod = 11B (Table A-6 lists each as its own instruction: 0F 01 C1 VMCALL, ...). A row
-// with `reg` is a member of the group at `code` selected by the ModRM reg field (/digit); so
-// far group 9 (0F C7), whose CMPXCHG8B row hands the other digits here (`group9Form`); `regForm`
+// with `reg` is a member of the group at `code` selected by the ModRM reg field (/digit): group
+// 9 (0F C7), whose CMPXCHG8B row hands the other digits here (`group9Form`), and group 15
+// (0F AE: FXSAVE, FXRSTOR, XSAVE, XRSTOR), whose row hands every digit here (`group15Form`); `regForm`
 // marks a member whose ModRM has mod = 11B (Table A-6 gives 0F C7 /6 and /7 different
 // instructions by mod: VMPTRLD/VMCLEAR/VMXON/VMPTRST with memory, RDRAND/RDSEED with a register).
 // Mandatory prefixes (Vol. 2A §2.1.2; the "NP/66/F3/F2" of the instruction pages) select the
@@ -49,6 +50,8 @@ export const OPS_0F01_11B: OpHandler[] = new Array(64);
 /** Group 9 (0F C7) members, indexed prefixClass * 8 + reg: memory forms, then (from index 32)
  *  the register forms (mod = 11B). */
 export const OPS_0FC7_GRP: OpHandler[] = new Array(2 * 4 * 8);
+/** Group 15 (0F AE) members, laid out as OPS_0FC7_GRP. */
+export const OPS_0FAE_GRP: OpHandler[] = new Array(2 * 4 * 8);
 
 const undefinedOp: OpHandler = (c: Cpu) => c.raise(Vector.UD);
 
@@ -71,8 +74,8 @@ export function registerRows(rows: readonly OpRow[]): void {
     // Where the row goes; every check comes before anything is registered.
     let table: OpHandler[], index: number;
     if (r.reg !== undefined) {
-      if (r.code !== 0x0fc7 || r.reg < 0 || r.reg > 7) throw new Error(`bad group form 0x${r.code.toString(16)} /${r.reg}`);
-      table = OPS_0FC7_GRP; index = (r.regForm === true ? 32 : 0) + prefixClass(p) * 8 + r.reg;
+      if ((r.code !== 0x0fc7 && r.code !== 0x0fae) || r.reg < 0 || r.reg > 7) throw new Error(`bad group form 0x${r.code.toString(16)} /${r.reg}`);
+      table = r.code === 0x0fc7 ? OPS_0FC7_GRP : OPS_0FAE_GRP; index = (r.regForm === true ? 32 : 0) + prefixClass(p) * 8 + r.reg;
     } else if (r.code >= 0x0f3800 && r.code <= 0x0f38ff) { table = OPS_0F38; index = prefixClass(p) * 256 + (r.code & 0xff); }
     else if (r.prefix !== undefined) throw new Error(`opcode 0x${r.code.toString(16)}: a mandatory prefix selects rows only in the 0F 38 map and groups`);
     else if (r.code >= 0x0f01c0 && r.code <= 0x0f01ff) { table = OPS_0F01_11B; index = r.code & 0x3f; }
@@ -93,12 +96,17 @@ export function group9Form(c: Cpu): void {
   OPS_0FC7_GRP[(c.modrm >= 0xc0 ? 32 : 0) + prefixClass(mandatoryPrefix(c)) * 8 + c.modReg](c, 0xc7);
 }
 
+/** Runs the group-15 member of the decoded ModRM reg field (called by the 0F AE row). */
+export function group15Form(c: Cpu): void {
+  OPS_0FAE_GRP[(c.modrm >= 0xc0 ? 32 : 0) + prefixClass(mandatoryPrefix(c)) * 8 + c.modReg](c, 0xae);
+}
+
 /** Runs the 0F 01 instruction of a mod = 11B ModRM byte (called by the 0F 01 row). */
 export function group7RegForm(c: Cpu): void {
   OPS_0F01_11B[c.modrm & 0x3f](c, c.modrm);
 }
 
 for (let i = 0; i < 256; i++) { OPS[i] = undefinedOp; OPS_0F[i] = undefinedOp; }
-OPS_0F38.fill(undefinedOp); OPS_0F01_11B.fill(undefinedOp); OPS_0FC7_GRP.fill(undefinedOp);
+OPS_0F38.fill(undefinedOp); OPS_0F01_11B.fill(undefinedOp); OPS_0FC7_GRP.fill(undefinedOp); OPS_0FAE_GRP.fill(undefinedOp);
 OPS[0x0f] = (c: Cpu) => { const b = c.fetch8(); OPS_0F[b](c, b); };
 OPS_0F[0x38] = (c: Cpu) => { const b = c.fetch8(); OPS_0F38[prefixClass(mandatoryPrefix(c)) * 256 + b](c, b); };

@@ -11,6 +11,8 @@ import './ops/rdtscp';
 import './ops/random';
 import './ops/invpcid';
 import './ops/monitor';
+import './ops/xsave';
+import './ops/getsec';
 import './fpu/rows';
 import './fpu/fxsave';
 import './dispatch';

@@ -1,6 +1,7 @@
 // A CPU model: the identity CPUID reports and the features the core implements. VMX-capable
 // generations (Merom, Nehalem, ...) are built in src/core/vmx/generations.ts and cpu-model.ts.
 import type { VmxFactory } from './vmx-hooks';
+import { cpuidLeafD } from './xstate';
 
 /** CPUID.1:EDX feature bits (SDM Vol. 2A, CPUID, Table 3-11). */
 export enum Cpuid1Edx {
@@ -71,8 +72,10 @@ export function cpuidLeaf1Apic(out: Int32Array, apicId: number, apicEnabled: boo
   out[3] = apicEnabled ? out[3] | Cpuid1Edx.APIC : out[3] & ~Cpuid1Edx.APIC;
 }
 
-/** The highest basic CPUID leaf of a model: 7 when it reports leaf-7 features, else 1. */
+/** The highest basic CPUID leaf of a model: 0DH with XSAVE (leaf 0DH enumerates it, SDM Vol. 2A
+ *  CPUID), else 7 when it reports leaf-7 features, else 1. */
 export function maxBasicLeaf(m: CpuModel): number {
+  if ((m.leaf1Ecx & Cpuid1Ecx.XSAVE) !== 0) return 0xd;
   return (m.leaf7Ebx ?? 0) !== 0 ? 7 : 1;
 }
 
@@ -111,7 +114,12 @@ export function cpuidLeaf(m: CpuModel, leaf: number, sub: number, out: Int32Arra
   } else if (leaf === 7 && (sub >>> 0) === 0) {
     // Structured extended features, sub-leaf 0: EAX = highest sub-leaf (0).
     out[1] = m.leaf7Ebx ?? 0;
+  } else if (leaf === 0xd) {
+    // Processor extended state enumeration (xstate.ts); EBX of sub-leaf 0 follows XCR0 at
+    // CPUID time (cpuidXsaveDynamic).
+    cpuidLeafD(sub, out);
   }
-  // Leaves 2-6 within the maximum (cache and TLB descriptors, deterministic cache parameters,
-  // thermal and power) answer 0: no descriptors, no cache levels enumerated.
+  // Leaves 2-6 and 8-0CH within the maximum (cache and TLB descriptors, deterministic cache
+  // parameters, thermal and power, performance monitoring, topology) answer 0: no descriptors,
+  // no cache levels, no architectural performance monitoring, no topology enumerated.
 }

@@ -35,6 +35,7 @@ import { Desc, fetchGdtDesc } from '../cpu/descriptor';
 import { FAULT } from '../cpu/fault';
 import { TaskSource, taskReturn, taskSwitch } from '../cpu/tasks';
 import { cpuidLeaf, cpuidLeaf1Apic, cpuSignature } from '../cpu/model';
+import { cpuidXsaveDynamic } from '../cpu/xstate';
 import { cr4ValidBits, readMsrTo, writeMsr } from '../cpu/ops/system';
 import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
@@ -58,6 +59,7 @@ import { v86FitsCpu, v86FitsVmcs, V86Task, V86_TSS_PAGES, writeV86Tss } from './
 import { ShadowMmu, type ShadowStats } from './shadow/index';
 import { Vcpu } from './vcpu';
 import { GUEST_EFER_BITS, HIDDEN_EXT_EDX, isIa32eMsr } from './host-width';
+import { guestSetXcr } from './xcr';
 import { SMP_QUANTUM } from '../platform/smp';
 
 export { hostReservedBytes } from './layout';
@@ -791,6 +793,11 @@ export class HostedVm {
       case ExitReason.Rdtsc: this.rdtsc(x); return null;
       case ExitReason.Invlpg: this.invlpg(x); return null;
       case ExitReason.Invpcid: return this.invpcid(x);
+      case ExitReason.Xsetbv: this.xsetbv(x); return null;
+      // KVM's exit-handler table (vmx.c kvm_vmx_exit_handlers) has no GETSEC entry: an
+      // unexpected exit, which KVM answered with #UD (before Linux 5.7; later it stops the vCPU
+      // with an internal error). It cannot come: CPUID hides SMX and MOV to CR4 refuses SMXE.
+      case ExitReason.Getsec: this.injectException(UD, null); return null;
       case ExitReason.Pause: this.skip(x); return null;
       // MONITOR/MWAIT exiting (KVM's setup_vmcs_config requires both): run as NOPs, as KVM's
       // kvm_emulate_monitor_mwait does (CPUID does not offer them to the guest).
@@ -847,6 +854,14 @@ export class HostedVm {
     if (this.vc.injectedException) return stop; // #GP: nothing invalidated
     if (this.shadow === null) this.flushGuestTlb(false);
     return stop;
+  }
+
+  /** XSETBV (reason 55, unconditional): KVM's handle_xsetbv (xcr.ts); the CPL is SS.DPL. */
+  private xsetbv(x: VmExitRecord): void {
+    const c = this.vc.cpu, cpl = (this.vc.v.r(V.GuestSsAccessRights) >>> 5) & 3;
+    if (this.recorder !== null) this.recorder.event.instructionsEmulated = 1;
+    if (!guestSetXcr(c, c.r32[1] >>> 0, c.r32[0], c.r32[2], cpl)) { this.injectException(GP, 0); return; }
+    this.skip(x);
   }
 
   /** INVLPG exiting: the linear address is the qualification (§28.2.1). With VPID the guest's
@@ -1023,7 +1038,9 @@ export class HostedVm {
       // CPUID.1:ECX [5] VMX hidden, [31] hypervisor present (SDM Vol. 2A Table 3-10; [31] is
       // reserved for hypervisor use, as KVM, Xen and Hyper-V set it); [3] MONITOR/MWAIT hidden,
       // as KVM hides it: MWAIT exits, and the VMM runs it as a NOP (no idle state to enter).
-      o[2] = ((o[2] & ~((1 << 5) | (1 << 3))) | (1 << 31)) | 0;
+      // [6] SMX hidden (KVM never offers it); [27] OSXSAVE is the guest's CR4.OSXSAVE (KVM's
+      // kvm_update_cpuid_runtime), below with leaf 0DH's size for the guest's XCR0.
+      o[2] = ((o[2] & ~((1 << 6) | (1 << 5) | (1 << 3))) | (1 << 31)) | 0;
     } else if (leaf === 7 && c.r32[1] === 0) {
       // CPUID.(7,0):EBX[10] INVPCID: #UD in the guest unless "enable INVPCID" (§26.3).
       if ((this.proc2() & ProcBasedCtls2.EnableInvpcid) === 0) o[1] &= ~(1 << 10);
@@ -1033,6 +1050,8 @@ export class HostedVm {
       // No IA-32e mode under a 32-bit host (host-width.ts).
       o[3] &= ~HIDDEN_EXT_EDX;
     }
+    const cr4 = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, this.vc.view.cr4Owned);
+    cpuidXsaveDynamic(c.model, leaf, c.r32[1], (cr4 & Cr4.OSXSAVE) !== 0, c.xcr0, o);
     c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
   }
 
@@ -1121,10 +1140,11 @@ export class HostedVm {
     return true;
   }
 
-  /** MOV to CR4: bits the model lacks, and VMXE (CPUID hides VMX), are reserved (#GP(0)). */
+  /** MOV to CR4: bits the model lacks, and VMXE and SMXE (CPUID hides VMX and SMX), are reserved
+   *  (#GP(0)). */
   private setCr4(val: number): boolean {
     const c = this.vc.cpu;
-    if ((val & Cr4.VMXE) !== 0 || (val & ~cr4ValidBits(c.model)) !== 0) { this.injectException(GP, 0); return false; }
+    if ((val & (Cr4.VMXE | Cr4.SMXE)) !== 0 || (val & ~cr4ValidBits(c.model)) !== 0) { this.injectException(GP, 0); return false; }
     const old = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, this.vc.view.cr4Owned);
     if (this.shadow !== null) {
       this.vc.v.w(V.Cr4ReadShadow, val);

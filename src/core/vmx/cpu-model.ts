@@ -24,18 +24,25 @@ const IMPLEMENTED_ISA: ReadonlyMap<IsaFeature, readonly ['leaf1Ecx' | 'extEdx' |
   [IsaFeature.Invpcid, ['leaf7Ebx', Cpuid7Ebx.INVPCID]],
   [IsaFeature.Intel64, ['extEdx', CpuidExtEdx.LM | CpuidExtEdx.SYSCALL]],
   [IsaFeature.Page1Gb, ['extEdx', CpuidExtEdx.PAGE1GB]],
+  // XCR0 supports x87 only: the interpreter has no SSE state (src/core/cpu/xstate.ts).
+  [IsaFeature.Xsave, ['leaf1Ecx', Cpuid1Ecx.XSAVE]],
 ]);
 
 /** Options of cpuModelFor. */
 export interface CpuModelOptions {
   /** Report the generation's Intel 64 facts (LM, SYSCALL, 1 GB pages) in CPUID (default true). */
   readonly longMode?: boolean;
+  /** Report Safer Mode Extensions (CPUID.1:ECX.SMX: CR4.SMXE, GETSEC, IA32_FEATURE_CONTROL[1],
+   *  src/core/cpu/ops/getsec.ts) on a VMX generation (default false: Bochs 2.7's models, which
+   *  test/vmx-guests compares with, report none, and SMXE would change IA32_VMX_CR4_FIXED1). */
+  readonly smx?: boolean;
 }
 
 const LONG_MODE_ISA: ReadonlySet<IsaFeature> = new Set([IsaFeature.Intel64, IsaFeature.Page1Gb]);
 
 export function cpuModelFor(gen: Generation, opts: CpuModelOptions = {}): CpuModel {
   const bits = { leaf1Ecx: gen.vmx !== null ? P6_MODEL.leaf1Ecx | Cpuid1Ecx.VMX : P6_MODEL.leaf1Ecx, extEdx: P6_MODEL.extEdx, leaf7Ebx: 0 };
+  if (opts.smx === true && gen.vmx !== null) bits.leaf1Ecx |= Cpuid1Ecx.SMX;
   for (const f of gen.isa) {
     if (LONG_MODE_ISA.has(f) && opts.longMode === false) continue;
     const b = IMPLEMENTED_ISA.get(f);

@@ -60,6 +60,13 @@ export enum IsaFeature {
    *  corei7_haswell_4770] enables BX_ISA_1G_PAGES; corei5_arrandale_m520, corei7_sandy_bridge_2600K
    *  and corei7_ivy_bridge_3770K do not: the server Westmere-EP parts had them, these clients not). */
   Page1Gb,
+  /** CPUID.1:ECX[26] XSAVE (XSAVE/XRSTOR, XSETBV/XGETBV, CR4.OSXSAVE, CPUID leaf 0DH): Penryn,
+   *  the first Intel part with it ([BX27 core2_penryn_t9600] reports it: "xsave=1" in
+   *  test/vmx-guests/expected/vmx-isa.penryn.txt; Bochs' core2_penryn_t9600.cc enables
+   *  BX_ISA_XSAVE), then Sandy Bridge on (with AVX). Merom and Prescott have none; neither have
+   *  Nehalem and Westmere (Bochs' corei5_lynnfield_750.cc and corei5_arrandale_m520.cc leave
+   *  CPUID.1:ECX[26] clear, and their maximum basic leaf is 0BH, below 0DH). */
+  Xsave,
 }
 
 export interface Generation {
@@ -81,8 +88,10 @@ export interface Generation {
 const set = (...lists: (readonly F[])[]): ReadonlySet<F> => new Set(lists.flat());
 const I = IsaFeature;
 const ISA_PRESCOTT: ReadonlySet<IsaFeature> = new Set([I.Monitor, I.Intel64]);
+const ISA_PENRYN: ReadonlySet<IsaFeature> = new Set([...ISA_PRESCOTT, I.Xsave]);
 const ISA_NEHALEM: ReadonlySet<IsaFeature> = new Set([...ISA_PRESCOTT, I.Rdtscp]);
-const ISA_IVY_BRIDGE: ReadonlySet<IsaFeature> = new Set([...ISA_NEHALEM, I.Rdrand]);
+const ISA_SANDY_BRIDGE: ReadonlySet<IsaFeature> = new Set([...ISA_NEHALEM, I.Xsave]);
+const ISA_IVY_BRIDGE: ReadonlySet<IsaFeature> = new Set([...ISA_SANDY_BRIDGE, I.Rdrand]);
 const ISA_HASWELL: ReadonlySet<IsaFeature> = new Set([...ISA_IVY_BRIDGE, I.Invpcid, I.Page1Gb]);
 const ISA_BROADWELL: ReadonlySet<IsaFeature> = new Set([...ISA_HASWELL, I.Rdseed]);
 
@@ -183,7 +192,7 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'penryn', title: 'Penryn', part: 'Core 2 Duo T9600',
     family: 6, model: 0x17, stepping: 0xa, brand: 'Intel(R) Core(TM)2 Duo CPU     T9600  @ 2.80GHz',
     vmx: { revisionId: 0x0d, features: set(PENRYN), preemptionTimerRate: 0, cr3TargetCount: 4 },
-    isa: ISA_PRESCOTT,
+    isa: ISA_PENRYN,
   },
   {
     // [BX27 corei5_lynnfield_750]: CPUID.1 EAX = 000106E5. Revision 0xE, rate 5 (MISC
@@ -205,7 +214,7 @@ export const GENERATIONS: readonly Generation[] = [
     name: 'sandy-bridge', title: 'Sandy Bridge', part: 'Core i7-2600K',
     family: 6, model: 0x2a, stepping: 7, brand: '       Intel(R) Core(TM) i7-2600K CPU @ 3.40GHz',
     vmx: { revisionId: 0x10, features: set(SANDY_BRIDGE), preemptionTimerRate: 5, cr3TargetCount: 4 },
-    isa: ISA_NEHALEM,
+    isa: ISA_SANDY_BRIDGE,
   },
   {
     // [BX27 corei7_ivy_bridge_3770k]: CPUID.1 EAX = 000306A9. Revision 0x10, rate 5 [RECALL].

@@ -3,24 +3,9 @@
 ; new mapping is sure to be used: SDM Vol. 3A §4.10.4.1), invalidates with INVPCID of type 0,
 ; 1, 2, 3 in turn and reads again: each read must see the new table's page. The byte read is
 ; printed on the debug port 0E9h ("ABCDE"), then "OK" and the guest halts.
-; Assemble: nasm -f bin -o invpcid.img invpcid.asm
-bits 16
-org 0x7c00
-  cli
-  xor ax, ax
-  mov ds, ax
-  lgdt [gdtr]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:pm
-bits 32
-pm:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, 0x7000
+; Assemble (in this folder): nasm -f bin -o invpcid.img invpcid.asm
+%include "pm32.inc"
+%include "report.inc"
   ; page directory at 10000h; PT 0 at 11000h maps 0-4 MB identity; PTs 1-5 at 12000h-16000h
   ; each map 400000h to a data page 20000h + k*1000h holding the letter 'A' + k
   mov edi, 0x10000
@@ -67,14 +52,7 @@ pm:
   inc ebx
   cmp ebx, 4
   jb .next
-  mov al, 'O'
-  out 0xe9, al
-  mov al, 'K'
-  out 0xe9, al
-  mov al, 10
-  out 0xe9, al
-  cli
-  hlt
+  OK_HALT
 align 16
 desc: dq 0, 0x400000                ; PCID 0, linear address 400000h
 gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff

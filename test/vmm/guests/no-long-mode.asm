@@ -5,24 +5,8 @@
 ;   WRMSR IA32_EFER = LME (100H), WRMSR IA32_EFER = NXE (800H), RDMSR IA32_LSTAR (C0000082H),
 ;   WRMSR IA32_EFER = SCE (1), RDMSR IA32_KERNEL_GS_BASE (C0000102H), WRMSR IA32_EFER = 0
 ; then a newline, and halts.
-; Assemble: nasm -f bin -o no-long-mode.img no-long-mode.asm
-bits 16
-org 0x7c00
-  cli
-  xor ax, ax
-  mov ds, ax
-  lgdt [gdtr]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:pm
-bits 32
-pm:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, 0x7000
+; Assemble (in this folder): nasm -f bin -o no-long-mode.img no-long-mode.asm
+%include "pm32.inc"
   mov eax, gp                      ; IDT entry 13: 32-bit interrupt gate to gp
   mov [idt + 13 * 8], ax
   shr eax, 16

@@ -318,6 +318,13 @@ export class Fpu {
     this.fcs = 0; this.fip = 0; this.fop = 0; this.fds = 0; this.fdp = 0;
   }
 
+  /** The x87 state component's initial configuration (SDM Vol. 1 §13.6, XRSTOR of a component
+   *  whose XSTATE_BV bit is 0): FCW 037FH, FSW 0, all tags empty, FOP/FIP/FDP 0, R0-R7 +0.0. */
+  initX87(): void {
+    for (let p = 0; p < 8; p++) this.setValue(p, 0);
+    this.reset();
+  }
+
   /** Hardware RESET state, which differs from FNINIT (SDM Vol. 3A §9.1.1 Table 9-1, §9.2):
    * CW 0040H (all exceptions unmasked), SW 0, TW 5555H, R0-R7 +0.0. INIT leaves the FPU as is. */
   powerOnReset(): void {
@@ -1490,6 +1497,14 @@ export class Fpu {
    */
   fxsave(c: Cpu, seg: number, off: number): void {
     c.checkWrite(seg, off, 512);
+    this.saveX87Legacy(c, seg, off);
+    c.write32(seg, off + 24, this.mxcsr); c.write32(seg, off + 28, 0xffbf);
+    for (let o = 160; o < 288; o += 4) c.write32(seg, off + o, 0);
+  }
+
+  /** The x87 part of the FXSAVE/XSAVE legacy region (SDM Vol. 1 §13.4.1: state component 0 is
+   *  bytes 0-23 and 32-159; MXCSR in bytes 24-31 belongs to components 1 and 2). */
+  saveX87Legacy(c: Cpu, seg: number, off: number): void {
     const tw = this.tagWord;
     let abridged = 0;
     for (let p = 0; p < 8; p++) if (((tw >> (2 * p)) & 3) !== 3) abridged |= 1 << p;
@@ -1498,14 +1513,12 @@ export class Fpu {
     c.write16(seg, off + 6, this.fop & 0x7ff);
     c.write32(seg, off + 8, this.fip); c.write16(seg, off + 12, this.fcs); c.write16(seg, off + 14, 0);
     c.write32(seg, off + 16, this.fdp); c.write16(seg, off + 20, this.fds); c.write16(seg, off + 22, 0);
-    c.write32(seg, off + 24, this.mxcsr); c.write32(seg, off + 28, 0xffbf);
     for (let i = 0; i < 8; i++) {
       this.extOf((this.top + i) & 7);
       const o = off + 32 + 16 * i;
       c.write32(seg, o, extLo); c.write32(seg, o + 4, extHi); c.write16(seg, o + 8, extSE);
       c.write16(seg, o + 10, 0); c.write32(seg, o + 12, 0);
     }
-    for (let o = 160; o < 288; o += 4) c.write32(seg, off + o, 0);
   }
 
   /** FXRSTOR: the inverse of fxsave; reserved MXCSR bits raise #GP(0). */
@@ -1513,6 +1526,12 @@ export class Fpu {
     c.checkRead(seg, off, 512);
     const mx = c.read32(seg, off + 24) >>> 0;
     if ((mx & ~0xffbf) !== 0) c.gp(0);
+    this.restoreX87Legacy(c, seg, off);
+    this.mxcsr = mx;
+  }
+
+  /** Loads the x87 part of a legacy region (the inverse of saveX87Legacy). */
+  restoreX87Legacy(c: Cpu, seg: number, off: number): void {
     this.cw = (c.read16(seg, off) & 0x1f3f) | 0x40;
     const sw = c.read16(seg, off + 2);
     this.top = (sw >> 11) & 7; this.sw = sw & ~TOP_BITS;
@@ -1520,7 +1539,6 @@ export class Fpu {
     this.fop = c.read16(seg, off + 6) & 0x7ff;
     this.fip = c.read32(seg, off + 8) >>> 0; this.fcs = c.read16(seg, off + 12);
     this.fdp = c.read32(seg, off + 16) >>> 0; this.fds = c.read16(seg, off + 20);
-    this.mxcsr = mx;
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7, o = off + 32 + 16 * i;
       this.setRaw(p, c.read16(seg, o + 8), c.read32(seg, o + 4) >>> 0, c.read32(seg, o) >>> 0);

@@ -5,6 +5,7 @@ import type { Cpu } from '../cpu';
 import { OpRow, group7RegForm, registerRows } from '../decode-table';
 import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../regs';
 import { cpuidLeaf, cpuidLeaf1Apic, Cpuid1Ecx, Cpuid1Edx, CpuidExtEdx, type CpuModel } from '../model';
+import { cpuidXsaveDynamic } from '../xstate';
 import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
@@ -253,7 +254,8 @@ function movToCr(c: Cpu): void {
     case 3:
       // Under EPT the PAE PDPTEs are loaded (through EPT) before CR3 changes (nested-paging.ts).
       if (c.tlb.nested !== null) c.tlb.nested.loadPdptes(c.cr0, v >>> 0, c.cr4);
-      c.cr3 = v >>> 0; c.tlb.flushNonGlobal(); break;
+      // Outside 64-bit mode the operand is 32 bits: CR3 bits 35:32 become 0 (Vol. 2B MOV CR).
+      c.cr3 = v >>> 0; c.cr3hi = 0; c.tlb.flushNonGlobal(); break;
     default: writeCr4(c, v); break;
   }
 }
@@ -277,10 +279,14 @@ export function writeCr0(c: Cpu, v: number): void {
   if ((changed & Cr0.PG) !== 0) updateLma(c); // IA32_EFER.LMA = LME and PG
 }
 
-/** CR4 bits a model's CPUID makes valid (SDM Vol. 3A §2.5): OSFXSR with FXSR, VMXE with VMX. */
+/** CR4 bits a model's CPUID makes valid (SDM Vol. 3A §2.5): OSFXSR with FXSR, VMXE with VMX,
+ *  SMXE with SMX, OSXSAVE with XSAVE (CR4 bits a processor does not support are reserved:
+ *  MOV to CR4 setting one is #GP(0), Vol. 3A §2.5, Vol. 2B MOV CR). */
 export function cr4ValidBits(m: CpuModel): number {
   return CR4_BITS | ((m.leaf1Edx & Cpuid1Edx.FXSR) !== 0 ? Cr4.OSFXSR : 0) |
-    ((m.leaf1Ecx & Cpuid1Ecx.VMX) !== 0 ? Cr4.VMXE : 0);
+    ((m.leaf1Ecx & Cpuid1Ecx.VMX) !== 0 ? Cr4.VMXE : 0) |
+    ((m.leaf1Ecx & Cpuid1Ecx.SMX) !== 0 ? Cr4.SMXE : 0) |
+    ((m.leaf1Ecx & Cpuid1Ecx.XSAVE) !== 0 ? Cr4.OSXSAVE : 0);
 }
 
 /** CR4 write: unimplemented bits -> #GP(0); paging-mode bits flush the TLB (SDM §4.10.4.1). */
@@ -492,7 +498,11 @@ export function writeMsr(c: Cpu, n: number, lo: number, hi: number): boolean {
     case Msr.FEATURE_CONTROL: {
       const e = c.msrs.get(n);
       if (e && (e[0] & 1) !== 0) return false; // locked until reset
-      if ((lo & ~7) !== 0 || hi !== 0) return false;
+      // Bit 1, VMX inside SMX operation, exists with SMX only (SDM Vol. 4 Table 2-2: "BIOS must
+      // set this bit only when the CPUID function 1 returns VMX feature flag and SMX feature
+      // flag set"); without SMX it is reserved.
+      const smx = (c.model.leaf1Ecx & Cpuid1Ecx.SMX) !== 0;
+      if ((lo & ~(smx ? 7 : 5)) !== 0 || hi !== 0) return false;
       break;
     }
     default:
@@ -540,6 +550,7 @@ function cpuid(c: Cpu): void {
   const o = c.cpuidOut;
   cpuidLeaf(c.model, c.r32[0], c.r32[1], o);
   if ((c.r32[0] >>> 0) === 1) cpuidLeaf1Apic(o, c.apicId, c.lapic !== null && c.lapic.hwEnabled);
+  cpuidXsaveDynamic(c.model, c.r32[0], c.r32[1], (c.cr4 & Cr4.OSXSAVE) !== 0, c.xcr0, o);
   c.r32[0] = o[0]; c.r32[3] = o[1]; c.r32[1] = o[2]; c.r32[2] = o[3];
 }
 
@@ -646,16 +657,8 @@ export const SYSTEM_ROWS: readonly OpRow[] = [
   { code: 0x0f34, name: 'SYSENTER', exec: sysenter },
   { code: 0x0f35, name: 'SYSEXIT', exec: sysexit },
   { code: 0x0fa2, name: 'CPUID', exec: cpuid, exits: [X_CPUID] },
-  // RDTSCP, RDRAND/RDSEED, INVPCID and MONITOR/MWAIT have files of their own (rdtscp.ts,
-  // random.ts, invpcid.ts, monitor.ts). No row, so #UD in every mode, as the architecture makes
-  // them on these models:
-  // - 0F 37 GETSEC is #UD while CR4.SMXE = 0, in VMX non-root operation too (SDM Vol. 3C §26.1.2:
-  //   it exits unconditionally only with CR4.SMXE = 1); CR4.SMXE needs CPUID.1:ECX.SMX, which no
-  //   model reports (no SMX leaf functions), so writeCr4 refuses it and the exit (11) never comes.
-  // - 0F 01 D0/D1 XGETBV/XSETBV are #UD while CR4.OSXSAVE = 0, which needs CPUID.1:ECX.XSAVE: the
-  //   interpreter's only extended state would be x87 (no SSE/AVX), and an XSAVE processor without
-  //   SSE state in XCR0 is no real part (Linux refuses it), so XSAVE is not reported and the
-  //   unconditional XSETBV exit (55) never comes either (test/vmx-guests isa S09, S10).
+  // RDTSCP, RDRAND/RDSEED, INVPCID, MONITOR/MWAIT, XGETBV/XSETBV/XSAVE/XRSTOR and GETSEC have
+  // files of their own (rdtscp.ts, random.ts, invpcid.ts, monitor.ts, xsave.ts, getsec.ts).
 ];
 
 registerRows(SYSTEM_ROWS);
