@@ -31,21 +31,29 @@ function outcomeOf(res: VmxResult): string {
 }
 
 describe('random VMCS contents (seeded): only architectural outcomes', () => {
-  for (const gen of ['skylake', 'penryn']) {
-    it(`${gen}: 600 entries with mutated fields`, () => {
-      const rnd = prng(gen === 'skylake' ? 0x5eed : 0xbeef);
-      const fields = ALL_FIELDS.filter((f) => new Guest(gen).unit.caps.fieldExists[f] === 1);
+  // Skylake and Penryn as 32-bit processors, and Skylake with Intel 64 (the default model:
+  // random "IA-32e mode guest" and "host address-space size" bits, 64-bit natural-width fields).
+  // Then a 64-bit guest under a 64-bit host (valid before the mutations) on Skylake.
+  const VARIANTS = [['skylake', 'none', 0x5eed], ['penryn', 'none', 0xbeef], ['skylake', 'lm', 0x1a32e], ['skylake', '64', 0x64646]] as const;
+  for (const [gen, lm, seed] of VARIANTS) {
+    const setup = (g: Guest): Guest => { if (lm === '64') { g.host64(); g.guest64(); } return g; };
+    const newGuest = (): Guest => setup(new Guest(gen, undefined, lm === 'none' ? {} : lm === 'lm' ? { longMode: true } : { start64: true }));
+    const title = lm === 'none' ? '' : lm === 'lm' ? ' with Intel 64' : ', a 64-bit guest under a 64-bit host';
+    it(`${gen}${title}: 600 entries with mutated fields`, () => {
+      const rnd = prng(seed);
+      const fields = ALL_FIELDS.filter((f) => newGuest().unit.caps.fieldExists[f] === 1);
       const guestFields = fields.filter((f) => fieldType(f) === FieldType.GuestState);
       const seen = new Map<string, number>();
-      let g = new Guest(gen);
+      let g = newGuest();
       for (let i = 0; i < 600; i++) {
-        if (i % 40 === 0 || g.c.shutdown) g = new Guest(gen);
+        if (i % 40 === 0 || g.c.shutdown) g = newGuest();
         else {
           // A fresh VMCS: clear it, zero its region past the revision and abort dwords, reload.
           g.r.vmclear(0x101000);
           g.m.mem.u8.fill(0, 0x101008, 0x102000);
           g.r.vmptrld(0x101000);
           g.defaults();
+          setup(g);
         }
         g.m.mem.load(0x30000, new Uint8Array([0x0f, 0xa2, 0x90, 0x0f, 0x0b])); // cpuid; nop; ud2
         g.w(V.GuestRip, 0x30000);
@@ -75,7 +83,7 @@ describe('random VMCS contents (seeded): only architectural outcomes', () => {
         expect(['succeed', 'failInvalid', 'fault', 'failValid 7', 'failValid 8', 'failValid 4', 'failValid 5', 'entry failure 33',
           'entry failure 34', 'exit', 'running', 'shutdown'], `iteration ${i}: ${JSON.stringify(res)}`).toContain(o);
         if (res.kind === 'exit') expect(g.c.nonRoot).toBe(false);
-        if (res.kind === 'running') { g = new Guest(gen); continue; }
+        if (res.kind === 'running') { g = newGuest(); continue; }
         seen.set(o, (seen.get(o) ?? 0) + 1);
       }
       // Every kind of outcome came up.
