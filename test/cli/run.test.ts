@@ -83,6 +83,38 @@ dw 0xaa55
     expect(r.code).toBe(0);
   });
 
+  it('--no-long-mode and --smx change what CPUID reports: LM (80000001H:EDX[29]), SMX (1:ECX[6])', async () => {
+    // Prints 'L' or 'l' and 'S' or 's' on COM1 from real mode (CPUID works in every mode).
+    const img = nasm(`bits 16
+org 0x7c00
+  mov dx, 0x3f8
+  mov eax, 0x80000001
+  cpuid
+  mov al, 'L'
+  bt edx, 29
+  jc .lm
+  mov al, 'l'
+.lm: mov dx, 0x3f8
+  out dx, al
+  mov eax, 1
+  cpuid
+  mov al, 'S'
+  bt ecx, 6
+  jc .smx
+  mov al, 's'
+.smx: mov dx, 0x3f8
+  out dx, al
+  mov al, 0
+  out 0xf4, al
+  hlt
+times 510-($-$$) db 0
+dw 0xaa55
+`);
+    expect((await cli('run', '--machine', 'testbed', img)).out).toBe('Ls');
+    expect((await cli('run', '--machine', 'testbed', '--no-long-mode', img)).out).toBe('ls');
+    expect((await cli('run', '--machine', 'testbed', '--smx', '--gen', 'merom', img)).out).toBe('LS');
+  });
+
   it('reports a guest triple fault as a shutdown with exit code 3', async () => {
     const img = nasm(`bits 16
 org 0x7c00

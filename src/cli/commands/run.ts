@@ -29,7 +29,7 @@ const BOOT_KINDS: Record<string, ImageKind> = {
 interface RunOpts {
   image: string; mode: 'bare' | 'hosted'; modeGiven: boolean; bareWhy?: string; prof: ProfileCliOptions; hltExiting: boolean; exits: string[]; exitsFile?: string; machine: 'pc' | 'testbed'; boot?: ImageKind; initrd?: string; cmdline?: string;
   memBytes: number; cpus: number; bios?: string; serial?: string; until?: string; maxSeconds: number;
-  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName; longMode: boolean;
+  screen: boolean; quiet: boolean; ips: number; biosSerial: boolean; gen: GenerationName; longMode: boolean; smx: boolean;
 }
 
 function parseSize(v: string): number {
@@ -41,7 +41,7 @@ function parseSize(v: string): number {
 }
 
 function parse(args: readonly string[]): RunOpts {
-  const o: RunOpts = { image: '', mode: 'hosted', modeGiven: false, prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION, longMode: true };
+  const o: RunOpts = { image: '', mode: 'hosted', modeGiven: false, prof: defaultProfileOptions(), hltExiting: true, exits: [], machine: 'pc', memBytes: 64 << 20, cpus: 1, maxSeconds: 60, screen: false, quiet: false, ips: 100_000_000, biosSerial: true, gen: DEFAULT_GENERATION, longMode: true, smx: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = (): string => {
@@ -71,6 +71,7 @@ function parse(args: readonly string[]): RunOpts {
         o.gen = g.name; break;
       }
       case '--no-long-mode': o.longMode = false; break;
+      case '--smx': o.smx = true; break;
       case '--serial': o.serial = val(); break;
       case '--until': case '--marker': o.until = val(); break;
       case '--max-seconds': { const n = Number(val()); if (!(n > 0)) throw new UsageError('--max-seconds: a positive number'); o.maxSeconds = n; break; }
@@ -160,6 +161,8 @@ export const run: Command = {
     `default ${DEFAULT_GENERATION}; prescott has no VMX).\n` +
     '--no-long-mode hides Intel 64 from CPUID (LM, 1 GB pages, SYSCALL), as the hosted VMM (a 32-bit\n' +
     'host) does for its guests: a bare run that the hosted run of the same guest can be compared with.\n' +
+    '--smx adds Safer Mode Extensions to CPUID (CR4.SMXE, GETSEC with no TXT chipset), so that a\n' +
+    'hypervisor guest\'s own guests can cause GETSEC exits (11); the hosted VMM never offers SMX.\n' +
     '--machine testbed runs a boot sector on the BIOS-less test machine.\n' +
     '--mode hosted (the default) runs the guest in VMX non-root operation under vmxlab\'s VMM\n' +
     '(src/core/vmm; 1-8 vCPUs, vmxlab\'s BIOS, a generation with unrestricted guest and EPT: westmere\n' +
@@ -176,7 +179,7 @@ export const run: Command = {
     'own VMX guests cause (e.g. test/vmx-guests/exits/vmx-exits.img).',
   run(args, ctx) {
     const o = parse(args);
-    const cpuModel = cpuModelFor(findGeneration(o.gen)!, { longMode: o.longMode });
+    const cpuModel = cpuModelFor(findGeneration(o.gen)!, { longMode: o.longMode, smx: o.smx });
     let bytes: Uint8Array;
     try { bytes = new Uint8Array(readFileSync(o.image)); } catch (e) {
       ctx.err(`vmxlab run: cannot read ${o.image}: ${(e as Error).message}\n`);
