@@ -80,7 +80,7 @@ stage2_entry:
         jb .pd
         lgdt [gdt64_desc]
         mov eax, cr4
-        or eax, 0x20
+        or eax, 0x40020                  ; PAE, OSXSAVE (the x87 forms' XSAVE64)
         mov cr4, eax
         mov eax, PML4
         mov cr3, eax
@@ -603,6 +603,7 @@ body:
         and ebx, 3
         verr bx
         ENDFORM
+%include "hostdiff64-x87.inc"
         lea rsi, [rel m_done]
         call puts64
         ret

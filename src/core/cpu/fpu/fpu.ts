@@ -30,9 +30,31 @@
 // is CS and the offset of the instruction's first byte (prefixes included), FDS:FDP the segment
 // selector and offset of the memory operand. Real-mode/V86 FSTENV layouts store the 20-bit
 // linear forms (selector*16 + offset); FLDENV in those modes loads the linear address into the
-// offset and zero into the selector.
+// offset and zero into the selector. In 64-bit mode (long/fpu64.ts, through `exec64` and a linear
+// X87Bus) FIP is RIP and FDP the operand's 64-bit offset; bits 63:32 live in fipHi/fdpHi, which
+// only FXSAVE64/XSAVE64 store (SDM Vol. 1 §10.5.1); FSTENV/FSAVE keep the 32-bit layouts.
 import type { Cpu } from '../cpu';
 import { Cr0, Flag, Seg, Vector } from '../regs';
+
+/** The memory accesses of the x87 instructions, FXSAVE and XSAVE: the CPU's segmented ones
+ *  (Cpu has these methods), or in 64-bit mode linear ones where `off` is the linear address
+ *  and `seg` only selects #SS or #GP for a non-canonical one (long/fpu64.ts). */
+export interface X87Bus {
+  read8(seg: number, off: number): number;
+  read16(seg: number, off: number): number;
+  read32(seg: number, off: number): number;
+  write8(seg: number, off: number, v: number): void;
+  write16(seg: number, off: number, v: number): void;
+  write32(seg: number, off: number, v: number): void;
+  checkWrite(seg: number, off: number, len: number): void;
+  checkRead(seg: number, off: number, len: number): void;
+}
+
+/** The bus before any instruction has set one (exec/exec64 always do). */
+function noBus(): never { throw new Error('x87: memory access outside an instruction (no bus set)'); }
+const NO_BUS: X87Bus = {
+  read8: noBus, read16: noBus, read32: noBus, write8: noBus, write16: noBus, write32: noBus, checkWrite: noBus, checkRead: noBus,
+};
 
 // ---- Status word (SDM Vol. 1 §8.1.3, Figure 8-4). Exception bits equal their CW mask bits.
 const IE = 0x0001, DE = 0x0002, ZE = 0x0004, OE = 0x0008, UE = 0x0010, PE = 0x0020;
@@ -296,6 +318,17 @@ export class Fpu {
 
   /** Last non-control instruction: CS selector, offset, opcode (11 bits), operand seg:offset. */
   fcs = 0; fip = 0; fop = 0; fds = 0; fdp = 0;
+  /** Bits 63:32 of FIP and FDP: 64-bit mode records RIP and the 64-bit operand offset (SDM
+   *  Vol. 1 §8.1.8); FXSAVE64/XSAVE64 store them, FXRSTOR64/XRSTOR64 load them. 0 elsewhere. */
+  fipHi = 0; fdpHi = 0;
+
+  /** The memory operand of the instruction being executed: the accesses go through `bus` at
+   *  aSeg:aOff (the CPU with the ModRM segment and offset; in 64-bit mode long/fpu64.ts's
+   *  linear bus with the linear address), and `dOff` is the offset FDP records. */
+  private bus: X87Bus = NO_BUS;
+  private aSeg = 0;
+  private aOff = 0;
+  private dOff = 0;
 
   /** NE=0 error reporting: called when a waiting instruction finds ES set (FERR# -> IRQ13). */
   onLegacyFerr: (() => void) | null = null;
@@ -315,7 +348,7 @@ export class Fpu {
     this.empty.fill(1); this.empty[TMP] = 0; this.empty[ZERO] = 0;
     this.rawValid.fill(0);
     this.st[ZERO] = 0;
-    this.fcs = 0; this.fip = 0; this.fop = 0; this.fds = 0; this.fdp = 0;
+    this.fcs = 0; this.fip = 0; this.fop = 0; this.fds = 0; this.fdp = 0; this.fipHi = 0; this.fdpHi = 0;
   }
 
   /** The x87 state component's initial configuration (SDM Vol. 1 §13.6, XRSTOR of a component
@@ -374,6 +407,19 @@ export class Fpu {
   /** Executes escape opcode D8..DF; CS:EIP is just past the opcode byte. */
   exec(c: Cpu, opcode: number): void {
     c.decodeModrm();
+    this.bus = c; this.aSeg = c.eaSeg; this.aOff = c.eaOff; this.dOff = c.eaOff;
+    this.run(c, opcode);
+  }
+
+  /** Escape opcode D8..DF in 64-bit mode (long/fpu64.ts): ModRM decoded into c.modrm, the memory
+   *  operand at linear address `lin` (segment `seg` for the fault type) through `bus`, `off`
+   *  its 64-bit offset for FDP. */
+  exec64(c: Cpu, opcode: number, bus: X87Bus, seg: number, lin: number, off: number): void {
+    this.bus = bus; this.aSeg = seg; this.aOff = lin; this.dOff = off;
+    this.run(c, opcode);
+  }
+
+  private run(c: Cpu, opcode: number): void {
     // Device-not-available: CR0.EM or CR0.TS (SDM Vol. 3A §2.5, Table 2-2).
     if ((c.cr0 & (Cr0.EM | Cr0.TS)) !== 0) c.raise(Vector.NM);
     const m = c.modrm;
@@ -394,8 +440,12 @@ export class Fpu {
   private begin(c: Cpu, opcode: number): void {
     this.checkPending(c);
     this.fop = ((opcode & 7) << 8) | c.modrm;
-    this.fcs = c.segSel[Seg.CS]; this.fip = c.instrStart;
-    if (c.modrm < 0xc0) { this.fds = c.segSel[c.eaSeg]; this.fdp = c.eaOff; }
+    const ip = c.instrStart;
+    this.fcs = c.segSel[Seg.CS]; this.fip = ip >>> 0; this.fipHi = c.mode64 ? Math.floor(ip / 4294967296) | 0 : 0;
+    if (c.modrm < 0xc0) {
+      const dp = this.dOff;
+      this.fds = c.segSel[this.aSeg]; this.fdp = dp >>> 0; this.fdpHi = c.mode64 ? Math.floor(dp / 4294967296) | 0 : 0;
+    }
     this.sw &= ~C1; // C1 defaults to 0 ("not rounded up", "no stack overflow")
   }
 
@@ -404,62 +454,62 @@ export class Fpu {
   // ======================================================================================
 
   private execMem(c: Cpu, op: number, r: number): void {
-    const seg = c.eaSeg, off = c.eaOff;
+    const seg = this.aSeg, off = this.aOff;
     switch (op) {
-      case 0xd8: this.begin(c, op); this.loadF32(c.read32(seg, off), TMP); this.arithGroup(r, TMP); return;
-      case 0xda: this.begin(c, op); this.setValue(TMP, c.read32(seg, off) | 0); this.tmpDenormal = false; this.arithGroup(r, TMP); return;
-      case 0xdc: this.begin(c, op); this.loadF64(c.read32(seg, off), c.read32(seg, off + 4), TMP); this.arithGroup(r, TMP); return;
-      case 0xde: this.begin(c, op); this.setValue(TMP, (c.read16(seg, off) << 16) >> 16); this.tmpDenormal = false; this.arithGroup(r, TMP); return;
+      case 0xd8: this.begin(c, op); this.loadF32(this.bus.read32(seg, off), TMP); this.arithGroup(r, TMP); return;
+      case 0xda: this.begin(c, op); this.setValue(TMP, this.bus.read32(seg, off) | 0); this.tmpDenormal = false; this.arithGroup(r, TMP); return;
+      case 0xdc: this.begin(c, op); this.loadF64(this.bus.read32(seg, off), this.bus.read32(seg, off + 4), TMP); this.arithGroup(r, TMP); return;
+      case 0xde: this.begin(c, op); this.setValue(TMP, (this.bus.read16(seg, off) << 16) >> 16); this.tmpDenormal = false; this.arithGroup(r, TMP); return;
       case 0xd9:
         switch (r) {
-          case 0: this.begin(c, op); this.loadF32(c.read32(seg, off), TMP); this.fldTmp(true); return; // FLD m32fp
+          case 0: this.begin(c, op); this.loadF32(this.bus.read32(seg, off), TMP); this.fldTmp(true); return; // FLD m32fp
           case 2: this.begin(c, op); this.storeF32(c, false); return; // FST m32fp
           case 3: this.begin(c, op); this.storeF32(c, true); return; // FSTP m32fp
           case 4: this.checkPending(c); this.fldenv(c); return; // FLDENV
           case 5: { // FLDCW: reserved bits 15:13 and 7 read 0, bit 6 reads 1
             this.checkPending(c);
-            this.cw = (c.read16(seg, off) & 0x1f3f) | 0x40;
+            this.cw = (this.bus.read16(seg, off) & 0x1f3f) | 0x40;
             this.updateSummary();
             return;
           }
           case 6: this.fnstenv(c); return; // FNSTENV
-          case 7: c.write16(seg, off, this.cw); return; // FNSTCW
+          case 7: this.bus.write16(seg, off, this.cw); return; // FNSTCW
           default: return c.raise(Vector.UD);
         }
       case 0xdb:
         switch (r) {
-          case 0: this.begin(c, op); this.setValue(TMP, c.read32(seg, off) | 0); this.fldTmp(false); return; // FILD m32int
+          case 0: this.begin(c, op); this.setValue(TMP, this.bus.read32(seg, off) | 0); this.fldTmp(false); return; // FILD m32int
           case 2: this.begin(c, op); this.storeInt(c, 4, false); return; // FIST m32int
           case 3: this.begin(c, op); this.storeInt(c, 4, true); return; // FISTP m32int
           case 5: { // FLD m80fp: no #IA for SNaN, no #D (SDM Vol. 2A FLD)
             this.begin(c, op);
-            const lo = c.read32(seg, off), hi = c.read32(seg, off + 4), se = c.read16(seg, off + 8);
+            const lo = this.bus.read32(seg, off), hi = this.bus.read32(seg, off + 4), se = this.bus.read16(seg, off + 8);
             this.setRaw(TMP, se, hi, lo);
             this.fldTmp(false);
             return;
           }
-          case 7: this.begin(c, op); this.storeF80(c); return; // FSTP m80fp
+          case 7: this.begin(c, op); this.storeF80(); return; // FSTP m80fp
           default: return c.raise(Vector.UD); // /1 FISTTP is SSE3; /4, /6 reserved
         }
       case 0xdd:
         switch (r) {
-          case 0: this.begin(c, op); this.loadF64(c.read32(seg, off), c.read32(seg, off + 4), TMP); this.fldTmp(true); return; // FLD m64fp
+          case 0: this.begin(c, op); this.loadF64(this.bus.read32(seg, off), this.bus.read32(seg, off + 4), TMP); this.fldTmp(true); return; // FLD m64fp
           case 2: this.begin(c, op); this.storeF64(c, false); return; // FST m64fp
           case 3: this.begin(c, op); this.storeF64(c, true); return; // FSTP m64fp
           case 4: this.checkPending(c); this.frstor(c); return; // FRSTOR
           case 6: this.fnsave(c); return; // FNSAVE
-          case 7: c.write16(seg, off, this.statusWord); return; // FNSTSW m2byte
+          case 7: this.bus.write16(seg, off, this.statusWord); return; // FNSTSW m2byte
           default: return c.raise(Vector.UD); // /1 FISTTP is SSE3; /5 reserved
         }
       case 0xdf:
         switch (r) {
-          case 0: this.begin(c, op); this.setValue(TMP, (c.read16(seg, off) << 16) >> 16); this.fldTmp(false); return; // FILD m16int
+          case 0: this.begin(c, op); this.setValue(TMP, (this.bus.read16(seg, off) << 16) >> 16); this.fldTmp(false); return; // FILD m16int
           case 2: this.begin(c, op); this.storeInt(c, 2, false); return; // FIST m16int
           case 3: this.begin(c, op); this.storeInt(c, 2, true); return; // FISTP m16int
-          case 4: this.begin(c, op); this.fbld(c); return; // FBLD m80bcd
+          case 4: this.begin(c, op); this.fbld(); return; // FBLD m80bcd
           case 5: { // FILD m64int: kept exact in the raw form
             this.begin(c, op);
-            let lo = c.read32(seg, off) >>> 0, hi = c.read32(seg, off + 4) >>> 0;
+            let lo = this.bus.read32(seg, off) >>> 0, hi = this.bus.read32(seg, off + 4) >>> 0;
             const neg = hi >= 0x80000000;
             if (neg) { lo = (~lo + 1) >>> 0; hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0; }
             int64ToExt(neg, hi, lo);
@@ -467,7 +517,7 @@ export class Fpu {
             this.fldTmp(false);
             return;
           }
-          case 6: this.begin(c, op); this.fbstp(c); return; // FBSTP m80bcd
+          case 6: this.begin(c, op); this.fbstp(); return; // FBSTP m80bcd
           case 7: this.begin(c, op); this.storeInt(c, 8, true); return; // FISTP m64int
           default: return c.raise(Vector.UD); // /1 FISTTP is SSE3
         }
@@ -1221,7 +1271,7 @@ export class Fpu {
       } else if (this.rawValid[p] && this.rawInexact(p)) flags |= PE;
       bits = f32Bits(f);
     }
-    c.write32(c.eaSeg, c.eaOff, bits);
+    this.bus.write32(this.aSeg, this.aOff, bits);
     this.storeDone(flags, popAfter);
   }
 
@@ -1266,14 +1316,14 @@ export class Fpu {
       }
       hi = dblHi(x); lo = dblLo();
     }
-    c.checkWrite(c.eaSeg, c.eaOff, 8);
-    c.write32(c.eaSeg, c.eaOff, lo);
-    c.write32(c.eaSeg, c.eaOff + 4, hi);
+    this.bus.checkWrite(this.aSeg, this.aOff, 8);
+    this.bus.write32(this.aSeg, this.aOff, lo);
+    this.bus.write32(this.aSeg, this.aOff + 4, hi);
     this.storeDone(flags, popAfter);
   }
 
   /** FSTP m80fp: exact, no exceptions but stack underflow (SDM Vol. 2A FST/FSTP). */
-  private storeF80(c: Cpu): void {
+  private storeF80(): void {
     const p = this.top;
     let flags = 0;
     const src = this.storeSource(p);
@@ -1281,10 +1331,10 @@ export class Fpu {
     if (src === 1) { flags = IE | SF; extSE = 0xffff; extHi = 0xc0000000; extLo = 0; this.sw &= ~C1; }
     else this.extOf(p);
     const se = extSE, hi = extHi, lo = extLo;
-    c.checkWrite(c.eaSeg, c.eaOff, 10);
-    c.write32(c.eaSeg, c.eaOff, lo);
-    c.write32(c.eaSeg, c.eaOff + 4, hi);
-    c.write16(c.eaSeg, c.eaOff + 8, se);
+    this.bus.checkWrite(this.aSeg, this.aOff, 10);
+    this.bus.write32(this.aSeg, this.aOff, lo);
+    this.bus.write32(this.aSeg, this.aOff + 4, hi);
+    this.bus.write16(this.aSeg, this.aOff + 8, se);
     this.storeDone(flags, true);
   }
 
@@ -1312,18 +1362,18 @@ export class Fpu {
       if (indefinite) { if (this.exc(IE)) return; flags |= IE; }
     }
     if (indefinite) { hi = 0x80000000; lo = bytes === 2 ? 0x8000 : 0x80000000; if (bytes === 8) lo = 0; }
-    const seg = c.eaSeg, off = c.eaOff;
-    if (bytes === 2) c.write16(seg, off, lo);
-    else if (bytes === 4) c.write32(seg, off, lo);
-    else { c.checkWrite(seg, off, 8); c.write32(seg, off, lo); c.write32(seg, off + 4, hi); }
+    const seg = this.aSeg, off = this.aOff;
+    if (bytes === 2) this.bus.write16(seg, off, lo);
+    else if (bytes === 4) this.bus.write32(seg, off, lo);
+    else { this.bus.checkWrite(seg, off, 8); this.bus.write32(seg, off, lo); this.bus.write32(seg, off + 4, hi); }
     this.storeDone(flags, popAfter);
   }
 
   /** FBLD: 18 packed BCD digits and a sign byte (SDM Vol. 1 §4.7; Vol. 2A FBLD). Invalid
    * digits give an undefined result (here: their binary value is used). */
-  private fbld(c: Cpu): void {
-    const seg = c.eaSeg, off = c.eaOff;
-    const w0 = c.read32(seg, off), w1 = c.read32(seg, off + 4), w2 = c.read16(seg, off + 8);
+  private fbld(): void {
+    const seg = this.aSeg, off = this.aOff;
+    const w0 = this.bus.read32(seg, off), w1 = this.bus.read32(seg, off + 4), w2 = this.bus.read16(seg, off + 8);
     let lo9 = 0, hi9 = 0;
     for (let j = 8; j >= 0; j--) {
       const b = j < 4 ? (w0 >>> (8 * j)) & 0xff : j < 8 ? (w1 >>> (8 * (j - 4))) & 0xff : w2 & 0xff;
@@ -1341,7 +1391,7 @@ export class Fpu {
 
   /** FBSTP: round with RC, store 18 BCD digits, pop. |value| >= 10^18, NaN, infinity: #IA,
    * masked: the packed BCD indefinite FFFF C000 0000 0000 0000. */
-  private fbstp(c: Cpu): void {
+  private fbstp(): void {
     const p = this.top;
     let flags = 0;
     const src = this.storeSource(p);
@@ -1381,11 +1431,11 @@ export class Fpu {
       if (indefinite) { if (this.exc(IE)) return; flags |= IE; }
     }
     if (indefinite) { BCD.fill(0); BCD[7] = 0xc0; BCD[8] = 0xff; BCD[9] = 0xff; }
-    const seg = c.eaSeg, off = c.eaOff;
-    c.checkWrite(seg, off, 10);
-    c.write32(seg, off, BCD[0] | (BCD[1] << 8) | (BCD[2] << 16) | (BCD[3] << 24));
-    c.write32(seg, off + 4, BCD[4] | (BCD[5] << 8) | (BCD[6] << 16) | (BCD[7] << 24));
-    c.write16(seg, off + 8, BCD[8] | (BCD[9] << 8));
+    const seg = this.aSeg, off = this.aOff;
+    this.bus.checkWrite(seg, off, 10);
+    this.bus.write32(seg, off, BCD[0] | (BCD[1] << 8) | (BCD[2] << 16) | (BCD[3] << 24));
+    this.bus.write32(seg, off + 4, BCD[4] | (BCD[5] << 8) | (BCD[6] << 16) | (BCD[7] << 24));
+    this.bus.write16(seg, off + 8, BCD[8] | (BCD[9] << 8));
     this.storeDone(flags, true);
   }
 
@@ -1446,6 +1496,7 @@ export class Fpu {
         this.fdp = (img[5] | ((img[6] & 0xf000) << 4)) >>> 0; this.fds = 0;
       }
     }
+    this.fipHi = 0; this.fdpHi = 0; // the 14/28-byte images carry 32-bit pointers
     this.cw = (this.cw & 0x1f3f) | 0x40;
     this.top = (this.sw >> 11) & 7;
     this.sw &= ~TOP_BITS;
@@ -1456,13 +1507,13 @@ export class Fpu {
   }
 
   private readImg(c: Cpu, words: number): void {
-    const seg = c.eaSeg, off = c.eaOff;
-    for (let k = 0; k < words; k++) this.img[k] = c.read16(seg, off + 2 * k);
+    const seg = this.aSeg, off = this.aOff;
+    for (let k = 0; k < words; k++) this.img[k] = this.bus.read16(seg, off + 2 * k);
   }
   private writeImg(c: Cpu, bytes: number): void {
-    const seg = c.eaSeg, off = c.eaOff;
-    c.checkWrite(seg, off, bytes);
-    for (let k = 0; k < bytes >> 1; k++) c.write16(seg, off + 2 * k, this.img[k]);
+    const seg = this.aSeg, off = this.aOff;
+    this.bus.checkWrite(seg, off, bytes);
+    for (let k = 0; k < bytes >> 1; k++) this.bus.write16(seg, off + 2 * k, this.img[k]);
   }
 
   private fnstenv(c: Cpu): void {
@@ -1492,56 +1543,67 @@ export class Fpu {
 
   /**
    * FXSAVE (SDM Vol. 2A FXSAVE, Vol. 1 §10.5.1 Table 10-2): the 512-byte image at seg:off,
-   * 16-byte aligned. x87 state in the 32-bit layout, abridged tag byte, MXCSR and its mask;
-   * XMM registers (none modelled) stored as zero.
+   * 16-byte aligned. x87 state, abridged tag byte, MXCSR and its mask; XMM registers (none
+   * modelled) stored as zero. `bus` and `wide` as for saveX87Legacy.
    */
-  fxsave(c: Cpu, seg: number, off: number): void {
-    c.checkWrite(seg, off, 512);
-    this.saveX87Legacy(c, seg, off);
-    c.write32(seg, off + 24, this.mxcsr); c.write32(seg, off + 28, 0xffbf);
-    for (let o = 160; o < 288; o += 4) c.write32(seg, off + o, 0);
+  fxsave(c: Cpu, seg: number, off: number, bus: X87Bus = c, wide = false): void {
+    bus.checkWrite(seg, off, 512);
+    this.saveX87Legacy(c, seg, off, bus, wide);
+    bus.write32(seg, off + 24, this.mxcsr); bus.write32(seg, off + 28, 0xffbf);
+    for (let o = 160; o < 288; o += 4) bus.write32(seg, off + o, 0);
   }
 
   /** The x87 part of the FXSAVE/XSAVE legacy region (SDM Vol. 1 §13.4.1: state component 0 is
-   *  bytes 0-23 and 32-159; MXCSR in bytes 24-31 belongs to components 1 and 2). */
-  saveX87Legacy(c: Cpu, seg: number, off: number): void {
+   *  bytes 0-23 and 32-159; MXCSR in bytes 24-31 belongs to components 1 and 2). Bytes 8-23
+   *  (SDM Vol. 1 §10.5.1.1): FIP[31:0], FCS, FDP[31:0], FDS; with `wide` (FXSAVE64/XSAVE64,
+   *  REX.W in 64-bit mode) the 64-bit FIP in bytes 15:8 and FDP in bytes 23:16. `bus` carries
+   *  the accesses: the CPU's segmented ones, or 64-bit linear ones (long/fpu64.ts), where `off`
+   *  is a linear address. */
+  saveX87Legacy(c: Cpu, seg: number, off: number, bus: X87Bus = c, wide = false): void {
     const tw = this.tagWord;
     let abridged = 0;
     for (let p = 0; p < 8; p++) if (((tw >> (2 * p)) & 3) !== 3) abridged |= 1 << p;
-    c.write16(seg, off, this.cw); c.write16(seg, off + 2, this.statusWord);
-    c.write8(seg, off + 4, abridged); c.write8(seg, off + 5, 0);
-    c.write16(seg, off + 6, this.fop & 0x7ff);
-    c.write32(seg, off + 8, this.fip); c.write16(seg, off + 12, this.fcs); c.write16(seg, off + 14, 0);
-    c.write32(seg, off + 16, this.fdp); c.write16(seg, off + 20, this.fds); c.write16(seg, off + 22, 0);
+    bus.write16(seg, off, this.cw); bus.write16(seg, off + 2, this.statusWord);
+    bus.write8(seg, off + 4, abridged); bus.write8(seg, off + 5, 0);
+    bus.write16(seg, off + 6, this.fop & 0x7ff);
+    if (wide) {
+      bus.write32(seg, off + 8, this.fip); bus.write32(seg, off + 12, this.fipHi);
+      bus.write32(seg, off + 16, this.fdp); bus.write32(seg, off + 20, this.fdpHi);
+    } else {
+      bus.write32(seg, off + 8, this.fip); bus.write16(seg, off + 12, this.fcs); bus.write16(seg, off + 14, 0);
+      bus.write32(seg, off + 16, this.fdp); bus.write16(seg, off + 20, this.fds); bus.write16(seg, off + 22, 0);
+    }
     for (let i = 0; i < 8; i++) {
       this.extOf((this.top + i) & 7);
       const o = off + 32 + 16 * i;
-      c.write32(seg, o, extLo); c.write32(seg, o + 4, extHi); c.write16(seg, o + 8, extSE);
-      c.write16(seg, o + 10, 0); c.write32(seg, o + 12, 0);
+      bus.write32(seg, o, extLo); bus.write32(seg, o + 4, extHi); bus.write16(seg, o + 8, extSE);
+      bus.write16(seg, o + 10, 0); bus.write32(seg, o + 12, 0);
     }
   }
 
   /** FXRSTOR: the inverse of fxsave; reserved MXCSR bits raise #GP(0). */
-  fxrstor(c: Cpu, seg: number, off: number): void {
-    c.checkRead(seg, off, 512);
-    const mx = c.read32(seg, off + 24) >>> 0;
+  fxrstor(c: Cpu, seg: number, off: number, bus: X87Bus = c, wide = false): void {
+    bus.checkRead(seg, off, 512);
+    const mx = bus.read32(seg, off + 24) >>> 0;
     if ((mx & ~0xffbf) !== 0) c.gp(0);
-    this.restoreX87Legacy(c, seg, off);
+    this.restoreX87Legacy(c, seg, off, bus, wide);
     this.mxcsr = mx;
   }
 
-  /** Loads the x87 part of a legacy region (the inverse of saveX87Legacy). */
-  restoreX87Legacy(c: Cpu, seg: number, off: number): void {
-    this.cw = (c.read16(seg, off) & 0x1f3f) | 0x40;
-    const sw = c.read16(seg, off + 2);
+  /** Loads the x87 part of a legacy region (the inverse of saveX87Legacy). The wide form loads
+   *  64-bit FIP and FDP and leaves FCS and FDS as they are (the image has none). */
+  restoreX87Legacy(c: Cpu, seg: number, off: number, bus: X87Bus = c, wide = false): void {
+    this.cw = (bus.read16(seg, off) & 0x1f3f) | 0x40;
+    const sw = bus.read16(seg, off + 2);
     this.top = (sw >> 11) & 7; this.sw = sw & ~TOP_BITS;
-    const abridged = c.read8(seg, off + 4);
-    this.fop = c.read16(seg, off + 6) & 0x7ff;
-    this.fip = c.read32(seg, off + 8) >>> 0; this.fcs = c.read16(seg, off + 12);
-    this.fdp = c.read32(seg, off + 16) >>> 0; this.fds = c.read16(seg, off + 20);
+    const abridged = bus.read8(seg, off + 4);
+    this.fop = bus.read16(seg, off + 6) & 0x7ff;
+    this.fip = bus.read32(seg, off + 8) >>> 0; this.fdp = bus.read32(seg, off + 16) >>> 0;
+    if (wide) { this.fipHi = bus.read32(seg, off + 12) | 0; this.fdpHi = bus.read32(seg, off + 20) | 0; }
+    else { this.fcs = bus.read16(seg, off + 12); this.fds = bus.read16(seg, off + 20); this.fipHi = 0; this.fdpHi = 0; }
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7, o = off + 32 + 16 * i;
-      this.setRaw(p, c.read16(seg, o + 8), c.read32(seg, o + 4) >>> 0, c.read32(seg, o) >>> 0);
+      this.setRaw(p, bus.read16(seg, o + 8), bus.read32(seg, o + 4) >>> 0, bus.read32(seg, o) >>> 0);
     }
     for (let p = 0; p < 8; p++) this.empty[p] = (abridged >> p) & 1 ? 0 : 1;
     this.updateSummary();

@@ -6,8 +6,9 @@
 // 64-bit mode (HLT, CLI, STI, INT n, CPUID, ...) run through the opcode table (OPS/OPS_0F), with
 // the upper halves of the registers they write cleared afterwards.
 //
-// Phase 1: no x87/SSE in 64-bit mode, no call gates or far returns to an outer level; these
-// raise #UD or #GP. RDRAND/RDSEED/RDTSCP/INVPCID/MONITOR/MWAIT/LAR/LSL/VERR/VERW: isa64.ts.
+// Phase 1: no SSE in 64-bit mode, no call gates or far returns to an outer level; these raise
+// #UD or #GP. RDRAND/RDSEED/RDTSCP/INVPCID/MONITOR/MWAIT/LAR/LSL/VERR/VERW: isa64.ts; the x87
+// escapes and FXSAVE/FXRSTOR (0F AE): fpu64.ts; XSAVE/XRSTOR, GETSEC: xstate64.ts.
 import { Cpu, InhibitBy, OPS, OPS_0F } from '../cpu';
 import { Flag, Seg, SegAttr, Vector } from '../regs';
 import { Desc, fetchDesc, loadCache, loadNull, notPresent, selErr, setAccessed } from '../descriptor';
@@ -25,6 +26,8 @@ import { CANON } from './long-mode';
 import { map0F38, vmreadVmwrite64, vmxGroup9 } from './vmx64';
 import { interruptReturn64, syscall, sysret } from './system64';
 import { larLsl64 } from './isa64';
+import { group15_64, x87Escape64 } from './fpu64';
+import { getsec64 } from './xstate64';
 
 const RSP = 4;
 const DS = new Desc();
@@ -447,6 +450,8 @@ function exec(c: Cpu, op: number): void {
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: stringIo(c, op); return;
     case 0xc8: enter(c); return;
     case 0xcf: interruptReturn64(c, d.w ? 8 : d.p66 ? 2 : 4); return;
+    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+      x87Escape64(c, op); return; // x87 (fpu64.ts)
     case 0xd7: { // XLAT
       const base = d.a64 ? gq(c, 3) : c.r32[3] >>> 0;
       c.r8[0] = read8(c, linOf(c, d.segOvr >= 0 ? d.segOvr : Seg.DS, base + c.r8[0]));
@@ -507,7 +512,7 @@ function exec(c: Cpu, op: number): void {
     case 0xfe: case 0xff: group45(c, op, s); return;
     default:
       // 06/07/0E/16/17/1E/1F 27/2F/37/3F 60-62 82 9A C4 C5 CE D4 D5 D6 EA: invalid in 64-bit mode
-      // (Table A-2 "i64"); 6C-6F INS/OUTS, C8 ENTER and the x87 escapes: not in phase 1.
+      // (Table A-2 "i64").
       c.ud();
   }
 }
@@ -618,6 +623,8 @@ function exec0F(c: Cpu, op: number): void {
     }
     case 0x78: case 0x79: vmreadVmwrite64(c, op === 0x79); return;
     case 0x38: map0F38(c); return;
+    case 0x37: getsec64(c); return; // GETSEC (xstate64.ts)
+    case 0xae: group15_64(c); return; // FXSAVE FXRSTOR XSAVE XRSTOR (fpu64.ts)
     case 0x30: OPS_0F[op](c, op); return; // WRMSR reads EDX:EAX, ECX
     case 0x31: case 0x32: OPS_0F[op](c, op); zeroHi(c, 0, 2); return; // RDTSC, RDMSR
     case 0xa2: OPS_0F[op](c, op); zeroHi(c, 0, 1, 2, 3); return; // CPUID

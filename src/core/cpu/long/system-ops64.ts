@@ -11,6 +11,7 @@ import { canonicalHalves } from './long-mode';
 import { swapgs } from './system64';
 import { vmxGroup7 } from './vmx64';
 import { monitor64, mwait64, rdtscp64, verify64 } from './isa64';
+import { xgetbvXsetbv64 } from './xstate64';
 import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls2 } from '../../vmx/controls';
@@ -133,6 +134,7 @@ export function group7_64(c: Cpu): void {
     if (d.modrm === 0xc8) { monitor64(c); return; }
     if (d.modrm === 0xc9) { mwait64(c); return; }
     if (d.modrm === 0xf9) { rdtscp64(c); return; }
+    if (d.modrm === 0xd0 || d.modrm === 0xd1) { xgetbvXsetbv64(c, d.modrm === 0xd1); return; } // xstate64.ts
     if (g === 4) { setR(c, d.rm, d.os === Sz.W ? Sz.W : d.os, BigInt(c.cr0 >>> 0) & (d.os === Sz.W ? 0xffffn : 0xffffffffn)); return; }
     c.ud();
   }

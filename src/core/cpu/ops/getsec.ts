@@ -20,7 +20,7 @@ import { Cr4 } from '../regs';
 import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 
-const X_GETSEC = rowExit(ExitReason.Getsec, undefined, undefined, 'every GETSEC while CR4.SMXE = 1 (with it 0, #UD)');
+export const X_GETSEC = rowExit(ExitReason.Getsec, undefined, undefined, 'every GETSEC while CR4.SMXE = 1 (with it 0, #UD)');
 
 /** GETSEC leaf numbers (EAX) of SDM Vol. 2D ch. 7. */
 export enum GetsecLeaf { Capabilities = 0, Enteraccs = 2, Exitac = 3, Senter = 4, Sexit = 5, Parameters = 6, Smctrl = 7, Wakeup = 8 }
@@ -28,7 +28,8 @@ export enum GetsecLeaf { Capabilities = 0, Enteraccs = 2, Exitac = 3, Senter = 4
 /** GETSEC[CAPABILITIES] EAX for index EBX = 0: bit 0 chipset present (0), leaves 2-8 (none). */
 export const GETSEC_CAPABILITIES = 0;
 
-function getsec(c: Cpu): void {
+/** GETSEC in every mode (long/xstate64.ts clears bits 63:32 of RAX after it in 64-bit mode). */
+export function getsec(c: Cpu): void {
   if ((c.cr4 & Cr4.SMXE) === 0 || c.lock) c.ud();
   if (c.nonRoot) c.vmx!.instructionExit(X_GETSEC, 0);
   if (c.r32[0] !== GetsecLeaf.Capabilities) c.ud(); // no other leaf is reported as supported

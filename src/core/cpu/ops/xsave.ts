@@ -6,19 +6,20 @@
 //   NP 0F AE /5 XRSTOR m loads them, initializing those the image's XSTATE_BV marks as unused.
 // All are #UD without CPUID.1:ECX.XSAVE, with CR4.OSXSAVE = 0 (which needs it: cr4ValidBits) or
 // with LOCK. In VMX non-root operation XSETBV exits unconditionally (reason 55, SDM Vol. 3C
-// §26.1.2) once the #UD checks pass; XGETBV, XSAVE and XRSTOR never exit. 64-bit mode: not
-// here (long/ decodes neither 0F 01 D0/D1 nor 0F AE: #UD there).
+// §26.1.2) once the #UD checks pass; XGETBV, XSAVE and XRSTOR never exit. 64-bit mode:
+// long/xstate64.ts runs the same functions (exported here) with 64-bit addresses.
 import type { Cpu } from '../cpu';
+import type { X87Bus } from '../fpu/fpu';
 import { OpRow, registerRows } from '../decode-table';
 import { Cr0, Cr4, Vector } from '../regs';
 import { rowExit } from '../vmx-hooks';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { XCR0_SUPPORTED, XSAVE_ALIGN, XSAVE_LEGACY_BYTES, XSAVE_HEADER_BYTES, Xcr0, hasXsave } from '../xstate';
 
-const X_XSETBV = rowExit(ExitReason.Xsetbv);
+export const X_XSETBV = rowExit(ExitReason.Xsetbv);
 
 /** #UD unless the XSAVE feature set is enabled (CPUID.1:ECX.XSAVE and CR4.OSXSAVE) and no LOCK. */
-function needOsxsave(c: Cpu): void {
+export function needOsxsave(c: Cpu): void {
   if (!hasXsave(c.model) || (c.cr4 & Cr4.OSXSAVE) === 0 || c.lock) c.ud();
 }
 
@@ -32,7 +33,7 @@ export function xcr0Valid(lo: number, hi: number): boolean {
 
 /** 0F 01 D0 XGETBV: #GP(0) for an XCR other than 0 (SDM Vol. 2C XGETBV; ECX = 1 needs
  *  CPUID.(EAX=0DH,ECX=1):EAX[2], which is 0). Any privilege level, no VM exit. */
-function xgetbv(c: Cpu): void {
+export function xgetbv(c: Cpu): void {
   needOsxsave(c);
   if (c.r32[1] !== 0) c.gp(0);
   c.r32[0] = c.xcr0; c.r32[2] = 0;
@@ -42,7 +43,7 @@ function xgetbv(c: Cpu): void {
  *  "Virtual-8086 Mode Exceptions"). In VMX non-root operation the exit comes next, before the
  *  CPL and value checks (Bochs 2.7 orders it so, and KVM's handle_xsetbv makes those checks
  *  itself: kvm_set_xcr injects #GP(0) at CPL > 0). */
-function xsetbv(c: Cpu): void {
+export function xsetbv(c: Cpu): void {
   needOsxsave(c);
   if (c.v86()) c.gp(0);
   if (c.nonRoot) c.vmx!.instructionExit(X_XSETBV, 0);
@@ -67,12 +68,18 @@ function areaChecks(c: Cpu): void {
  *  other XSTATE_BV bits and the rest of the header stay as they are. */
 function xsave(c: Cpu): void {
   areaChecks(c);
-  const seg = c.eaSeg, off = c.eaOff, hdr = off + XSAVE_LEGACY_BYTES;
+  xsaveTo(c, c, c.eaSeg, c.eaOff, false);
+}
+
+/** XSAVE's stores once the checks passed, at seg:off through `bus` (64-bit mode: a linear
+ *  address, long/xstate64.ts); `wide`: XSAVE64, the 64-bit FIP/FDP of saveX87Legacy. */
+export function xsaveTo(c: Cpu, bus: X87Bus, seg: number, off: number, wide: boolean): void {
+  const hdr = off + XSAVE_LEGACY_BYTES;
   const rfbm = c.xcr0 & c.r32[0]; // XCR0[63:32] is 0: EDX selects nothing
   if ((rfbm & Xcr0.X87) === 0) return; // nothing to save, the header is not written
-  c.checkWrite(seg, off, 160); c.checkWrite(seg, hdr, 8);
-  c.fpu!.saveX87Legacy(c, seg, off);
-  c.write32(seg, hdr, c.read32(seg, hdr) | Xcr0.X87);
+  bus.checkWrite(seg, off, 160); bus.checkWrite(seg, hdr, 8);
+  c.fpu!.saveX87Legacy(c, seg, off, bus, wide);
+  bus.write32(seg, hdr, bus.read32(seg, hdr) | Xcr0.X87);
 }
 
 /** NP 0F AE /5 XRSTOR, standard form (SDM Vol. 1 §13.8, Vol. 2C XRSTOR): #GP(0) if XSTATE_BV
@@ -81,17 +88,22 @@ function xsave(c: Cpu): void {
  *  i of RFBM, its state from memory when XSTATE_BV[i] = 1, else its initial configuration. */
 function xrstor(c: Cpu): void {
   areaChecks(c);
-  const seg = c.eaSeg, off = c.eaOff, hdr = off + XSAVE_LEGACY_BYTES;
-  c.checkRead(seg, hdr, XSAVE_HEADER_BYTES);
-  const bvLo = c.read32(seg, hdr) >>> 0, bvHi = c.read32(seg, hdr + 4);
+  xrstorFrom(c, c, c.eaSeg, c.eaOff, false);
+}
+
+/** XRSTOR's loads once the checks passed (`bus`, `wide` as for xsaveTo). */
+export function xrstorFrom(c: Cpu, bus: X87Bus, seg: number, off: number, wide: boolean): void {
+  const hdr = off + XSAVE_LEGACY_BYTES;
+  bus.checkRead(seg, hdr, XSAVE_HEADER_BYTES);
+  const bvLo = bus.read32(seg, hdr) >>> 0, bvHi = bus.read32(seg, hdr + 4);
   if ((bvLo & ~c.xcr0) !== 0 || bvHi !== 0) c.gp(0);
-  for (let o = 8; o < 24; o += 4) if (c.read32(seg, hdr + o) !== 0) c.gp(0);
+  for (let o = 8; o < 24; o += 4) if (bus.read32(seg, hdr + o) !== 0) c.gp(0);
   const rfbm = c.xcr0 & c.r32[0];
   if ((rfbm & Xcr0.X87) === 0) return;
   if ((bvLo & Xcr0.X87) === 0) { c.fpu!.initX87(); return; }
   // Fault (if at all) before any state changes: the x87 part spans at most two pages.
-  c.checkRead(seg, off, 160); c.read8(seg, off); c.read8(seg, off + 159);
-  c.fpu!.restoreX87Legacy(c, seg, off);
+  bus.checkRead(seg, off, 160); bus.read8(seg, off); bus.read8(seg, off + 159);
+  c.fpu!.restoreX87Legacy(c, seg, off, bus, wide);
 }
 
 /** XSAVE, XRSTOR need the x87 unit the CPU was created with. */
