@@ -4,6 +4,7 @@
 // REX.W, address size 2, REX register numbers; Tables 28-9 and 28-12).
 import { describe, expect, it } from 'vitest';
 import { Seg, Vector } from '../../src/core/cpu/regs';
+import { Desc, loadCache, tryFetchDesc } from '../../src/core/cpu/descriptor';
 import { getGpr64, setGpr64 } from '../../src/core/cpu/long/long-mode';
 import { nextRandom32 } from '../../src/core/cpu/ops/random';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../src/core/vmx/controls';
@@ -219,6 +220,36 @@ describe('LAR/LSL/VERR/VERW in 64-bit mode (16-byte system descriptors)', () => 
     expect(lsl(GATE)).toEqual([0, 0xffffffffffffffffn]);
     expect(lsl(BADTSS)[0]).toBe(0);
     expect(lsl(0x10)).toEqual([ZF, 0xffffffffn]); // flat data, G = 1
+  });
+
+  it('compatibility mode takes the IA-32e types and 16-byte descriptors too (EFER.LMA = 1, CS.L = 0)', () => {
+    const m = machine(), c = m.c;
+    gdt(m);
+    const d = new Desc(), saved = c.segSel[Seg.CS];
+    tryFetchDesc(c, 0x08, d); loadCache(c, Seg.CS, 0x08, d); // 32-bit code: compatibility mode
+    expect(c.mode64).toBe(false);
+    const q = (insn: string, sel: number): [number, number] => {
+      c.r32[0] = 0xaaaaaaaa | 0;
+      expect(m.exec(`mov ebx, ${sel}\n${insn} eax, bx`, 32)).toBe(null);
+      return [c.getFlags() & ZF, c.r32[0] >>> 0];
+    };
+    try {
+      expect(q('lar', TSS64)).toEqual([ZF, 0x8900]);
+      expect(q('lar', TSS16)).toEqual([0, 0xaaaaaaaa]); // a reserved type in IA-32e mode
+      expect(q('lar', LDT)).toEqual([0, 0xaaaaaaaa]);
+      expect(q('lar', BADTSS)).toEqual([0, 0xaaaaaaaa]); // upper half not type 0
+      expect(q('lsl', LDT)).toEqual([ZF, 0x1f]);
+      expect(q('lsl', GATE)).toEqual([0, 0xaaaaaaaa]);
+    } finally { tryFetchDesc(c, saved, d); loadCache(c, Seg.CS, saved, d); }
+    // Legacy protected mode (no IA-32e): the 16-bit TSS and the LDT are LAR's again.
+    const p = new VmxMachine('skylake');
+    p.mem.write32(GDT + 0x78, 0x5000002b); p.mem.write32(GDT + 0x7c, 0x00008100);
+    p.mem.write32(GDT + 0x58, 0x4000001f); p.mem.write32(GDT + 0x5c, 0x00008200);
+    p.c.gdtrLimit = Math.max(p.c.gdtrLimit, 0x7f);
+    for (const [sel, ar] of [[0x78, 0x8100], [0x58, 0x8200]]) {
+      expect(p.exec(`mov ebx, ${sel}\nlar eax, bx`)).toBe(null);
+      expect([p.c.getFlags() & ZF, p.c.r32[0] >>> 0]).toEqual([ZF, ar]);
+    }
   });
 
   it('VERR/VERW: code and data only, DPL against CPL and RPL', () => {

@@ -15,7 +15,8 @@ import { X_INVPCID } from '../ops/invpcid';
 import { mwait, udChecks, X_MONITOR } from '../ops/monitor';
 import { ProcBasedCtls2 } from '../../vmx/controls';
 import { D64, Sz, ea, linOf, rmLin, rmRead, setR } from './decode64';
-import { read32, sysRead32 } from './mem64';
+import { read32 } from './mem64';
+import { queryAccessRights } from '../ops/access-rights';
 import { CANON } from './long-mode';
 import { invalidatePage64 } from './system-ops64';
 
@@ -98,26 +99,6 @@ export function mwait64(c: Cpu): void { mwait(c); }
 // ---- LAR / LSL / VERR / VERW ---------------------------------------------------------------------
 
 const DS = new Desc();
-/** System types valid in IA-32e mode (SDM Vol. 2A LAR Table "Segment and Gate Types", LSL
- *  likewise): LAR 64-bit TSS (9, B) and 64-bit call gate (C); LSL LDT (2) and 64-bit TSS (9, B).
- *  The 16-bit TSSs, 16-bit gates and task gates are reserved types in IA-32e mode. */
-const LAR_OK64 = [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0];
-const LSL_OK64 = [0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0];
-
-/** The LAR/LSL source descriptor into DS, or false (ZF = 0). A system descriptor is 16 bytes in
- *  IA-32e mode (SDM Vol. 3A §3.5, Table 3-2): its upper 8 bytes must lie within the table limit
- *  and carry type 0 there (bits 12:8 of the fourth dword), else the descriptor is not valid. */
-function query64(c: Cpu, sel: number, okTypes: readonly number[]): boolean {
-  if ((sel & 0xfffc) === 0 || !tryFetchDesc(c, sel, DS)) return false;
-  if (!DS.s) {
-    if (okTypes[DS.type] === 0) return false;
-    const limit = (sel & 4) !== 0 ? c.segLimit[Seg.LDTR] >>> 0 : c.gdtrLimit;
-    if ((sel & 0xfff8) + 15 > limit) return false;
-    if ((sysRead32(c, DS.addr + 12) & 0x1f00) !== 0) return false;
-  }
-  return DS.conforming || (DS.dpl >= c.cpl && DS.dpl >= (sel & 3));
-}
-
 function setZf(c: Cpu, ok: boolean): void {
   c.flushFlags();
   c.setArith(Flag.ZF, ok ? Flag.ZF : 0);
@@ -129,7 +110,7 @@ function setZf(c: Cpu, ok: boolean): void {
 export function larLsl64(c: Cpu, lsl: boolean): void {
   const d = D64;
   const sel = Number(rmRead(c, Sz.W, rmLin(c)));
-  const ok = query64(c, sel, lsl ? LSL_OK64 : LAR_OK64);
+  const ok = queryAccessRights(c, sel, DS, lsl);
   if (ok) {
     const v = lsl ? DS.limit >>> 0 : d.os === Sz.W ? DS.hi & 0xff00 : DS.hi & 0x00f0ff00;
     setR(c, d.reg, d.os, BigInt(v >>> 0) & (d.os === Sz.W ? 0xffffn : 0xffffffffn));

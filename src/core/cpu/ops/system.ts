@@ -10,6 +10,7 @@ import {
   Desc, SysType, fetchGdtDesc, loadCache, loadNull, notPresent, selErr, setBusy, tryFetchDesc,
 } from '../descriptor';
 import { rowExit } from '../vmx-hooks';
+import { queryAccessRights } from './access-rights';
 import { MSR_TSC_AUX, hasRdtscp } from './rdtscp';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
@@ -105,23 +106,11 @@ function verify(c: Cpu, write: boolean): void {
   setZf(c, ok);
 }
 
-// System types LAR accepts (SDM Vol. 2A LAR table): TSSs, LDT, call and task gates.
-const LAR_OK = [0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0];
-// LSL: only types that have a limit (TSSs, LDT).
-const LSL_OK = [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0];
-
-/** Fetches the LAR/LSL operand descriptor into D; false (ZF=0) if not visible at CPL/RPL. */
-function queryDesc(c: Cpu, sel: number, okTypes: readonly number[]): boolean {
-  if ((sel & 0xfffc) === 0 || !tryFetchDesc(c, sel, D)) return false;
-  if (!D.s && okTypes[D.type] === 0) return false;
-  return D.conforming || (D.dpl >= c.cpl && D.dpl >= (sel & 3));
-}
-
 /** 0F 02 LAR Gv,Ew: access rights (bytes 5-6 of the descriptor, masked). */
 function lar(c: Cpu): void {
   needPm(c);
   c.decodeModrm();
-  const ok = queryDesc(c, c.rmRead16(), LAR_OK);
+  const ok = queryAccessRights(c, c.rmRead16(), D, false);
   if (ok) c.setRegV(c.modReg, c.os32 ? D.hi & 0x00f0ff00 : D.hi & 0xff00);
   setZf(c, ok);
 }
@@ -130,7 +119,7 @@ function lar(c: Cpu): void {
 function lsl(c: Cpu): void {
   needPm(c);
   c.decodeModrm();
-  const ok = queryDesc(c, c.rmRead16(), LSL_OK);
+  const ok = queryAccessRights(c, c.rmRead16(), D, true);
   if (ok) c.setRegV(c.modReg, D.limit | 0);
   setZf(c, ok);
 }
