@@ -4,7 +4,7 @@
 // dumps kept in Bochs' cpudb (Penryn T9600, Skylake-X i7-7800X) minus what vmxlab does not
 // model, each difference named.
 import { describe, expect, it } from 'vitest';
-import { Cr4, Vector } from '../../src/core/cpu/regs';
+import { Cr0, Cr4, Vector } from '../../src/core/cpu/regs';
 import { cpuSignature, P6_MODEL } from '../../src/core/cpu/model';
 import {
   VmxMsr, computeCapabilities, hostCpuOf, vmxAllows, type VmxCapabilities,
@@ -184,6 +184,10 @@ describe('capability MSR consistency on every generation', () => {
     const fixed1 = m.unit.caps.cr4Fixed1;
     for (let b = 0; b < 32; b++) {
       m.c.cr4 = Cr4.PSE;
+      // Setting CR4.PAE with paging on loads the PDPTEs from CR3 (SDM Vol. 3A §4.4.1), here a
+      // 32-bit page directory whose entries are no valid PDPTEs (#GP): that bit is tried with
+      // paging off.
+      if ((1 << b) === Cr4.PAE) m.c.cr0 &= ~Cr0.PG; else m.c.cr0 |= Cr0.PG;
       const fault = m.exec(`mov eax, ${(Cr4.PSE | (1 << b)) >>> 0}\nmov cr4, eax`);
       expect(fault === null, `CR4 bit ${b}`).toBe(((fixed1 >>> b) & 1) === 1);
     }

@@ -254,7 +254,10 @@ describe('guests that change their page tables, PAE, paging off', () => {
     expect(h.unit.guestPdpteProblem(v)).toBeNull();
     v.setLo(VmcsField.GuestPdpte2, 0x6000 | 5);
     expect(h.unit.guestPdpteProblem(v)).toMatch(/guest PDPTE2 field .* sets reserved bits/);
+    // Bits 35:32 are address bits (MAXPHYADDR 36, Vol. 3A §4.4.1 Table 4-8); bit 36 is reserved.
     v.setLo(VmcsField.GuestPdpte2, 0); v.setHi(VmcsField.GuestPdpte3, 1); v.setLo(VmcsField.GuestPdpte3, 1);
+    expect(h.unit.guestPdpteProblem(v)).toBeNull();
+    v.setHi(VmcsField.GuestPdpte3, 0x10);
     expect(h.unit.guestPdpteProblem(v)).toMatch(/PDPTE3/);
     // Without EPT they come from guest CR3 in memory.
     v.setLo(VmcsField.ProcBasedControls2, 0);

@@ -10,7 +10,7 @@
 //
 // The CPU core knows the translation through NestedMmu only, as it knows VMX through vmx-hooks.
 import type { Tlb } from './paging';
-import { PfErr, TlbBit } from './paging';
+import { PAE_PDPTE_RSVD_HI, PAE_PDPTE_RSVD_LO, PfErr, TlbBit, paeRsvdHi } from './paging';
 import { Cr0, Cr4, Efer } from './regs';
 import { asGuestPhysical, asLinear, type GuestLinear, type GuestPhysical, type HostPhysical } from '../platform/address';
 import { PHYS_LIMIT } from '../platform/memory';
@@ -140,26 +140,27 @@ function walk32(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boolea
 }
 
 /** PAE paging (SDM Vol. 3A §4.4): the PDPTE from the PDPTE registers, then PDE and PTE through
- *  the second level, NX (bit 63) under EFER.NXE. Reserved-bit faults as paging.ts gives them. */
+ *  the second level, NX (bit 63) under EFER.NXE. Reserved-bit faults as paging.ts gives them;
+ *  guest-physical addresses have 36 bits (the entries' bits 35:32), JS numbers up to 2^36. */
 function walkPae(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boolean, access: number): number {
   const c = t.cpu, m = c.mem, gla = asLinear(lin);
   const nxe = (c.efer & Efer.NXE) !== 0;
   const pge = (c.cr4 & Cr4.PGE) !== 0;
-  const rsvd = PfErr.P | PfErr.Rsvd;
+  const rsvd = PfErr.P | PfErr.Rsvd, rsvdHi = paeRsvdHi(nxe);
   const i = lin >>> 30;
   const pdpte = n.pdpte[i * 2], pdpteHi = n.pdpte[i * 2 + 1];
   if ((pdpte & 1) === 0) t.pageFault(lin, 0, write, fetch);
-  if ((pdpte & 0x1e6) !== 0 || pdpteHi !== 0) t.pageFault(lin, rsvd, write, fetch);
-  const pdeGpa = ((pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0;
+  if ((pdpte & PAE_PDPTE_RSVD_LO) !== 0 || (pdpteHi & PAE_PDPTE_RSVD_HI) !== 0) t.pageFault(lin, rsvd, write, fetch);
+  const pdeGpa = (pdpteHi & 0xf) * TWO32 + (((pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0);
   const pdeHpa = n.translate(asGuestPhysical(pdeGpa), NestedAccess.Read, gla, true);
   const pdePerm = n.perm;
   const pde = m.read32(pdeHpa), pdeHi = m.read32(pdeHpa + 4);
   if ((pde & 1) === 0) t.pageFault(lin, 0, write, fetch);
-  if ((pdeHi < 0 && !nxe) || (pdeHi & 0x7fffffff) !== 0) t.pageFault(lin, rsvd, write, fetch);
+  if ((pdeHi & rsvdHi) !== 0) t.pageFault(lin, rsvd, write, fetch);
   const nxPde = nxe && pdeHi < 0;
   if ((pde & 0x80) !== 0) {
     if ((pde & 0x1fe000) !== 0) t.pageFault(lin, rsvd, write, fetch);
-    const gpa = ((pde & 0xffe00000) | (lin & 0x1fffff)) >>> 0;
+    const gpa = (pdeHi & 0xf) * TWO32 + (((pde & 0xffe00000) | (lin & 0x1fffff)) >>> 0);
     const rw = (pde & 2) !== 0, us = (pde & 4) !== 0;
     t.checkRights(lin, rw, us, nxPde, write, fetch);
     const npde = pde | 0x20 | (write ? 0x40 : 0);
@@ -168,18 +169,18 @@ function walkPae(t: Tlb, n: NestedMmu, lin: number, write: boolean, fetch: boole
     installCombined(t, lin, hpa, n.perm, rw, us, nxPde, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0);
     return hpa;
   }
-  const pteGpa = ((pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0;
+  const pteGpa = (pdeHi & 0xf) * TWO32 + (((pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0);
   const pteHpa = n.translate(asGuestPhysical(pteGpa), NestedAccess.Read, gla, true);
   const ptePerm = n.perm;
   const pte = m.read32(pteHpa), pteHi = m.read32(pteHpa + 4);
   if ((pte & 1) === 0) t.pageFault(lin, 0, write, fetch);
-  if ((pteHi < 0 && !nxe) || (pteHi & 0x7fffffff) !== 0) t.pageFault(lin, rsvd, write, fetch);
+  if ((pteHi & rsvdHi) !== 0) t.pageFault(lin, rsvd, write, fetch);
   const rw = (pde & pte & 2) !== 0, us = (pde & pte & 4) !== 0, nx = nxPde || (nxe && pteHi < 0);
   t.checkRights(lin, rw, us, nx, write, fetch);
   if ((pde & 0x20) === 0) writeEntry(t, n, pdeGpa, pdeHpa, pdePerm, pde | 0x20, gla);
   const npte = pte | 0x20 | (write ? 0x40 : 0);
   if (npte !== pte) writeEntry(t, n, pteGpa, pteHpa, ptePerm, npte, gla);
-  const gpa = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
+  const gpa = (pteHi & 0xf) * TWO32 + (((pte & ~0xfff) | (lin & 0xfff)) >>> 0);
   const hpa = n.translate(asGuestPhysical(gpa), access, gla, false);
   installCombined(t, lin, hpa, n.perm, rw, us, nx, write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0);
   return hpa;

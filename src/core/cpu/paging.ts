@@ -35,6 +35,22 @@ export enum TlbBit {
 /** #PF error code bits (SDM Vol. 3A §4.7). */
 export enum PfErr { P = 1, W = 2, U = 4, Rsvd = 8, I = 16 }
 
+// PAE paging with MAXPHYADDR 36 (SDM Vol. 3A §4.1.4: CPUID.80000008H:EAX[7:0] where the leaf
+// exists, else 36 because CPUID.1:EDX.PAE = 1, which every vmxlab model has): bits 35:32 of a
+// PDPTE, PDE or PTE are address bits; bits 63:36 are reserved, except bit 63 (XD) of a PDE/PTE
+// under EFER.NXE (§4.4.1 Table 4-8, §4.4.2 Tables 4-9 to 4-11).
+/** Reserved bits of a PAE PDPTE's low dword: 8:5 and 2:1 (§4.4.1 Table 4-8). */
+export const PAE_PDPTE_RSVD_LO = 0x1e6;
+/** Reserved bits of a PAE PDPTE's high dword: 63:36 (a PDPTE has no XD bit, Table 4-8). */
+export const PAE_PDPTE_RSVD_HI = 0xfffffff0 | 0;
+/** Reserved bits of a PAE PDE's/PTE's high dword: 62:36, and 63 (XD) without EFER.NXE. */
+export function paeRsvdHi(nxe: boolean): number { return nxe ? 0x7ffffff0 : 0xfffffff0 | 0; }
+/** A PAE PDPTE (low dword `lo`, high dword `hi`) that is present and sets a reserved bit: the
+ *  PDPTE load of MOV to CR0/CR3/CR4 is #GP(0), VM entry fails (§4.4.1, Vol. 3C §27.3.1.6). */
+export function paePdpteInvalid(lo: number, hi: number): boolean {
+  return (lo & 1) !== 0 && ((lo & PAE_PDPTE_RSVD_LO) !== 0 || (hi & PAE_PDPTE_RSVD_HI) !== 0);
+}
+
 const CAPACITY = 8192;
 const TWO32 = 4294967296;
 /** Entries of the TLB for linear pages above 4 GB (IA-32e mode): direct-mapped by bits 21:12 of
@@ -470,38 +486,59 @@ export class Tlb {
     return (pa | (lin & 0xfff)) >>> 0;
   }
 
-  /** PAE paging: PDPTE -> PDE (2 MB pages) -> PTE, with NX (bit 63) under EFER.NXE. */
+  /** PAE paging (SDM Vol. 3A §4.4): PDPTE -> PDE (2 MB pages) -> PTE, with NX (bit 63) under
+   *  EFER.NXE. The PDPTEs are read from memory at each walk (vmxlab keeps no PDPTE registers
+   *  outside EPT; MOV to CR checks them as the load would, `checkPdptes`). Physical addresses
+   *  have 36 bits (bits 35:32 of the entries): a table or page at or above 4 GB is where no
+   *  memory is (as in walk4), JS numbers up to 2^36 here. */
   private walkPae(lin: number, write: boolean, fetch: boolean): number {
     const c = this.cpu, m = c.mem;
     const nxe = (c.efer & Efer.NXE) !== 0;
     const pge = (c.cr4 & Cr4.PGE) !== 0;
+    const rsvdHi = paeRsvdHi(nxe);
+    const RSVD = PfErr.P | PfErr.Rsvd;
     const pdpteAddr = ((c.cr3 & ~0x1f) + ((lin >>> 30) << 3)) >>> 0;
     const pdpte = m.read32(pdpteAddr), pdpteHi = m.read32(pdpteAddr + 4);
     if ((pdpte & 1) === 0) this.pageFault(lin, 0, write, fetch);
-    if ((pdpte & 0x1e6) !== 0 || pdpteHi !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
-    const pdeAddr = ((pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0;
+    if ((pdpte & PAE_PDPTE_RSVD_LO) !== 0 || (pdpteHi & PAE_PDPTE_RSVD_HI) !== 0) this.pageFault(lin, RSVD, write, fetch);
+    const pdeAddr = (pdpteHi & 0xf) * TWO32 + (((pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0);
     let pde = m.read32(pdeAddr);
     const pdeHi = m.read32(pdeAddr + 4);
     if ((pde & 1) === 0) this.pageFault(lin, 0, write, fetch);
-    if ((pdeHi < 0 && !nxe) || (pdeHi & 0x7fffffff) !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
+    if ((pdeHi & rsvdHi) !== 0) this.pageFault(lin, RSVD, write, fetch);
     const nxPde = nxe && pdeHi < 0;
     if ((pde & 0x80) !== 0) {
-      if ((pde & 0x1fe000) !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
-      const phys = ((pde & 0xffe00000) | (lin & 0x1ff000)) >>> 0;
+      if ((pde & 0x1fe000) !== 0) this.pageFault(lin, RSVD, write, fetch);
+      const phys = (pdeHi & 0xf) * TWO32 + (((pde & 0xffe00000) | (lin & 0x1ff000)) >>> 0);
       const pa = this.finish(lin, phys, (pde & 2) !== 0, (pde & 4) !== 0, nxPde, write || (pde & 0x40) !== 0, pge && (pde & 0x100) !== 0, write, fetch);
       const npde = pde | 0x20 | (write ? 0x40 : 0);
       if (npde !== pde) m.write32(pdeAddr, npde);
-      return (pa | (lin & 0xfff)) >>> 0;
+      return pa + (lin & 0xfff);
     }
-    const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0;
+    const pteAddr = (pdeHi & 0xf) * TWO32 + (((pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0);
     const pte = m.read32(pteAddr), pteHi = m.read32(pteAddr + 4);
     if ((pte & 1) === 0) this.pageFault(lin, 0, write, fetch);
-    if ((pteHi < 0 && !nxe) || (pteHi & 0x7fffffff) !== 0) this.pageFault(lin, PfErr.P | PfErr.Rsvd, write, fetch);
-    const phys = (pte & ~0xfff) >>> 0;
+    if ((pteHi & rsvdHi) !== 0) this.pageFault(lin, RSVD, write, fetch);
+    const phys = (pteHi & 0xf) * TWO32 + ((pte & ~0xfff) >>> 0);
     const pa = this.finish(lin, phys, (pde & pte & 2) !== 0, (pde & pte & 4) !== 0, nxPde || (nxe && pteHi < 0), write || (pte & 0x40) !== 0, pge && (pte & 0x100) !== 0, write, fetch);
     if ((pde & 0x20) === 0) { pde |= 0x20; m.write32(pdeAddr, pde); }
     const npte = pte | 0x20 | (write ? 0x40 : 0);
     if (npte !== pte) m.write32(pteAddr, npte);
-    return (pa | (lin & 0xfff)) >>> 0;
+    return pa + (lin & 0xfff);
+  }
+
+  /**
+   * MOV to CR0/CR3/CR4 is about to make `cr0`/`cr3`/`cr4` current (SDM Vol. 3A §4.4.1 "PDPTE
+   * Registers"): when PAE paging will be in use (PG, PAE, and not IA-32e mode: EFER.LMA will be
+   * LME and PG) the four PDPTEs are loaded, #GP(0) when a present one sets a reserved bit. Under
+   * EPT the second level loads them into its registers (nested-paging.ts); otherwise they are
+   * only checked here (the walk reads them from memory).
+   */
+  loadPdptes(cr0: number, cr3: number, cr4: number): void {
+    const c = this.cpu;
+    if ((cr0 & Cr0.PG) === 0 || (cr4 & Cr4.PAE) === 0 || (c.efer & Efer.LME) !== 0) return;
+    if (this.nested !== null) { this.nested.loadPdptes(cr0, cr3, cr4); return; }
+    const base = (cr3 & ~0x1f) >>> 0, m = c.mem;
+    for (let i = 0; i < 4; i++) if (paePdpteInvalid(m.read32(base + i * 8), m.read32(base + i * 8 + 4))) c.gp(0);
   }
 }

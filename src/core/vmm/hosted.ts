@@ -40,7 +40,8 @@ import { cr4ValidBits, readMsrTo, writeMsr } from '../cpu/ops/system';
 import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
 import type { MachineStop, PcMachine } from '../platform/machine';
-import { PageKind } from '../platform/memory';
+import { PageKind, PHYS_LIMIT } from '../platform/memory';
+import { paePdpteInvalid } from '../cpu/paging';
 import type { ExitRecorder } from '../profile/recorder';
 import { PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
 import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
@@ -91,6 +92,9 @@ const IO_IN = 1 << 3, IO_STRING = 1 << 4, IO_REP = 1 << 5;
 const CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3;
 const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2, V.GuestPdpte3];
 const MSR_EFER = 0xc0000080;
+/** The CR0 and CR4 bits whose change makes MOV to CR0/CR4 load the PAE PDPTEs, as the CPU core
+ *  does (ops/system.ts writeCr0/writeCr4; SDM Vol. 3A §4.4.1). MOV to CR3 always loads them. */
+const CR0_PDPTE_LOAD = Cr0.PG | Cr0.CD | Cr0.NW, CR4_PDPTE_LOAD = Cr4.PSE | Cr4.PAE | Cr4.PGE;
 
 /** What the VMM ran itself without unrestricted guest (issue 6): instructions retired by the
  *  CPU core on the lent guest state in emulation batches (real mode that V86 mode cannot
@@ -897,9 +901,13 @@ export class HostedVm {
       const pType = (prior >>> 8) & 7, pVector = prior & 0xff;
       if (pType === 0) this.vc.pending.push(pVector);
       const contributory = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
+      // A contributory exception or #PF while delivering #DF: shutdown (SDM Vol. 3A §6.15,
+      // interrupt 8, "Double Fault Exception"); #DF itself is not contributory.
+      if (pType === 3 && pVector === Vector.DF && (contributory(vector) || vector === Vector.PF)) {
+        return this.stopWith('the guest triple-faulted (exception during #DF delivery)', x);
+      }
       if (pType === 3 && (contributory(pVector) || pVector === Vector.PF) && (contributory(vector) || vector === Vector.PF) &&
         !(pVector !== Vector.PF && vector === Vector.PF)) {
-        if (pVector === Vector.DF) return this.stopWith('the guest triple-faulted (exception during #DF delivery)', x);
         this.injectException(Vector.DF, 0);
         return null;
       }
@@ -932,7 +940,14 @@ export class HostedVm {
       return null;
     }
     if (r.kind === 'guest') return this.reflectException(x, r.errorCode);
-    const gpa = r.gpa >>> 0;
+    // At or above 4 GB (a guest PAE entry's bits 35:32) nothing answers: the CPU core's run of
+    // the instruction reaches nothing there, as on the bare machine (PhysicalMemory).
+    const gpa = r.gpa < PHYS_LIMIT ? r.gpa >>> 0 : r.gpa;
+    if (gpa >= PHYS_LIMIT) {
+      if (this.recorder !== null) this.recorder.event.device = 'unassigned';
+      if (vectoring) return this.stopWith(`guest-physical 0x${gpa.toString(16)} (above 4 GB) during event delivery is not handled`, x);
+      return this.emulateInstruction(x.guestRip >>> 0);
+    }
     if (gpa >= guestRamEnd(this.m) && gpa < mem.size) return this.stopWith(`guest access to guest-physical 0x${gpa.toString(16)}, above guest RAM (the VMM's reserved memory)`, x);
     if (this.recorder !== null) this.recorder.event.device = mem.mmioNameOf(asGuestPhysical(gpa)) ?? (mem.kind[gpa >>> 12] === PageKind.Rom ? 'ROM' : 'unassigned');
     if (vectoring) return this.stopWith(`MMIO at guest-physical 0x${gpa.toString(16)} during event delivery (IDT or stack in device memory) is not handled`, x);
@@ -1109,8 +1124,12 @@ export class HostedVm {
     if (type === CR_MOV_TO && cr === 0) { if (!this.setCr0(this.gpr(reg))) return null; }
     else if (type === CR_MOV_TO && cr === 4) { if (!this.setCr4(this.gpr(reg))) return null; }
     else if (type === CR_MOV_TO && cr === 3 && this.shadow !== null) {
+      if (this.pdptesRefused(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.gpr(reg), this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED))) { this.injectException(GP, 0); return null; }
       this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.gpr(reg), this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
-    } else if (type === CR_MOV_TO && cr === 3) { v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); this.flushGuestTlb(true); }
+    } else if (type === CR_MOV_TO && cr === 3) {
+      if (this.pdptesRefused(v.r(V.GuestCr0), this.gpr(reg), v.r(V.GuestCr4))) { this.injectException(GP, 0); return null; }
+      v.w(V.GuestCr3, this.gpr(reg)); this.loadPdptes(); this.flushGuestTlb(true);
+    }
     else if (type === CR_MOV_FROM && cr === 3) this.setGpr(reg, this.shadow !== null ? this.vc.guestCr3 : v.r(V.GuestCr3));
     else if (type === CR_CLTS) { if (!this.setCr0(shadow0 & ~Cr0.TS)) return null; }
     else if (type === CR_LMSW) { if (!this.setCr0((shadow0 & ~0xe) | ((q >>> 16) & 0xf) | (shadow0 & 1))) return null; }
@@ -1126,12 +1145,14 @@ export class HostedVm {
     if (((val & Cr0.PG) !== 0 && (val & Cr0.PE) === 0) || ((val & Cr0.NW) !== 0 && (val & Cr0.CD) === 0)) { this.injectException(GP, 0); return false; }
     const old = this.guestCr(V.GuestCr0, V.Cr0ReadShadow, this.vc.view.cr0Owned);
     if (this.shadow !== null) {
+      if (((old ^ val) & CR0_PDPTE_LOAD) !== 0 && this.pdptesRefused(val, this.vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED))) { this.injectException(GP, 0); return false; }
       this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
       this.setShadowCrs(val, this.vc.guestCr3, this.guestCr(V.GuestCr4, V.Cr4ReadShadow, SHADOW_CR4_OWNED));
       // Real mode (PE = 0) cannot be entered without unrestricted guest: the VMM runs it.
       if ((val & Cr0.PE) === 0) this.vc.emulating = true;
       return true;
     }
+    if (((old ^ val) & CR0_PDPTE_LOAD) !== 0 && this.pdptesRefused(val | CR0_OWNED, this.vc.v.r(V.GuestCr3), this.vc.v.r(V.GuestCr4))) { this.injectException(GP, 0); return false; }
     this.vc.v.w(V.GuestCr0, (val | CR0_OWNED) >>> 0); this.vc.v.w(V.Cr0ReadShadow, val >>> 0);
     this.loadPdptes();
     // A CR0 write that changes PG, WP or PE flushes the TLB (SDM Vol. 3A §4.10.4.1): with VPID
@@ -1147,10 +1168,12 @@ export class HostedVm {
     if ((val & (Cr4.VMXE | Cr4.SMXE)) !== 0 || (val & ~cr4ValidBits(c.model)) !== 0) { this.injectException(GP, 0); return false; }
     const old = this.guestCr(V.GuestCr4, V.Cr4ReadShadow, this.vc.view.cr4Owned);
     if (this.shadow !== null) {
+      if (((old ^ val) & CR4_PDPTE_LOAD) !== 0 && this.pdptesRefused(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.vc.guestCr3, val)) { this.injectException(GP, 0); return false; }
       this.vc.v.w(V.Cr4ReadShadow, val);
       this.setShadowCrs(this.guestCr(V.GuestCr0, V.Cr0ReadShadow, SHADOW_CR0_OWNED), this.vc.guestCr3, val);
       return true;
     }
+    if (((old ^ val) & CR4_PDPTE_LOAD) !== 0 && this.pdptesRefused(this.vc.v.r(V.GuestCr0), this.vc.v.r(V.GuestCr3), val | CR4_OWNED)) { this.injectException(GP, 0); return false; }
     this.vc.v.w(V.GuestCr4, val | CR4_OWNED); this.vc.v.w(V.Cr4ReadShadow, val);
     this.loadPdptes();
     if (((old ^ val) & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) this.flushGuestTlb(false);
@@ -1189,6 +1212,16 @@ export class HostedVm {
 
   /** With EPT, PAE paging takes its PDPTEs from the VMCS at VM entry (§27.3.2.4): after an
    *  emulated CR write the VMM loads them from guest CR3 as MOV to CR would. */
+  /** Whether a MOV to CR0, CR3 or CR4 that leaves the guest with `cr0`, `cr3`, `cr4` loads PAE
+   *  PDPTEs (PAE paging on) of which a present one sets a reserved bit: #GP(0) then, and nothing
+   *  changes (SDM Vol. 3A §4.4.1), as on the bare CPU (paging.ts Tlb.loadPdptes). */
+  private pdptesRefused(cr0: number, cr3: number, cr4: number): boolean {
+    if ((cr0 & Cr0.PG) === 0 || (cr4 & Cr4.PAE) === 0) return false;
+    const base = cr3 & ~0x1f, mem = this.m.mem;
+    for (let i = 0; i < 4; i++) if (paePdpteInvalid(mem.read32(base + i * 8), mem.read32(base + i * 8 + 4))) return true;
+    return false;
+  }
+
   private loadPdptes(): void {
     if (this.shadow !== null) return; // without EPT, VM entry loads the shadow PDPT's entries (§27.3.2.4)
     const v = this.vc.v;
@@ -1248,6 +1281,15 @@ export class HostedVm {
   // ---- MMIO: one instruction with the page mapped, ended by the monitor trap flag
 
   private eptViolation(x: VmExitRecord): HostedStop | null {
+    // A guest-physical address at or above 4 GB (a PAE entry's bits 35:32): no memory or device
+    // is there and the EPT maps none; the CPU core runs the instruction on the lent state, where
+    // it reaches nothing (reads all ones, writes dropped), as bare. The exit retired nothing.
+    if (x.guestPhysicalHi !== 0) {
+      if (this.recorder !== null) this.recorder.event.device = 'unassigned';
+      if ((x.idtVectoringInfo & INTR_VALID) !== 0) return this.stopWith(`guest-physical 0x${x.guestPhysicalHi.toString(16)}_${(x.guestPhysical >>> 0).toString(16).padStart(8, '0')} (above 4 GB) during event delivery is not handled`, x);
+      this.vc.cpu.icount++;
+      return this.emulateInstruction(x.guestRip >>> 0);
+    }
     const gpa = x.guestPhysical >>> 0, mem = this.m.mem, page = gpa >>> 12;
     const kind = mem.kind[page];
     if (gpa >= guestRamEnd(this.m) && gpa < mem.size) return this.stopWith(`guest access to guest-physical 0x${gpa.toString(16)}, above guest RAM (the VMM's reserved memory)`, x);

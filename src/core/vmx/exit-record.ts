@@ -14,8 +14,10 @@ export class VmExitRecord {
   /** Guest-linear address field (defined for string I/O, LMSW with a memory operand, EPT
    *  violations with qualification bit 7; 0 otherwise). */
   guestLinear = 0;
-  /** Guest-physical address field (EPT violations and misconfigurations; 0 otherwise). */
+  /** Guest-physical address field (EPT violations and misconfigurations; 0 otherwise): bits
+   *  31:0, and bits 63:32 in guestPhysicalHi (35:32 with MAXPHYADDR 36). */
   guestPhysical = 0;
+  guestPhysicalHi = 0;
   instructionLength = 0;
   instructionInfo = 0;
   /** VM-exit interruption information and error code (bit 31: valid). */

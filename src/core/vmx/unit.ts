@@ -236,7 +236,7 @@ export class VmxUnit implements VmxHooks, EptExitSink {
     r.exitReason = exitReason >>> 0;
     r.qualification = s.lo(V.ExitQualification);
     r.guestLinear = s.lo(V.GuestLinearAddress);
-    r.guestPhysical = s.lo(V.GuestPhysicalAddress);
+    r.guestPhysical = s.lo(V.GuestPhysicalAddress); r.guestPhysicalHi = s.hi(V.GuestPhysicalAddress);
     r.instructionLength = s.lo(V.VmExitInstructionLength);
     r.instructionInfo = s.lo(V.VmExitInstructionInfo);
     r.interruptionInfo = s.lo(V.VmExitInterruptionInfo);

@@ -3,6 +3,7 @@
 // that fails (§28.7). Also the second half of a VM-entry failure (§27.8), which loads host state
 // the same way without saving any guest state.
 import { Cr0, Cr4, Efer, Seg } from '../cpu/regs';
+import { paePdpteInvalid } from '../cpu/paging';
 import { numberHi, numberLo, pairToNumber } from '../cpu/long/long-mode';
 import { VmxFeature } from './features';
 import { InhibitBy } from '../cpu/cpu';
@@ -301,7 +302,7 @@ function loadHostState(u: VmxUnit): string | null {
     const base = c.cr3 & ~0x1f;
     for (let i = 0; i < 4; i++) {
       const lo = c.mem.read32(base + i * 8), hi = c.mem.read32(base + i * 8 + 4);
-      if ((lo & 1) !== 0 && ((lo & 0x1e6) !== 0 || hi !== 0)) return `host PDPTE ${i} at 0x${(base + i * 8).toString(16)} sets reserved bits`;
+      if (paePdpteInvalid(lo, hi)) return `host PDPTE ${i} at 0x${(base + i * 8).toString(16)} sets reserved bits`;
     }
   }
   return null;

@@ -63,9 +63,10 @@ describe('GuestWalker PAE agrees with the CPU paging unit', () => {
     const w = new GuestWalker(memW, 8 << 20);
     const PDPT = 0x2fffe0, PDS = 0x300000, NPD = 4, PTS2 = 0x304000, NPT2 = 8;
     const flags = (): number => (rnd(10) < 8 ? 1 : 0) | (rnd(2) << 1) | (rnd(2) << 2) | (rnd(2) << 5) | (rnd(2) << 6);
-    const hi = (): number => rnd(8) === 0 ? 1 << 3 : rnd(2) === 0 ? 0x80000000 | 0 : 0; // reserved / XD / none
+    // Bit 36 reserved (beyond MAXPHYADDR 36) / bit 35 an address bit (above 4 GB) / XD / none.
+    const hi = (): number => { const r = rnd(16); return r < 2 ? 1 << 4 : r < 3 ? 1 << 3 : r < 10 ? 0x80000000 | 0 : 0; };
     const wr64 = (a: number, lo: number, h: number): void => { memC.write32(a, lo); memC.write32(a + 4, h); };
-    let faults = 0, allowed = 0, rsvd = 0;
+    let faults = 0, allowed = 0, rsvd = 0, above4g = 0;
     for (let round = 0; round < 40; round++) {
       for (let k = 0; k < NPD; k++) wr64(PDPT + k * 8, (PDS + k * 4096) | (rnd(12) === 0 ? 0 : 1) | (rnd(16) === 0 ? 2 : 0), 0);
       for (let k = 0; k < NPD; k++) for (let i = 0; i < 512; i++) {
@@ -89,7 +90,7 @@ describe('GuestWalker PAE agrees with the CPU paging unit', () => {
         const what = `round ${round} access ${a}: lin 0x${lin.toString(16)} write ${write} fetch ${fetch} user ${user} wp ${wp} nxe ${nxe}`;
         if (ok) { w.commit(write); allowed++; } else { faults++; if ((w.errorCode & 8) !== 0) rsvd++; }
         expect(ok, what).toBe(err === -1);
-        if (ok) expect((w.frame | (lin & 0xfff)) >>> 0, what).toBe(phys >>> 0);
+        if (ok) { expect(w.frame + (lin & 0xfff), what).toBe(phys); if (w.frame >= 2 ** 32) above4g++; }
         else expect(w.errorCode, what).toBe(err);
         expect(Buffer.from(memW.u8.subarray(PDPT, PTS2 + NPT2 * 4096)).equals(Buffer.from(memC.u8.subarray(PDPT, PTS2 + NPT2 * 4096))), `${what}: A/D bits`).toBe(true);
       }
@@ -97,5 +98,6 @@ describe('GuestWalker PAE agrees with the CPU paging unit', () => {
     expect(faults).toBeGreaterThan(2000);
     expect(allowed).toBeGreaterThan(2000);
     expect(rsvd).toBeGreaterThan(200);
+    expect(above4g, 'pages above 4 GB (bit 35)').toBeGreaterThan(100);
   });
 });

@@ -241,8 +241,8 @@ function movToCr(c: Cpu): void {
     case 0: writeCr0(c, v); break;
     case 2: c.cr2 = v >>> 0; break;
     case 3:
-      // Under EPT the PAE PDPTEs are loaded (through EPT) before CR3 changes (nested-paging.ts).
-      if (c.tlb.nested !== null) c.tlb.nested.loadPdptes(c.cr0, v >>> 0, c.cr4);
+      // PAE paging: the PDPTEs are loaded (under EPT, through EPT) before CR3 changes (paging.ts).
+      c.tlb.loadPdptes(c.cr0, v >>> 0, c.cr4);
       // Outside 64-bit mode the operand is 32 bits: CR3 bits 35:32 become 0 (Vol. 2B MOV CR).
       c.cr3 = v >>> 0; c.cr3hi = 0; c.tlb.flushNonGlobal(); break;
     default: writeCr4(c, v); break;
@@ -261,7 +261,7 @@ export function writeCr0(c: Cpu, v: number): void {
   const old = c.cr0;
   const changed = old ^ v;
   // PDPTE registers (SDM Vol. 3A §4.4.1): loaded when CD, NW or PG change; only EPT keeps them.
-  if (c.tlb.nested !== null && (changed & (Cr0.PG | Cr0.CD | Cr0.NW)) !== 0) c.tlb.nested.loadPdptes(v, c.cr3, c.cr4);
+  if ((changed & (Cr0.PG | Cr0.CD | Cr0.NW)) !== 0) c.tlb.loadPdptes(v, c.cr3, c.cr4);
   c.cr0 = v;
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.tlb.flushAll();
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
@@ -285,7 +285,7 @@ export function writeCr4(c: Cpu, v: number): void {
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(4, v)) c.gp(0);
   if (!cr4LongModeAllowed(c, v)) c.gp(0); // PAE stays set in IA-32e mode
   const changed = c.cr4 ^ v;
-  if (c.tlb.nested !== null && (changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.nested.loadPdptes(c.cr0, c.cr3, v);
+  if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.loadPdptes(c.cr0, c.cr3, v);
   c.cr4 = v;
   if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
 }

@@ -5,8 +5,14 @@
 // accessed/dirty bits as §4.8, each written only when the access is allowed, and reserved bits
 // checked where the CPU's own walk checks them (src/core/cpu/paging.ts: the differential test
 // compares the two). Results go to fields: the fault path allocates nothing. Guest tables
-// outside guest RAM read as all ones (unassigned memory), never the VMM's pages.
+// outside guest RAM read as all ones (unassigned memory), never the VMM's pages. PAE entries'
+// bits 35:32 are address bits (MAXPHYADDR 36, §4.1.4, as paging.ts): a table there reads as all
+// ones, and a page there gives a `frame` at or above 4 GB (a JS number up to 2^36), which is
+// not guest RAM.
 import { PageKind, type PhysicalMemory } from '../../platform/memory';
+import { PAE_PDPTE_RSVD_HI, PAE_PDPTE_RSVD_LO, paeRsvdHi } from '../../cpu/paging';
+
+const TWO32 = 4294967296;
 
 /** #PF error code bits (SDM Vol. 3A §4.7, Figure 4-12). */
 export enum PfErr { P = 1, W = 2, U = 4, Rsvd = 8, I = 16 }
@@ -91,9 +97,9 @@ export class GuestWalker {
     this.pdpte = this.read(pdpteAddr); this.pdpteHi = this.read(pdpteAddr + 4);
     this.pteAddr = -1;
     if ((this.pdpte & Pte.P) === 0) { this.errorCode = acc; return false; }
-    // §4.4.1 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR (32 here) are reserved.
-    if ((this.pdpte & 0x1e6) !== 0 || this.pdpteHi !== 0) { this.errorCode = acc | PfErr.P | PfErr.Rsvd; return false; }
-    this.pdeAddr = ((this.pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0;
+    // §4.4.1 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR (36) are reserved.
+    if ((this.pdpte & PAE_PDPTE_RSVD_LO) !== 0 || (this.pdpteHi & PAE_PDPTE_RSVD_HI) !== 0) { this.errorCode = acc | PfErr.P | PfErr.Rsvd; return false; }
+    this.pdeAddr = (this.pdpteHi & 0xf) * TWO32 + (((this.pdpte & ~0xfff) + (((lin >>> 21) & 0x1ff) << 3)) >>> 0);
     this.pde = this.read(this.pdeAddr); this.pdeHi = this.read(this.pdeAddr + 4);
     if ((this.pde & Pte.P) === 0) { this.errorCode = acc; return false; }
     if (!this.highOk(this.pdeHi, nxe)) { this.errorCode = acc | PfErr.P | PfErr.Rsvd; return false; }
@@ -102,17 +108,17 @@ export class GuestWalker {
       // 2 MB page: bits 20:13 reserved (§4.4.2 Table 4-9).
       if ((this.pde & 0x1fe000) !== 0) { this.errorCode = acc | PfErr.P | PfErr.Rsvd; return false; }
       this.large = true;
-      this.frame = ((this.pde & 0xffe00000) | (lin & 0x1ff000)) >>> 0;
+      this.frame = (this.pdeHi & 0xf) * TWO32 + (((this.pde & 0xffe00000) | (lin & 0x1ff000)) >>> 0);
       this.rw = (this.pde & Pte.RW) !== 0; this.us = (this.pde & Pte.US) !== 0; this.nx = nxPde;
       this.dirty = (this.pde & Pte.D) !== 0;
     } else {
       this.large = false;
-      this.pteAddr = ((this.pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0;
+      this.pteAddr = (this.pdeHi & 0xf) * TWO32 + (((this.pde & ~0xfff) + (((lin >>> 12) & 0x1ff) << 3)) >>> 0);
       this.pte = this.read(this.pteAddr);
       const pteHi = this.read(this.pteAddr + 4);
       if ((this.pte & Pte.P) === 0) { this.errorCode = acc; return false; }
       if (!this.highOk(pteHi, nxe)) { this.errorCode = acc | PfErr.P | PfErr.Rsvd; return false; }
-      this.frame = (this.pte & ~0xfff) >>> 0;
+      this.frame = (pteHi & 0xf) * TWO32 + ((this.pte & ~0xfff) >>> 0);
       this.rw = (this.pde & this.pte & Pte.RW) !== 0; this.us = (this.pde & this.pte & Pte.US) !== 0;
       this.nx = nxPde || (nxe && pteHi < 0);
       this.dirty = (this.pte & Pte.D) !== 0;
@@ -120,9 +126,10 @@ export class GuestWalker {
     return this.rights(acc, write, user, wp, fetch);
   }
 
-  /** High dword of a PAE PDE/PTE: XD (bit 63) only with NXE, bits 62:32 reserved (MAXPHYADDR 32). */
+  /** High dword of a PAE PDE/PTE: XD (bit 63) only with NXE, bits 62:36 reserved (MAXPHYADDR
+   *  36), bits 35:32 address bits (§4.4.2 Tables 4-9 to 4-11). */
   private highOk(hi: number, nxe: boolean): boolean {
-    return !((hi < 0 && !nxe) || (hi & 0x7fffffff) !== 0);
+    return (hi & paeRsvdHi(nxe)) === 0;
   }
 
   /** §4.6: user accesses need U/S = 1 at every level, user writes R/W = 1 too; supervisor

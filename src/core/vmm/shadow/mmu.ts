@@ -232,7 +232,8 @@ export class ShadowMmu {
       }
       this.mmioLinear = linear & ~0xfff; this.mmioFrame = frame; this.mmioBits = bits; this.mmioNx = this.ctx.paging && w.nx;
       this.stats.mmioFaults++;
-      this.mmioFault.gpa = (frame | (linear & 0xfff)) >>> 0; this.mmioFault.write = write;
+      // gpa up to 2^36: PAE entries' bits 35:32.
+      this.mmioFault.gpa = frame + (linear & 0xfff); this.mmioFault.write = write;
       return this.mmioFault;
     }
     // A write the guest may do to a page table we shadow: drop what was built from it.

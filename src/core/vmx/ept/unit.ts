@@ -13,6 +13,7 @@
 import type { Cpu } from '../../cpu/cpu';
 import { NestedAccess, NestedPerm, type NestedMmu } from '../../cpu/nested-paging';
 import { Cr0, Cr4 } from '../../cpu/regs';
+import { paePdpteInvalid } from '../../cpu/paging';
 import type { GuestLinear, GuestPhysical, HostPhysical } from '../../platform/address';
 import { asGuestPhysical, asLinear } from '../../platform/address';
 import { PHYS_LIMIT } from '../../platform/memory';
@@ -36,9 +37,6 @@ export enum InvvpidType { IndividualAddress = 0, SingleContext = 1, AllContext =
 export enum InveptType { SingleContext = 1, AllContext = 2 }
 
 const PDPTE_FIELDS = [VmcsField.GuestPdpte0, VmcsField.GuestPdpte1, VmcsField.GuestPdpte2, VmcsField.GuestPdpte3] as const;
-/** PAE PDPTE reserved bits (Vol. 3A §4.4.1, Table "Format of a PAE Page-Directory-Pointer-Table
- *  Entry"): bits 2:1 and 8:5; the high dword is all address bits beyond vmxlab's 32-bit width. */
-const PDPTE_RESERVED_LO = 0x1e6;
 
 /** Exits before the VMX unit connects its VM-exit code: a clear error, never a silent pass. */
 const NO_SINK: EptExitSink = {
@@ -106,6 +104,9 @@ export class EptUnit implements EptHooks, NestedMmu {
     const hpa = this.translateAccess(gpa, NestedAccess.Read, asLinear(0), true, false);
     const m = this.cpu.mem, s = this.scratch;
     for (let i = 0; i < 8; i++) s[i] = m.read32(hpa + i * 4);
+    // A present PDPTE with a reserved bit set (bits 63:36 with MAXPHYADDR 36, 8:5, 2:1): #GP(0),
+    // the registers unchanged (Vol. 3A §4.4.1); bits 35:32 are address bits.
+    for (let i = 0; i < 4; i++) if (paePdpteInvalid(s[i * 2], s[i * 2 + 1])) this.cpu.gp(0);
     this.pdpte.set(s);
   }
 
@@ -119,7 +120,7 @@ export class EptUnit implements EptHooks, NestedMmu {
     for (let i = 0; i < 4; i++) {
       const lo = fromVmcs ? v.lo(PDPTE_FIELDS[i]) : m.read32(base + i * 8);
       const hi = fromVmcs ? v.hi(PDPTE_FIELDS[i]) : m.read32(base + i * 8 + 4);
-      if ((lo & 1) !== 0 && ((lo & PDPTE_RESERVED_LO) !== 0 || hi !== 0)) {
+      if (paePdpteInvalid(lo, hi)) {
         const where = fromVmcs ? `guest PDPTE${i} field` : `PDPTE ${i} at guest CR3 0x${base.toString(16)}`;
         return `${where} 0x${(hi >>> 0).toString(16).padStart(8, '0')}_${(lo >>> 0).toString(16).padStart(8, '0')} sets reserved bits`;
       }
