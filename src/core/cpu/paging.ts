@@ -51,6 +51,16 @@ export function paePdpteInvalid(lo: number, hi: number): boolean {
   return (lo & 1) !== 0 && ((lo & PAE_PDPTE_RSVD_LO) !== 0 || (hi & PAE_PDPTE_RSVD_HI) !== 0);
 }
 
+/** Whether the four PAE PDPTEs at `cr3` (bits 31:5) include a present one with reserved bits. */
+export function paePdptInvalid(m: { read32(addr: number): number }, cr3: number): boolean {
+  const base = (cr3 & ~0x1f) >>> 0;
+  for (let i = 0; i < 4; i++) if (paePdpteInvalid(m.read32(base + i * 8), m.read32(base + i * 8 + 4))) return true;
+  return false;
+}
+/** The CR0 and CR4 bits whose change makes MOV to CR0/CR4 load the PAE PDPTEs (SDM Vol. 3A
+ *  §4.4.1); MOV to CR3 always loads them. */
+export const CR0_PDPTE_LOAD = Cr0.PG | Cr0.CD | Cr0.NW, CR4_PDPTE_LOAD = Cr4.PSE | Cr4.PAE | Cr4.PGE;
+
 const CAPACITY = 8192;
 const TWO32 = 4294967296;
 /** Entries of the TLB for linear pages above 4 GB (IA-32e mode): direct-mapped by bits 21:12 of
@@ -538,7 +548,6 @@ export class Tlb {
     const c = this.cpu;
     if ((cr0 & Cr0.PG) === 0 || (cr4 & Cr4.PAE) === 0 || (c.efer & Efer.LME) !== 0) return;
     if (this.nested !== null) { this.nested.loadPdptes(cr0, cr3, cr4); return; }
-    const base = (cr3 & ~0x1f) >>> 0, m = c.mem;
-    for (let i = 0; i < 4; i++) if (paePdpteInvalid(m.read32(base + i * 8), m.read32(base + i * 8 + 4))) c.gp(0);
+    if (paePdptInvalid(c.mem, cr3)) c.gp(0);
   }
 }

@@ -41,7 +41,7 @@ import { Cr0, Cr4, Efer, Flag, Seg, Vector } from '../cpu/regs';
 import { asGuestPhysical } from '../platform/address';
 import type { MachineStop, PcMachine } from '../platform/machine';
 import { PageKind, PHYS_LIMIT } from '../platform/memory';
-import { paePdpteInvalid } from '../cpu/paging';
+import { CR0_PDPTE_LOAD, CR4_PDPTE_LOAD, paePdptInvalid } from '../cpu/paging';
 import type { ExitRecorder } from '../profile/recorder';
 import { PinBasedCtls, ProcBasedCtls, ProcBasedCtls2 } from '../vmx/controls';
 import { ExitReason, EXIT_REASON_BASIC_MASK } from '../vmx/exit-reasons';
@@ -92,9 +92,6 @@ const IO_IN = 1 << 3, IO_STRING = 1 << 4, IO_REP = 1 << 5;
 const CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3;
 const PDPTE_FIELDS: readonly V[] = [V.GuestPdpte0, V.GuestPdpte1, V.GuestPdpte2, V.GuestPdpte3];
 const MSR_EFER = 0xc0000080;
-/** The CR0 and CR4 bits whose change makes MOV to CR0/CR4 load the PAE PDPTEs, as the CPU core
- *  does (ops/system.ts writeCr0/writeCr4; SDM Vol. 3A §4.4.1). MOV to CR3 always loads them. */
-const CR0_PDPTE_LOAD = Cr0.PG | Cr0.CD | Cr0.NW, CR4_PDPTE_LOAD = Cr4.PSE | Cr4.PAE | Cr4.PGE;
 
 /** What the VMM ran itself without unrestricted guest (issue 6): instructions retired by the
  *  CPU core on the lent guest state in emulation batches (real mode that V86 mode cannot
@@ -1217,9 +1214,7 @@ export class HostedVm {
    *  changes (SDM Vol. 3A §4.4.1), as on the bare CPU (paging.ts Tlb.loadPdptes). */
   private pdptesRefused(cr0: number, cr3: number, cr4: number): boolean {
     if ((cr0 & Cr0.PG) === 0 || (cr4 & Cr4.PAE) === 0) return false;
-    const base = cr3 & ~0x1f, mem = this.m.mem;
-    for (let i = 0; i < 4; i++) if (paePdpteInvalid(mem.read32(base + i * 8), mem.read32(base + i * 8 + 4))) return true;
-    return false;
+    return paePdptInvalid(this.m.mem, cr3);
   }
 
   private loadPdptes(): void {

@@ -34,24 +34,4 @@
 DIGIT_ROUTINE
 
 ; #GP handler: 'G', the error code, then resume after the faulting MOV to CR4 (3 bytes)
-gp:
-  push eax
-  mov al, 'G'
-  out 0xe9, al
-  mov eax, [esp + 4]               ; error code
-  call digit
-  pop eax
-  add esp, 4
-  add dword [esp], 3
-  iret
-
-align 8
-gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr: dw 23
-  dd gdt
-idt: times 13 dq 0
-  dw gp, 0x08, 0x8e00, 0           ; vector 13: 32-bit interrupt gate (gp is below 64 KB)
-idtr: dw 14 * 8 - 1
-  dd idt
-times 510 - ($ - $$) db 0
-dw 0xaa55
+%include "gp-tail.inc"

@@ -11,6 +11,7 @@ import {
 } from '../descriptor';
 import { rowExit } from '../vmx-hooks';
 import { queryAccessRights } from './access-rights';
+import { CR0_PDPTE_LOAD, CR4_PDPTE_LOAD } from '../paging';
 import { MSR_TSC_AUX, hasRdtscp } from './rdtscp';
 import { ExitReason } from '../../vmx/exit-reasons';
 import { ControlField, ProcBasedCtls, ProcBasedCtls2 } from '../../vmx/controls';
@@ -261,7 +262,7 @@ export function writeCr0(c: Cpu, v: number): void {
   const old = c.cr0;
   const changed = old ^ v;
   // PDPTE registers (SDM Vol. 3A §4.4.1): loaded when CD, NW or PG change; only EPT keeps them.
-  if ((changed & (Cr0.PG | Cr0.CD | Cr0.NW)) !== 0) c.tlb.loadPdptes(v, c.cr3, c.cr4);
+  if ((changed & CR0_PDPTE_LOAD) !== 0) c.tlb.loadPdptes(v, c.cr3, c.cr4);
   c.cr0 = v;
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.tlb.flushAll();
   if ((changed & Cr0.PE) !== 0) c.modeChanged();
@@ -285,7 +286,7 @@ export function writeCr4(c: Cpu, v: number): void {
   if (c.vmx !== null && c.vmx.inVmxOperation && !c.vmx.crWriteAllowed(4, v)) c.gp(0);
   if (!cr4LongModeAllowed(c, v)) c.gp(0); // PAE stays set in IA-32e mode
   const changed = c.cr4 ^ v;
-  if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.loadPdptes(c.cr0, c.cr3, v);
+  if ((changed & CR4_PDPTE_LOAD) !== 0) c.tlb.loadPdptes(c.cr0, c.cr3, v);
   c.cr4 = v;
   if ((changed & (Cr4.PSE | Cr4.PAE | Cr4.PGE)) !== 0) c.tlb.flushAll();
 }
